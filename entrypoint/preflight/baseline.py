@@ -1,0 +1,42 @@
+"""Check out the base code in a temporary git worktree, to migrate an empty database with it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from preflight.errors import ProjectError, UsageError
+
+
+def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+
+
+@contextmanager
+def worktree(project_root: Path, ref: str) -> Iterator[Path]:
+    """Yield the project's folder as it is at `ref`; remove the worktree afterwards."""
+    top = _git(["rev-parse", "--show-toplevel"], project_root)
+    if top.returncode != 0:
+        raise ProjectError(f"--base-ref needs a git checkout, and {project_root} is not in one",
+                           "run from a clone, or pass --target-dump/--target-url instead")
+    repo = Path(top.stdout.strip())
+    relative = project_root.resolve().relative_to(repo.resolve())
+    commit = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], repo)
+    if commit.returncode != 0:
+        raise UsageError(f"--base-ref {ref} is not a commit in {repo}",
+                         "fetch it first (git fetch origin main; in Actions use fetch-depth: 0)")
+    tmp = Path(tempfile.mkdtemp(prefix="preflight-base-"))
+    checkout = tmp / "base"
+    try:
+        added = _git(["worktree", "add", "--detach", "--quiet", str(checkout), commit.stdout.strip()], repo)
+        if added.returncode != 0:
+            raise ProjectError(f"git worktree add failed: {added.stderr.strip()}", "check the repository is not locked")
+        yield checkout / relative
+    finally:
+        _git(["worktree", "remove", "--force", str(checkout)], repo)
+        shutil.rmtree(tmp, ignore_errors=True)
+        _git(["worktree", "prune"], repo)

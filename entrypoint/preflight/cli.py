@@ -1,0 +1,183 @@
+"""The `preflight` command: parse arguments, run the pipeline, print, exit with a code."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from preflight import __version__, progress, secrets
+from preflight.errors import (
+    ExitCode,
+    InfrastructureError,
+    InterruptedError_,
+    MigrationFailedError,
+    PreflightError,
+    UsageError,
+)
+from preflight.report import render
+from preflight.report.model import Failure, Report
+
+EXIT_CODES_HELP = """exit codes:
+  0    the migrations applied cleanly on the copy
+  1    blocked by findings (gate)
+  2    bad arguments or configuration
+  3    project problem: not a Django project, settings do not import, broken or conflicting migrations
+  4    a pending migration failed on the copy (the report says which and why)
+  5    target problem: unreachable, wrong password, pg_dump older than the server, corrupt dump
+  6    infrastructure: no PostgreSQL binaries, throwaway server failed, disk full
+  70   internal error in Preflight (a bug: please report it)
+  130  interrupted (Ctrl-C or SIGTERM); everything started was stopped and removed
+"""
+
+
+def _postgres_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("throwaway PostgreSQL")
+    group.add_argument("--postgres", default="auto", metavar="auto|local|docker|external:URL",
+                       help="where the copy runs (auto: docker if an engine answers, else local)")
+    group.add_argument("--pg-bin", help="directory with initdb/postgres/pg_dump/pg_restore")
+    group.add_argument("--pg-user", help="OS user to run the local server as when root (default: postgres)")
+    group.add_argument("--image", help="container image for --postgres docker (default: postgres:<target major>)")
+
+
+def _output_options(parser: argparse.ArgumentParser, default_output: str | None = None) -> None:
+    group = parser.add_argument_group("output")
+    group.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    group.add_argument("--output", default=default_output, help="write the report here (default: stdout)")
+    group.add_argument("--json", dest="json_path", help="also write the JSON report to this file")
+    group.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="preflight", description="Preview pending Django migrations on a throwaway copy of your database.",
+        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"preflight {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="preview the embedded example against a generated production copy",
+                               epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    demo.add_argument("--output-dir", default="preflight-demo", help="where report.md and report.json go")
+    demo.add_argument("--lines", type=int, help="rows in the biggest table (default 500000)")
+    demo.add_argument("--quiet", action="store_true", help="no progress output")
+    _postgres_options(demo)
+
+    prev = commands.add_parser("preview", help="show what the pending migrations do, on a copy",
+                               epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    prev.add_argument("--project", default=".", help="folder holding manage.py (default: .)")
+    prev.add_argument("--settings", help="settings module (default: the one manage.py sets)")
+    prev.add_argument("--python", help="the project's interpreter (default: .venv/venv in the project, else this one)")
+    source = prev.add_mutually_exclusive_group()
+    source.add_argument("--target-url", help="database to copy (read-only pg_dump); or env PREFLIGHT_TARGET_URL")
+    source.add_argument("--target-dump", type=Path, help="pg_dump file: custom, directory, tar or plain SQL")
+    source.add_argument("--base-ref", help="no database: migrate an empty one with the code at this git ref")
+    _postgres_options(prev)
+    _output_options(prev)
+    return parser
+
+
+def _on_sigterm(signum: int, frame: object) -> NoReturn:
+    raise InterruptedError_("terminated (SIGTERM)")
+
+
+def _publish(report: Report, fmt: str, output: str | None, json_path: str | None) -> None:
+    text = render.to_markdown(report) if fmt == "markdown" else render.to_json(report)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    if json_path:
+        Path(json_path).write_text(render.to_json(report), encoding="utf-8")
+
+
+def cmd_preview(args: argparse.Namespace, out: progress.Progress) -> Report:
+    from preflight import project
+    from preflight.preview import PreviewOptions, preview
+
+    target_url = args.target_url or os.environ.get("PREFLIGHT_TARGET_URL") or None
+    if target_url and (args.target_dump or args.base_ref):
+        raise UsageError("PREFLIGHT_TARGET_URL is set together with --target-dump/--base-ref", "choose one source")
+    options = PreviewOptions(
+        project=project.discover(args.project, args.settings, args.python), target_url=target_url,
+        target_dump=args.target_dump, base_ref=args.base_ref, postgres=args.postgres,
+        pg_bin=args.pg_bin, pg_user=args.pg_user, image=args.image,
+    )
+    report = preview(options, out)
+    _publish(report, args.format, args.output, args.json_path)
+    if args.output:
+        out.log(f"report written to {args.output}")
+    return report
+
+
+def cmd_demo(args: argparse.Namespace, out: progress.Progress) -> Report:
+    from preflight import demo
+
+    report = demo.run(demo.DemoOptions(postgres=args.postgres, pg_bin=args.pg_bin, pg_user=args.pg_user,
+                                       lines=args.lines), out)
+    directory = Path(args.output_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    _publish(report, "markdown", str(directory / "report.md"), str(directory / "report.json"))
+    sys.stdout.write(render.to_markdown(report))
+    sys.stdout.flush()
+    out.log(f"Markdown report: {directory / 'report.md'}")
+    out.log(f"JSON report: {directory / 'report.json'}")
+    return report
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, progress.Progress], Report]] = {
+    "preview": cmd_preview,
+    "demo": cmd_demo,
+}
+
+
+def failure_error(failure: Failure) -> MigrationFailedError:
+    """Return the one-line error for a migration that raised on the copy."""
+    where = f" at {failure.file}:{failure.line}" if failure.file else ""
+    first = failure.error.strip().splitlines()[0] if failure.error.strip() else failure.type
+    return MigrationFailedError(
+        f"migration {failure.migration} failed on the copy{where}: {first}",
+        "fix the migration; the report shows the statement that failed",
+    )
+
+
+def _fail(message: str, code: int) -> int:
+    sys.stderr.write(f"preflight: error: {secrets.redact(message)}\n")
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    out = progress.for_stream(sys.stderr, quiet=getattr(args, "quiet", False))
+    try:
+        report = COMMANDS[args.command](args, out)
+    except PreflightError as exc:
+        return _fail(exc.line(), exc.exit_code)
+    except KeyboardInterrupt:
+        return _fail("interrupted; the throwaway server and temp files were removed.", ExitCode.INTERRUPTED)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            error = InfrastructureError(f"no space left on device ({exc.filename or tempfile.gettempdir()})",
+                                        "free disk space, or point TMPDIR at a bigger disk")
+            return _fail(error.line(), error.exit_code)
+        if args.debug:
+            raise
+        return _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)", 70)
+    except Exception as exc:
+        if args.debug:
+            raise
+        return _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)", 70)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if report.failure:
+        error = failure_error(report.failure)
+        return _fail(error.line(), error.exit_code)
+    return ExitCode.OK

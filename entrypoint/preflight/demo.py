@@ -1,0 +1,83 @@
+"""`preflight demo`: the whole preview on an embedded example, with no arguments.
+
+Builds a "production" database from examples/shop at an older state, fills it with
+generated rows, dumps it with pg_dump, and previews the newer migrations against that
+dump through exactly the path a user's `preflight preview --target-dump` takes.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from preflight import postgres
+from preflight.errors import InfrastructureError
+from preflight.postgres import binaries
+from preflight.probe import runner
+from preflight.probe.runner import Project
+from preflight.progress import Progress
+from preflight.report.model import Report
+from preflight.preview import PreviewOptions, preview
+from preflight.target import clean_env
+
+
+def example_dir() -> Path:
+    """Return examples/shop: inside the wheel, or at the source checkout's top."""
+    packaged = Path(__file__).resolve().parent / "examples" / "shop"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "examples" / "shop"
+
+
+@dataclass
+class DemoOptions:
+    postgres: str = "auto"
+    pg_bin: str | None = None
+    pg_user: str | None = None
+    lines: int | None = None  # rows in the biggest table; demo.yml's default when None
+
+
+def build_production(project: Project, dump: Path, options: DemoOptions, progress: Progress) -> int:
+    """Create the demo's production database, dump it to `dump`, return its row count."""
+    config = yaml.safe_load((project.root / "demo" / "demo.yml").read_text())
+    lines = options.lines or int(config["lines"])
+    seed = (project.root / "demo" / config["seed"]).read_text()
+    with postgres.start(options.postgres, pg_bin=options.pg_bin, pg_user=options.pg_user) as server:
+        database = server.create_database("production")
+        with progress.step("migrating the demo production database to its baseline"):
+            result = runner.run(project, "apply", server.info.url(database), to=list(config["baseline"]))
+        if result["failure"]:
+            raise InfrastructureError(f"the demo baseline failed: {result['failure']['error']}")
+        with progress.step(f"generating {lines:,} order lines"), server.connect(database) as conn:
+            conn.execute("SELECT set_config('preflight.demo_lines', %s, false)", (str(lines),))
+            conn.execute(seed.encode())
+        with progress.step("pg_dump -Fc of the demo production database"):
+            bins = binaries.find(("pg_dump",), options.pg_bin)
+            done = subprocess.run(
+                [bins.path("pg_dump"), "-Fc", "--no-sync", "-f", str(dump), "-d", database],
+                capture_output=True, text=True, env=clean_env(server.info.client_env()),
+            )
+            if done.returncode != 0:
+                raise InfrastructureError(f"pg_dump of the demo database failed: {done.stderr.strip()}")
+    return lines
+
+
+def run(options: DemoOptions, progress: Progress) -> Report:
+    """Build the demo production dump and preview the example's pending migrations."""
+    with tempfile.TemporaryDirectory(prefix="preflight-demo-") as tmp:
+        root = Path(tmp) / "shop"
+        shutil.copytree(example_dir(), root, ignore=shutil.ignore_patterns("__pycache__"))
+        project = Project(root=root, settings="shop.settings", python=sys.executable)
+        dump = Path(tmp) / "shop-production.dump"
+        build_production(project, dump, options, progress)
+        return preview(
+            PreviewOptions(project=project, target_dump=dump, postgres=options.postgres,
+                           pg_bin=options.pg_bin, pg_user=options.pg_user),
+            progress,
+        )

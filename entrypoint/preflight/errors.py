@@ -1,0 +1,63 @@
+"""Errors a user can cause, each with the exit code it maps to at the edge.
+
+Every message is one line that names the cause and the fix. Messages pass through
+`secrets.redact` before they are printed, so a password can never leak through one.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Exit codes of the `preflight` command (documented in README.md)."""
+
+    OK = 0
+    BLOCKED = 1  # findings block the change (gate)
+    USAGE = 2  # bad arguments or configuration
+    PROJECT = 3  # not a Django project, settings do not import, broken/conflicting graph
+    MIGRATION_FAILED = 4  # a pending migration raised on the copy
+    TARGET = 5  # target unreachable, wrong password, pg_dump too old, corrupt dump
+    INFRASTRUCTURE = 6  # no PostgreSQL binaries, throwaway server failed, disk full
+    INTERRUPTED = 130  # Ctrl-C or SIGTERM
+
+
+class PreflightError(Exception):
+    """A failure with a message a user can act on."""
+
+    exit_code = ExitCode.INFRASTRUCTURE
+
+    def __init__(self, cause: str, fix: str | None = None) -> None:
+        self.cause = cause.rstrip(".")
+        self.fix = fix
+        super().__init__(self.line())
+
+    def line(self) -> str:
+        """Return the one-line message: cause, then fix."""
+        return f"{self.cause}. {self.fix}" if self.fix else f"{self.cause}."
+
+
+class UsageError(PreflightError):
+    exit_code = ExitCode.USAGE
+
+
+class ProjectError(PreflightError):
+    exit_code = ExitCode.PROJECT
+
+
+class MigrationFailedError(PreflightError):
+    exit_code = ExitCode.MIGRATION_FAILED
+
+
+class TargetError(PreflightError):
+    exit_code = ExitCode.TARGET
+
+
+class InfrastructureError(PreflightError):
+    exit_code = ExitCode.INFRASTRUCTURE
+
+
+class InterruptedError_(PreflightError):
+    """Raised from the SIGTERM handler so cleanup runs as it does for Ctrl-C."""
+
+    exit_code = ExitCode.INTERRUPTED

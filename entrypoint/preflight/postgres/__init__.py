@@ -1,0 +1,53 @@
+"""Throwaway PostgreSQL servers behind one small interface.
+
+`start(spec, ...)` returns a context manager that yields a `Server`; leaving it stops
+the server (or, for an external one, drops the scratch databases Preflight created)
+whether the block succeeded, raised or was interrupted.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+
+from preflight.errors import UsageError
+from preflight.postgres.base import Server, ServerInfo
+
+__all__ = ["PROVIDERS", "Server", "ServerInfo", "docker_available", "start"]
+
+PROVIDERS = ("auto", "local", "docker", "external:URL")
+
+
+def docker_available() -> bool:
+    """Return whether a Docker-API engine answers (what `auto` chooses by)."""
+    from preflight.postgres.docker import engine_answers
+
+    return engine_answers()
+
+
+def start(
+    spec: str,
+    *,
+    pg_bin: str | None = None,
+    pg_user: str | None = None,
+    image: str | None = None,
+    major: int | None = None,
+) -> AbstractContextManager[Server]:
+    """Return the provider named by `spec` (auto, local, docker or external:URL)."""
+    if spec == "auto":
+        spec = "docker" if docker_available() else "local"
+    if spec == "local":
+        from preflight.postgres.local import LocalProvider
+
+        return LocalProvider(pg_bin=pg_bin, pg_user=pg_user)
+    if spec == "docker":
+        from preflight.postgres.docker import DockerProvider
+
+        return DockerProvider(image=image, major=major)
+    if spec.startswith("external:"):
+        from preflight.postgres.external import ExternalProvider
+
+        return ExternalProvider(spec.removeprefix("external:"))
+    raise UsageError(
+        f"unknown --postgres value {spec!r}",
+        "use auto, local, docker or external:postgresql://user@host/db",
+    )

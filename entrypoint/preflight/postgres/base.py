@@ -1,0 +1,113 @@
+"""What every provider hands out: connection facts and scratch databases."""
+
+from __future__ import annotations
+
+import secrets as _random
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import psycopg
+from psycopg import sql
+
+from preflight.errors import InfrastructureError
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """How to reach a throwaway server. The password never shows in repr()."""
+
+    host: str
+    port: int
+    user: str
+    password: str = field(repr=False)
+    version_num: int
+    provider: str
+
+    @property
+    def major(self) -> int:
+        return self.version_num // 10000
+
+    @property
+    def version(self) -> str:
+        return f"{self.major}.{self.version_num % 10000}"
+
+    def conninfo(self, dbname: str = "postgres") -> str:
+        return psycopg.conninfo.make_conninfo(
+            host=self.host, port=self.port, user=self.user, password=self.password, dbname=dbname
+        )
+
+    def url(self, dbname: str) -> str:
+        """Return a DATABASE_URL for the probe (it stays in the child's environment)."""
+        auth = f"{quote(self.user, safe='')}:{quote(self.password, safe='')}"
+        return f"postgresql://{auth}@{quote(self.host, safe='')}:{self.port}/{quote(dbname, safe='')}"
+
+    def client_env(self) -> dict[str, str]:
+        """Return libpq variables for pg_restore/psql (password via env, never argv)."""
+        return {
+            "PGHOST": self.host,
+            "PGPORT": str(self.port),
+            "PGUSER": self.user,
+            "PGPASSWORD": self.password,
+        }
+
+
+def unique_name(prefix: str) -> str:
+    return f"preflight_{prefix}_{_random.token_hex(6)}"
+
+
+class Server:
+    """A running server from which scratch databases are made and dropped."""
+
+    def __init__(self, info: ServerInfo) -> None:
+        self.info = info
+        self.created: list[str] = []
+
+    def connect(self, dbname: str = "postgres") -> psycopg.Connection:
+        return psycopg.connect(self.info.conninfo(dbname), autocommit=True, connect_timeout=10)
+
+    def create_database(self, prefix: str = "db", template: str | None = None) -> str:
+        """Create a uniquely named database (a copy of `template` when given)."""
+        name = unique_name(prefix)
+        query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            query += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+            # FILE_COPY copies the files instead of WAL-logging every block: much
+            # faster for a large copy on a server whose crash safety we do not need.
+            if self.info.major >= 15:
+                query += sql.SQL(" STRATEGY FILE_COPY")
+        try:
+            with self.connect() as conn:
+                conn.execute(query)
+        except psycopg.Error as exc:
+            raise InfrastructureError(
+                f"could not create scratch database on the {self.info.provider} server: "
+                f"{_first_line(exc)}",
+                "check the server has room and the user may CREATE DATABASE",
+            ) from None
+        self.created.append(name)
+        return name
+
+    def drop_database(self, name: str) -> None:
+        if name not in self.created:
+            raise ValueError(f"refusing to drop {name!r}: Preflight did not create it")
+        query = sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name))
+        if self.info.major >= 13:
+            query += sql.SQL(" WITH (FORCE)")
+        with self.connect() as conn:
+            conn.execute(query)
+        self.created.remove(name)
+
+    def drop_all(self) -> None:
+        for name in list(reversed(self.created)):
+            self.drop_database(name)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def server_version_num(conn: psycopg.Connection) -> int:
+    row = conn.execute("SHOW server_version_num").fetchone()
+    assert row is not None
+    return int(row[0])

@@ -1,0 +1,221 @@
+"""A throwaway cluster of this machine's PostgreSQL: initdb into a temp dir, run, delete.
+
+Durability is switched off (fsync, synchronous_commit, full_page_writes): the data is
+a copy that lives for one run. The server listens on a unix socket inside the temp dir
+and on a free 127.0.0.1 port with a random password, so no other local user can read
+the copy of production data. As root, the server runs as the `postgres` OS user
+(initdb refuses root).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+import psycopg
+
+from preflight import secrets as secret_registry
+from preflight.errors import InfrastructureError
+from preflight.postgres import binaries
+from preflight.postgres.base import Server, ServerInfo, server_version_num
+
+SUPERUSER = "preflight"
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+SETTINGS = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "listen_addresses": "127.0.0.1",
+    "max_connections": "40",
+    "logging_collector": "off",
+}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalProvider:
+    """Context manager: start a private cluster, yield a `Server`, remove it all."""
+
+    def __init__(self, pg_bin: str | None = None, pg_user: str | None = None) -> None:
+        self.bins = binaries.find(binaries.SERVER_PROGRAMS, pg_bin)
+        self.run_as = self._run_as(pg_user)
+        self.tmp: Path | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+        self.server: Server | None = None
+
+    @staticmethod
+    def _run_as(pg_user: str | None) -> pwd.struct_passwd | None:
+        if pg_user is None and os.geteuid() != 0:
+            return None
+        name = pg_user or "postgres"
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            raise InfrastructureError(
+                f"running as root but there is no OS user {name!r} to run PostgreSQL as",
+                "create it (useradd --system postgres) or pass --pg-user NAME",
+            ) from None
+
+    def _run(self, args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        user = {"user": self.run_as.pw_uid, "group": self.run_as.pw_gid} if self.run_as else {}
+        return subprocess.run(args, capture_output=True, text=True, **user, **kwargs)  # type: ignore[call-overload, no-any-return]
+
+    def __enter__(self) -> Server:
+        try:
+            return self._start()
+        except BaseException:
+            self._cleanup()
+            raise
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._cleanup()
+
+    def _start(self) -> Server:
+        self.tmp = Path(tempfile.mkdtemp(prefix="preflight-pg-"))
+        if self.run_as:
+            os.chown(self.tmp, self.run_as.pw_uid, self.run_as.pw_gid)
+        password = secrets.token_urlsafe(24)
+        secret_registry.register(password)
+        pwfile = self.tmp / "pwfile"
+        pwfile.write_text(password + "\n")
+        pwfile.chmod(0o600)
+        if self.run_as:
+            os.chown(pwfile, self.run_as.pw_uid, self.run_as.pw_gid)
+        data = self.tmp / "data"
+        result = self._run(
+            [
+                self.bins.path("initdb"), "--no-sync", "-D", str(data), "-U", SUPERUSER,
+                f"--pwfile={pwfile}", "--auth-local=trust", "--auth-host=scram-sha-256",
+                "-E", "UTF8", "--locale=C",
+            ]
+        )
+        pwfile.unlink()
+        if result.returncode != 0:
+            raise InfrastructureError(
+                f"initdb failed: {_last_line(result.stderr)}",
+                "check free disk space in the temp dir (TMPDIR) and that --pg-bin is a full server install",
+            )
+        for attempt in range(3):
+            port = free_port()
+            if self._launch(data, port):
+                break
+            if attempt == 2:
+                raise InfrastructureError(
+                    f"PostgreSQL did not start: {self._log_tail()}",
+                    "check free disk space and memory, or use --postgres docker|external:URL",
+                )
+        info = ServerInfo("127.0.0.1", port, SUPERUSER, password, self._version(port, password), "local")
+        self.server = Server(info)
+        return self.server
+
+    def _launch(self, data: Path, port: int) -> bool:
+        assert self.tmp is not None
+        args = [self.bins.path("postgres"), "-D", str(data), "-p", str(port), "-k", str(self.tmp)]
+        for key, value in SETTINGS.items():
+            args += ["-c", f"{key}={value}"]
+        user = {"user": self.run_as.pw_uid, "group": self.run_as.pw_gid} if self.run_as else {}
+        log = open(self.tmp / "server.log", "ab")  # noqa: SIM115 - handed to the child
+        try:
+            # A session of its own: Ctrl-C in the terminal reaches Preflight, which
+            # then stops the server itself after the rest of the cleanup.
+            self.process = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **user  # type: ignore[call-overload]
+            )
+        finally:
+            log.close()
+        deadline = time.monotonic() + START_TIMEOUT
+        socket_file = self.tmp / f".s.PGSQL.{port}"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                self.process = None
+                return False
+            if socket_file.exists() and self._accepting(port):
+                return True
+            time.sleep(0.02)
+        self._stop_process()
+        return False
+
+    def _accepting(self, port: int) -> bool:
+        try:
+            psycopg.connect(host=str(self.tmp), port=port, user=SUPERUSER, dbname="postgres", connect_timeout=2).close()
+            return True
+        except psycopg.OperationalError:
+            return False
+
+    def _version(self, port: int, password: str) -> int:
+        with psycopg.connect(host="127.0.0.1", port=port, user=SUPERUSER, password=password, dbname="postgres") as conn:
+            return server_version_num(conn)
+
+    def _log_tail(self) -> str:
+        assert self.tmp is not None
+        try:
+            lines = (self.tmp / "server.log").read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return "no server log"
+        errors = [line for line in lines if "FATAL" in line or "ERROR" in line or "PANIC" in line]
+        return (errors or lines or ["no server log"])[-1]
+
+    def _stop_process(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGINT)  # fast shutdown: disconnect clients, exit
+        try:
+            process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def _cleanup(self) -> None:
+        # Leaving nothing behind matters more than anything else here, and a second
+        # Ctrl-C during cleanup must not leave a server running or files on disk.
+        with _signals_deferred():
+            self._stop_process()
+            if self.tmp is not None:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+                self.tmp = None
+
+
+@contextlib.contextmanager
+def _signals_deferred():  # type: ignore[no-untyped-def]
+    """Hold SIGINT/SIGTERM until the block is done (main thread only)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    previous = {sig: signal.signal(sig, lambda s, _f: pending.append(s)) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in pending:
+            handler = previous[sig]
+            if callable(handler):
+                handler(sig, None)
+            elif sig == signal.SIGINT:
+                raise KeyboardInterrupt
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"

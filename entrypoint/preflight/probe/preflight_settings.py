@@ -1,0 +1,71 @@
+"""Point a Django project's own settings at Preflight's scratch database.
+
+Standalone: standard library only, no import of `preflight`. Preflight runs the user's
+code with
+
+    DJANGO_SETTINGS_MODULE=preflight_settings
+    PREFLIGHT_USER_SETTINGS=<the project's settings module, e.g. shop.settings>
+    DATABASE_URL=postgresql://user:password@host:port/scratch_db
+
+and this directory on PYTHONPATH. The module imports the project's settings, copies
+every UPPERCASE name, then rewrites every PostgreSQL alias in DATABASES to the scratch
+database, so the user never edits their settings and no PostgreSQL alias can reach
+the real server. ENGINE (PostGIS, custom backends) and OPTIONS such as `options`
+(search_path) are kept; connection-only options (service, passfile, TLS files) are
+dropped. Aliases of other engines (e.g. a SQLite cache) are left as they are.
+"""
+
+import os
+from importlib import import_module
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+_CONNECTION_ONLY_OPTIONS = {
+    "service", "passfile", "sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl",
+    "sslpassword", "target_session_attrs", "host", "hostaddr", "port", "dbname", "user",
+    "password",
+}
+
+
+def database_from_url(url):
+    """Return Django's NAME/USER/PASSWORD/HOST/PORT for a postgresql:// URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise ValueError("DATABASE_URL must be a postgresql:// URL")
+    query = dict(parse_qsl(parts.query))
+    return {
+        "NAME": unquote(parts.path.lstrip("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": unquote(parts.hostname or query.get("host", "")),
+        "PORT": str(parts.port or ""),
+    }
+
+
+def redirect(databases, scratch):
+    """Return DATABASES with every PostgreSQL alias pointed at `scratch`."""
+    result = {}
+    for alias, config in (databases or {}).items():
+        config = dict(config)
+        if "postgres" in config.get("ENGINE", "") or "postgis" in config.get("ENGINE", ""):
+            options = {
+                key: value
+                for key, value in dict(config.get("OPTIONS") or {}).items()
+                if key not in _CONNECTION_ONLY_OPTIONS
+            }
+            config.update(scratch, OPTIONS=options)
+            config.pop("TEST", None)
+        result[alias] = config
+    if "default" not in result:
+        result["default"] = dict(scratch, ENGINE="django.db.backends.postgresql")
+    return result
+
+
+_user_module = os.environ.get("PREFLIGHT_USER_SETTINGS")
+if not _user_module:
+    raise RuntimeError("PREFLIGHT_USER_SETTINGS is not set: name the project's settings module")
+_user = import_module(_user_module)
+for _name in dir(_user):
+    if _name.isupper():
+        globals()[_name] = getattr(_user, _name)
+
+DATABASES = redirect(getattr(_user, "DATABASES", None), database_from_url(os.environ["DATABASE_URL"]))

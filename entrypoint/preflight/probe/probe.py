@@ -1,0 +1,490 @@
+"""Ask a Django project, in its own interpreter, what its migrations are and what they do.
+
+Standalone: standard library and Django only, never an import of `preflight`, because it
+runs in the user's interpreter (their virtualenv), not Preflight's. Supported: Python 3.8+
+and Django 4.2 LTS to 5.2 LTS (tested on 4.2 and 5.2).
+
+    python probe.py VERB --out FILE [--database ALIAS] [--to app.migration ...]
+
+Verbs (each writes one JSON document, schema "preflight-probe/1", to FILE):
+
+    plan   the migration graph, the applied set, the pending plan in order, leaf nodes
+           per app (conflicts), and per migration its file, operations (type,
+           describe(), line in the file), atomic, reversible, elidable.
+    sql    forwards and backwards SQL of every pending migration, byte-identical to
+           `manage.py sqlmigrate [--backwards]`, all computed in this one process.
+    apply  apply the pending migrations (or those up to --to) one at a time, recording
+           every statement executed (connection.execute_wrapper) with its duration;
+           stop at the first failure and report it with the failing statement.
+
+The project's stdout is left alone (user code may print); progress lines go to stderr
+prefixed with "@preflight-progress ". The exit status is 0 when the verb succeeded and
+1 when FILE holds an error (2 for bad arguments).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+
+SCHEMA = "preflight-probe/1"
+PROGRESS = "@preflight-progress "
+MAX_STATEMENTS = 500  # per migration; the rest are counted, not listed
+
+
+class ProbeError(Exception):
+    """A failure the caller turns into a message and an exit code."""
+
+    def __init__(self, kind, message, **detail):
+        super().__init__(message)
+        self.kind, self.message, self.detail = kind, message, detail
+
+    def as_dict(self):
+        return dict(self.detail, kind=self.kind, message=self.message)
+
+
+def progress(event, **fields):
+    sys.stderr.write(PROGRESS + json.dumps(dict(fields, event=event)) + "\n")
+    sys.stderr.flush()
+
+
+# -- setting Django up ---------------------------------------------------------------
+
+
+def _frame(entry):
+    return {"file": entry.filename, "line": entry.lineno, "function": entry.name, "code": entry.line}
+
+
+def _user_frame(tb_entries):
+    """Return the innermost frame in the project's own code (not Django, not site-packages)."""
+    root = os.path.realpath(os.getcwd())
+    for entry in reversed(tb_entries):
+        path = os.path.realpath(entry.filename)
+        if path.startswith(root + os.sep) and "site-packages" not in path and not path.endswith("probe.py"):
+            return _frame(entry)
+    return None
+
+
+def _describe_exception(exc):
+    entries = traceback.extract_tb(exc.__traceback__)
+    return {
+        "type": type(exc).__name__,
+        "error": ("%s: %s" % (type(exc).__name__, str(exc).strip())).rstrip(": "),
+        "frame": _frame(entries[-1]) if entries else None,
+        "user_frame": _user_frame(entries),
+        "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-4000:],
+    }
+
+
+def setup_django(alias):
+    try:
+        import django
+    except ImportError as exc:
+        raise ProbeError("django_missing", "Django is not importable in %s: %s" % (sys.executable, exc))
+    module = os.environ.get("PREFLIGHT_USER_SETTINGS") or os.environ.get("DJANGO_SETTINGS_MODULE", "")
+    try:
+        from django.conf import settings
+
+        settings.INSTALLED_APPS  # noqa: B018 - imports the settings module
+    except Exception as exc:
+        raise ProbeError("settings_import", "settings module %r does not import" % module, **_describe_exception(exc))
+    try:
+        django.setup()
+    except Exception as exc:
+        raise ProbeError("setup", "django.setup() failed for settings %r" % module, **_describe_exception(exc))
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    alias = alias or DEFAULT_DB_ALIAS
+    try:
+        connection = connections[alias]
+    except Exception as exc:
+        raise ProbeError("database", "no database alias %r in DATABASES" % alias, **_describe_exception(exc))
+    if connection.vendor != "postgresql":
+        raise ProbeError("database", "database alias %r uses %s, not PostgreSQL" % (alias, connection.vendor))
+    try:
+        connection.ensure_connection()
+    except Exception as exc:
+        raise ProbeError("database", "cannot connect to the scratch database", **_describe_exception(exc))
+    return django.get_version(), connection
+
+
+# -- reading migrations ---------------------------------------------------------------
+
+
+def operation_lines(path):
+    """Return the line of each element of `operations = [...]` in a migration file."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read(), path)
+    except (OSError, SyntaxError, ValueError):
+        return [], None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            for statement in node.body:
+                targets = []
+                if isinstance(statement, ast.Assign):
+                    targets = statement.targets
+                elif isinstance(statement, ast.AnnAssign):
+                    targets = [statement.target]
+                if any(isinstance(t, ast.Name) and t.id == "operations" for t in targets):
+                    value = statement.value
+                    if isinstance(value, (ast.List, ast.Tuple)):
+                        return [element.lineno for element in value.elts], statement.lineno
+                    return [], statement.lineno
+    return [], None
+
+
+def _safe(call, default=None):
+    try:
+        return call()
+    except Exception:
+        return default
+
+
+def describe_migration(migration):
+    module = sys.modules.get(type(migration).__module__)
+    path = getattr(module, "__file__", None)
+    lines, assign_line = operation_lines(path) if path else ([], None)
+    if len(lines) != len(migration.operations):
+        lines = [assign_line] * len(migration.operations)  # built dynamically: point at the list
+    operations = []
+    for index, operation in enumerate(migration.operations):
+        operations.append(
+            {
+                "index": index,
+                "type": type(operation).__name__,
+                "module": type(operation).__module__,
+                "describe": _safe(operation.describe, type(operation).__name__),
+                "line": lines[index],
+                "reversible": bool(_safe(lambda: operation.reversible, False)),
+                "elidable": bool(getattr(operation, "elidable", False)),
+                "reduces_to_sql": bool(getattr(operation, "reduces_to_sql", True)),
+            }
+        )
+    return {
+        "app": migration.app_label,
+        "name": migration.name,
+        "file": os.path.relpath(path) if path else None,
+        "atomic": bool(migration.atomic),
+        "initial": bool(getattr(migration, "initial", False)),
+        "reversible": all(op["reversible"] for op in operations),
+        "elidable": bool(operations) and all(op["elidable"] for op in operations),
+        "replaces": [list(key) for key in migration.replaces],
+        "dependencies": [list(key) for key in migration.dependencies],
+        "operations": operations,
+    }
+
+
+def load(connection):
+    from django.db.migrations.exceptions import BadMigrationError, NodeNotFoundError
+    from django.db.migrations.executor import MigrationExecutor
+
+    try:
+        executor = MigrationExecutor(connection)
+    except (NodeNotFoundError, BadMigrationError, ImportError, SyntaxError, ValueError) as exc:
+        raise ProbeError("graph", "the migration graph does not load", **_describe_exception(exc))
+    return executor
+
+
+def check_graph(executor, connection):
+    from django.db.migrations.exceptions import InconsistentMigrationHistory
+
+    conflicts = executor.loader.detect_conflicts()
+    if conflicts:
+        raise ProbeError(
+            "conflict",
+            "conflicting migrations: " + "; ".join(
+                "%s has leaves %s" % (app, ", ".join(sorted(names))) for app, names in sorted(conflicts.items())
+            ),
+            conflicts={app: sorted(names) for app, names in conflicts.items()},
+        )
+    try:
+        executor.loader.check_consistent_history(connection)
+    except InconsistentMigrationHistory as exc:
+        raise ProbeError("graph", "inconsistent migration history on the database", **_describe_exception(exc))
+
+
+def parse_targets(executor, names):
+    graph = executor.loader.graph
+    if not names:
+        return graph.leaf_nodes()
+    targets = []
+    for name in names:
+        app, _, migration = name.partition(".")
+        if migration == "zero":
+            targets.append((app, None))
+            continue
+        if migration == "__latest__":
+            targets.extend(graph.leaf_nodes(app))
+            continue
+        try:
+            targets.append((app, executor.loader.get_migration_by_prefix(app, migration).name))
+        except Exception:
+            raise ProbeError("usage", "no migration %r in app %r" % (migration, app))
+    return targets
+
+
+def pending_plan(executor, targets):
+    return [(migration, backwards) for migration, backwards in executor.migration_plan(targets)]
+
+
+def rollback_targets(executor, plan):
+    """Return, per app in the plan, the migration to go back to (or 'zero')."""
+    graph, applied = executor.loader.graph, executor.loader.applied_migrations
+    result = {}
+    for migration, _ in plan:
+        app = migration.app_label
+        if app in result:
+            continue
+        parents = [p for p in graph.node_map[(app, migration.name)].parents if p.key[0] == app]
+        applied_parents = sorted(p.key[1] for p in parents if p.key in applied)
+        result[app] = applied_parents[-1] if applied_parents else "zero"
+    return result
+
+
+# -- verbs ------------------------------------------------------------------------------
+
+
+def verb_plan(args, connection):
+    executor = load(connection)
+    loader, graph = executor.loader, executor.loader.graph
+    leaves = {}
+    for app, name in graph.leaf_nodes():
+        leaves.setdefault(app, []).append(name)
+    conflicts = {app: sorted(names) for app, names in leaves.items() if len(names) > 1}
+    plan = [] if conflicts else pending_plan(executor, parse_targets(executor, args.to))
+    if not conflicts:
+        check_graph(executor, connection)
+    return {
+        "nodes": [
+            {"app": key[0], "name": key[1], "parents": sorted(list(p.key) for p in graph.node_map[key].parents)}
+            for key in sorted(graph.nodes)
+        ],
+        "applied": sorted(list(key) for key in loader.applied_migrations),
+        "leaves": {app: sorted(names) for app, names in sorted(leaves.items())},
+        "conflicts": conflicts,
+        "unmigrated_apps": sorted(loader.unmigrated_apps),
+        "pending": [describe_migration(migration) for migration, _ in plan],
+        "rollback": rollback_targets(executor, plan),
+        "can_rollback_ddl": bool(connection.features.can_rollback_ddl),
+    }
+
+
+def sqlmigrate_text(statements, wrap, connection):
+    """Return exactly what `manage.py sqlmigrate` prints for these statements."""
+    output = "\n".join(statements)
+    if not output:
+        return ""  # sqlmigrate prints "No operations found." to stderr, nothing to stdout
+    if wrap:
+        output = "%s\n%s\n%s" % (connection.ops.start_transaction_sql(), output, connection.ops.end_transaction_sql())
+    return output if output.endswith("\n") else output + "\n"
+
+
+def verb_sql(args, connection):
+    from django.db.migrations.loader import MigrationLoader
+
+    executor = load(connection)
+    check_graph(executor, connection)
+    plan = pending_plan(executor, parse_targets(executor, args.to))
+    # The loader sqlmigrate itself uses: squashed migrations are not swapped in.
+    loader = MigrationLoader(connection, replace_migrations=False)
+    result = []
+    for index, (planned, _) in enumerate(plan):
+        progress("sql", k=index + 1, n=len(plan), migration="%s.%s" % (planned.app_label, planned.name))
+        migration = loader.graph.nodes[(planned.app_label, planned.name)]
+        wrap = bool(migration.atomic and connection.features.can_rollback_ddl)
+        entry = {"app": migration.app_label, "name": migration.name}
+        for direction, backwards in (("forwards", False), ("backwards", True)):
+            try:
+                statements = loader.collect_sql([(migration, backwards)])
+            except Exception as exc:
+                entry[direction] = {"error": "%s: %s" % (type(exc).__name__, exc), "statements": [], "text": None}
+            else:
+                entry[direction] = {"statements": statements, "text": sqlmigrate_text(statements, wrap, connection)}
+        result.append(entry)
+    return {"migrations": result}
+
+
+class StatementRecorder:
+    """An execute_wrapper that keeps every statement's SQL, duration and row count.
+
+    Parameters are never kept (a data migration's values may be personal data); the SQL
+    keeps its placeholders and the count of parameter sets. Runs of the same statement
+    (a data migration's loop) are folded into one entry with a count.
+    """
+
+    def __init__(self):
+        self.statements = []
+        self.omitted = 0
+        self.failed = None
+
+    def reset(self):
+        self.statements, self.omitted, self.failed = [], 0, None
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        error = None
+        try:
+            return execute(sql, params, many, context)
+        except Exception as exc:
+            error = "%s: %s" % (type(exc).__name__, str(exc).strip())
+            raise
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000.0
+            cursor = context.get("cursor")
+            rows = _safe(lambda: cursor.rowcount, -1) if error is None else None
+            self._add(str(sql), elapsed, rows, error, many, params)
+
+    def _add(self, sql, elapsed, rows, error, many, params):
+        internal = "django_migrations" in sql or "django_content_type" in sql or "auth_permission" in sql
+        last = self.statements[-1] if self.statements else None
+        if last and last["sql"] == sql and error is None and last["error"] is None:
+            last["count"] += 1
+            last["duration_ms"] += elapsed
+            last["rows"] = (last["rows"] or 0) + max(rows or 0, 0)
+            return
+        entry = {
+            "sql": sql,
+            "duration_ms": elapsed,
+            "rows": rows,
+            "count": 1,
+            "params": len(params) if params is not None and not many else (len(params) if many else 0),
+            "many": bool(many),
+            "internal": internal,
+            "error": error,
+        }
+        if error is not None:
+            self.failed = entry
+        if len(self.statements) >= MAX_STATEMENTS and error is None:
+            self.omitted += 1
+            return
+        self.statements.append(entry)
+
+
+def _sqlstate(exc):
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        for attribute in ("sqlstate", "pgcode"):
+            value = getattr(exc, attribute, None)
+            if isinstance(value, str):
+                return value
+        diag = getattr(exc, "diag", None)
+        if diag is not None and getattr(diag, "sqlstate", None):
+            return diag.sqlstate
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _emit_post_migrate(state, alias, plan):
+    """Send post_migrate as `manage.py migrate` does, so the copy ends where prod will."""
+    from django.apps import apps
+    from django.core.management.sql import emit_post_migrate_signal
+    from django.db.migrations.state import ModelState
+
+    state.clear_delayed_apps_cache()
+    post_migrate_apps = state.apps
+    with post_migrate_apps.bulk_update():
+        model_keys = []
+        for model_state in post_migrate_apps.real_models:
+            model_key = model_state.app_label, model_state.name_lower
+            model_keys.append(model_key)
+            post_migrate_apps.unregister_model(*model_key)
+    post_migrate_apps.render_multiple([ModelState.from_model(apps.get_model(*model)) for model in model_keys])
+    emit_post_migrate_signal(0, False, alias, apps=post_migrate_apps, plan=plan)
+
+
+def verb_apply(args, connection):
+    from django.core.management.sql import emit_pre_migrate_signal
+
+    executor = load(connection)
+    check_graph(executor, connection)
+    plan = pending_plan(executor, parse_targets(executor, args.to))
+    if any(backwards for _, backwards in plan):
+        raise ProbeError("usage", "apply only migrates forwards; a --to target lies behind the database's state")
+    state = executor._create_project_state(with_applied_migrations=True)
+    emit_pre_migrate_signal(0, False, connection.alias, apps=state.apps, plan=plan)
+    recorder = StatementRecorder()
+    results = []
+    failure = None
+    with connection.execute_wrapper(recorder):
+        for index, (migration, _) in enumerate(plan):
+            label = "%s.%s" % (migration.app_label, migration.name)
+            progress("apply", k=index + 1, n=len(plan), migration=label)
+            recorder.reset()
+            started = time.perf_counter()
+            entry = {"app": migration.app_label, "name": migration.name, "atomic": bool(migration.atomic)}
+            try:
+                state = executor.migrate([(migration.app_label, migration.name)], plan=[(migration, False)], state=state)
+            except Exception as exc:
+                failure = dict(_describe_exception(exc), migration=label, sqlstate=_sqlstate(exc))
+                failure["statement"] = recorder.failed["sql"] if recorder.failed else None
+                failure["partially_applied"] = (not migration.atomic) and any(
+                    s["error"] is None and not s["internal"] for s in recorder.statements
+                )
+                entry["status"] = "failed"
+            else:
+                entry["status"] = "applied"
+            entry["duration_ms"] = (time.perf_counter() - started) * 1000.0
+            entry["statements"] = recorder.statements
+            entry["statements_omitted"] = recorder.omitted
+            results.append(entry)
+            if failure:
+                break
+        post = None
+        if failure is None and plan:
+            recorder.reset()
+            started = time.perf_counter()
+            _emit_post_migrate(state, connection.alias, plan)
+            post = {"duration_ms": (time.perf_counter() - started) * 1000.0, "statements": len(recorder.statements)}
+    for migration, _ in plan[len(results):]:
+        results.append({"app": migration.app_label, "name": migration.name, "atomic": bool(migration.atomic),
+                        "status": "not_run", "duration_ms": None, "statements": [], "statements_omitted": 0})
+    return {"migrations": results, "failure": failure, "post_migrate": post}
+
+
+VERBS = {"plan": verb_plan, "sql": verb_sql, "apply": verb_apply}
+
+
+def write_json(path, document):
+    temporary = path + ".tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=1, default=str)
+    os.replace(temporary, path)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="probe.py")
+    parser.add_argument("verb", choices=sorted(VERBS))
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--database", default=None)
+    parser.add_argument("--to", action="append", default=[], help="app.migration target (repeatable)")
+    args = parser.parse_args(argv)
+    document = {
+        "schema": SCHEMA,
+        "verb": args.verb,
+        "python": platform.python_version(),
+        "executable": sys.executable,
+        "django": None,
+        "ok": False,
+    }
+    try:
+        document["django"], connection = setup_django(args.database)
+        document["result"] = VERBS[args.verb](args, connection)
+        document["ok"] = True
+    except ProbeError as exc:
+        document["error"] = exc.as_dict()
+    except Exception as exc:  # a bug in the probe or in user code outside a migration
+        document["error"] = dict(_describe_exception(exc), kind="internal", message="the probe failed")
+    write_json(args.out, document)
+    return 0 if document["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

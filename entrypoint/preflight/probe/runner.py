@@ -1,0 +1,164 @@
+"""Run the probe in the project's own interpreter and turn its JSON into results or errors.
+
+The probe file and `preflight_settings.py` are passed by path; the child gets
+DJANGO_SETTINGS_MODULE=preflight_settings, PREFLIGHT_USER_SETTINGS=<theirs> and
+DATABASE_URL=<scratch copy>, with every libpq variable removed from its environment so
+user code cannot reach another server by accident.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from preflight import secrets
+from preflight.errors import InterruptedError_, PreflightError, ProjectError, UsageError
+from preflight.target import clean_env
+
+PROBE_DIR = Path(__file__).resolve().parent
+PROBE = PROBE_DIR / "probe.py"
+SCHEMA = "preflight-probe/1"
+PROGRESS = "@preflight-progress "
+
+
+@dataclass(frozen=True)
+class Project:
+    """A Django project as the probe needs it: where, which settings, which Python."""
+
+    root: Path
+    settings: str
+    python: str
+
+
+def probe_env(project: Project, database_url: str) -> dict[str, str]:
+    """Return the environment that points the project's settings at a scratch database."""
+    path = os.pathsep.join([str(project.root), str(PROBE_DIR)])
+    return clean_env(
+        {
+            "DJANGO_SETTINGS_MODULE": "preflight_settings",
+            "PREFLIGHT_USER_SETTINGS": project.settings,
+            "DATABASE_URL": database_url,
+            "PYTHONPATH": path + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else ""),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+
+
+def run(
+    project: Project,
+    verb: str,
+    database_url: str,
+    *,
+    to: list[str] | None = None,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Run one probe verb and return its `result`, or raise the matching PreflightError."""
+    with tempfile.TemporaryDirectory(prefix="preflight-probe-") as tmp:
+        out = Path(tmp) / "out.json"
+        args = [project.python, str(PROBE), verb, "--out", str(out)]
+        for target in to or []:
+            args += ["--to", target]
+        try:
+            process = subprocess.Popen(
+                args, cwd=project.root, env=probe_env(project, database_url),
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
+            )
+        except OSError as exc:
+            raise UsageError(f"cannot run the project's Python {project.python}: {exc.strerror}", "pass --python PATH") from None
+        tail: deque[str] = deque(maxlen=30)
+        reader = threading.Thread(target=_read_stdout, args=(process, tail), daemon=True)
+        reader.start()
+        try:
+            assert process.stderr is not None
+            for line in process.stderr:
+                if line.startswith(PROGRESS):
+                    if on_progress:
+                        on_progress(json.loads(line[len(PROGRESS):]))
+                else:
+                    tail.append(line.rstrip("\n"))
+            process.wait()
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        reader.join(5)
+        if process.returncode < 0 or process.returncode in (130, -2):
+            raise InterruptedError_("the probe was interrupted")
+        if not out.exists():
+            raise ProjectError(
+                f"the probe ({verb}) exited with {process.returncode} and wrote nothing: {_last(tail)}",
+                f"check that {project.python} can run Django (pass --python PATH)",
+            )
+        document = json.loads(out.read_text())
+    if document.get("schema") != SCHEMA:
+        raise ProjectError(f"the probe wrote schema {document.get('schema')!r}, expected {SCHEMA}")
+    if not document.get("ok"):
+        raise error_from(document.get("error") or {}, project)
+    result: dict[str, Any] = document["result"]
+    result["_django"] = document.get("django")
+    result["_python"] = document.get("python")
+    return result
+
+
+def _read_stdout(process: subprocess.Popen[str], tail: deque[str]) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        tail.append(line.rstrip("\n"))
+
+
+def _last(lines: deque[str]) -> str:
+    meaningful = [line.strip() for line in lines if line.strip()]
+    return secrets.redact(meaningful[-1]) if meaningful else "no output"
+
+
+def _where(frame: dict[str, Any] | None, root: Path) -> str:
+    if not frame:
+        return ""
+    path = Path(frame["file"])
+    try:
+        path = path.resolve().relative_to(root.resolve())
+    except ValueError:
+        pass
+    return f" ({path}:{frame['line']})"
+
+
+def error_from(error: dict[str, Any], project: Project) -> PreflightError:
+    """Map a probe error document to the exception (and exit code) the user sees."""
+    kind = error.get("kind", "internal")
+    message = secrets.redact(str(error.get("message", "the probe failed")))
+    cause = secrets.redact(str(error.get("error", "")))
+    where = _where(error.get("user_frame") or error.get("frame"), project.root)
+    if kind == "django_missing":
+        return ProjectError(message, "install the project's requirements into that interpreter, or pass --python PATH")
+    if kind == "settings_import":
+        return ProjectError(f"{message}: {cause}{where}", "fix the error, or pass --settings with the module manage.py uses")
+    if kind == "setup":
+        return ProjectError(f"{message}: {cause}{where}", "fix the error so `manage.py check` passes")
+    if kind == "conflict":
+        return ProjectError(message, "run `python manage.py makemigrations --merge` and commit the merge migration")
+    if kind == "graph":
+        return ProjectError(f"{message}: {cause}{where}", "fix the migration files (a dependency names a missing migration?)")
+    if kind == "usage":
+        return UsageError(message)
+    if kind == "database":
+        return ProjectError(f"{message}: {cause}", "the settings must use the PostgreSQL backend for this alias")
+    return ProjectError(f"{message}: {cause}{where}", "this looks like a bug in Preflight's probe: please report it")
+
+
+def default_python(root: Path) -> str:
+    """Return the project's .venv/venv interpreter if it has one, else this one."""
+    for name in (".venv", "venv", "env"):
+        for candidate in (root / name / "bin" / "python", root / name / "Scripts" / "python.exe"):
+            if candidate.exists():
+                return str(candidate)
+    return sys.executable

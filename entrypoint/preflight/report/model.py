@@ -1,0 +1,151 @@
+"""The Report: everything one preview found, as plain dataclasses.
+
+Pure: no database, subprocess or network code. `to_dict`/`from_dict` give the JSON form
+whose schema is documented in docs/report-schema.md; bump SCHEMA_VERSION on any change
+that is not an added optional field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Operation:
+    index: int
+    type: str
+    describe: str
+    line: int | None
+    reversible: bool
+    elidable: bool = False
+
+
+@dataclass
+class Statement:
+    """One statement executed on the copy (runs of the same SQL folded, with a count)."""
+
+    sql: str
+    duration_ms: float
+    rows: int | None = None
+    count: int = 1
+    params: int = 0
+    internal: bool = False
+    error: str | None = None
+
+
+@dataclass
+class Failure:
+    """Why a migration failed on the copy, in plain words."""
+
+    migration: str
+    error: str
+    type: str
+    file: str | None = None
+    line: int | None = None
+    statement: str | None = None
+    sqlstate: str | None = None
+    partially_applied: bool = False
+
+
+@dataclass
+class Migration:
+    app: str
+    name: str
+    file: str | None
+    atomic: bool
+    reversible: bool
+    operations: list[Operation]
+    forwards_sql: str | None
+    backwards_sql: str | None
+    backwards_error: str | None = None
+    status: str = "not_run"  # applied | failed | not_run
+    duration_ms: float | None = None
+    statements: list[Statement] = field(default_factory=list)
+    statements_omitted: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.app}.{self.name}"
+
+    @property
+    def executed(self) -> list[Statement]:
+        return [s for s in self.statements if not s.internal]
+
+
+@dataclass
+class Target:
+    """The database the pending migrations are previewed against (never a password)."""
+
+    source: str  # url | dump | baseline | empty
+    description: str
+    server_version: str | None = None
+    size_bytes: int | None = None
+    dump_format: str | None = None
+    dump_seconds: float | None = None
+    restore_seconds: float | None = None
+
+
+@dataclass
+class Rollback:
+    app: str
+    to: str
+    command: str
+
+
+@dataclass
+class Report:
+    preflight_version: str
+    generated_at: str
+    project: str
+    settings: str
+    django_version: str | None
+    python_version: str | None
+    target: Target
+    scratch_provider: str
+    scratch_version: str
+    migrations: list[Migration]
+    rollback: list[Rollback]
+    failure: Failure | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+    def count(self, status: str) -> int:
+        return sum(1 for m in self.migrations if m.status == status)
+
+    @property
+    def applied_ms(self) -> float:
+        return sum(m.duration_ms or 0.0 for m in self.migrations)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Report:
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ValueError(f"report schema {version} is not {SCHEMA_VERSION}")
+        return _build(cls, data)
+
+
+def _build(kind: Any, value: Any) -> Any:
+    """Rebuild dataclasses (and lists/optionals of them) from JSON data."""
+    if value is None:
+        return None
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        inner = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        return _build(inner[0], value)
+    if origin is list:
+        (item,) = typing.get_args(kind)
+        return [_build(item, element) for element in value]
+    if dataclasses.is_dataclass(kind):
+        hints = typing.get_type_hints(kind)
+        names = {f.name for f in dataclasses.fields(kind)}
+        return kind(**{key: _build(hints[key], val) for key, val in value.items() if key in names})
+    return value

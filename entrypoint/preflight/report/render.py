@@ -1,0 +1,85 @@
+"""Render a Report to JSON or to Markdown through the Jinja2 templates.
+
+Pure: no database, subprocess or network code. Everything rendered passes through
+`secrets.redact` last, so no password can reach a report.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jinja2
+
+from preflight.report.model import Report
+from preflight.secrets import redact
+
+
+def template_dir() -> Path:
+    """Return the templates folder: inside the wheel, or at the source checkout's top."""
+    packaged = Path(__file__).resolve().parent.parent / "templates"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[3] / "templates"
+
+
+def duration(ms: float | None) -> str:
+    if ms is None:
+        return "–"
+    if ms < 1000:
+        return f"{ms:.0f} ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.1f} s"
+    return f"{int(ms // 60_000)} min {ms % 60_000 / 1000:.0f} s"
+
+
+def seconds(value: float | None) -> str:
+    return duration(None if value is None else value * 1000)
+
+
+def size(value: int | None) -> str:
+    if value is None:
+        return "–"
+    amount = float(value)
+    for unit in ("B", "kB", "MB", "GB"):
+        if amount < 1000 or unit == "GB":
+            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1000
+    raise AssertionError("unreachable")
+
+
+def md_cell(text: object) -> str:
+    """Make text safe inside one Markdown table cell."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def first_line(text: str | None, limit: int = 160) -> str:
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def fence(text: str) -> str:
+    """Return a code fence longer than any run of backticks inside `text`."""
+    longest = max((len(run) for run in text.split("\n") if set(run) == {"`"}), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir())),
+        autoescape=False,  # Markdown, not HTML; cells are escaped by md_cell
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(duration=duration, seconds=seconds, size=size, md_cell=md_cell, first_line=first_line, fence=fence)
+    return env
+
+
+def to_markdown(report: Report) -> str:
+    return redact(environment().get_template("report.md.j2").render(report=report))
+
+
+def to_json(report: Report) -> str:
+    return redact(json.dumps(report.to_dict(), indent=2, sort_keys=False)) + "\n"

@@ -1,0 +1,226 @@
+"""The target database: dump it read-only, or take a dump file, and restore it once.
+
+The restore goes into a template database on the throwaway server; every run that
+needs a fresh copy clones it (`CREATE DATABASE ... TEMPLATE ... STRATEGY FILE_COPY`),
+which is far faster than restoring again.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from preflight import secrets
+from preflight.errors import TargetError
+from preflight.postgres import binaries
+from preflight.postgres.base import Server
+
+READ_ONLY = "-c default_transaction_read_only=on"
+# Variables that would send a child libpq program somewhere we did not choose.
+LIBPQ_VARIABLES = (
+    "PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD", "PGPASSFILE",
+    "PGSERVICE", "PGSERVICEFILE", "PGOPTIONS", "PGSSLMODE",
+)
+
+
+@dataclass
+class TargetFacts:
+    """What the report may say about the target (never a password)."""
+
+    source: str  # "url", "dump" or "baseline"
+    description: str  # redacted URL, dump file name, or "git <ref>"
+    server_version: str | None = None
+    size_bytes: int | None = None
+    dump_seconds: float | None = None
+    dump_bytes: int | None = None
+    restore_seconds: float | None = None
+    dump_format: str | None = None
+
+
+def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in LIBPQ_VARIABLES and k != "DATABASE_URL"}
+    env.update(extra or {})
+    return env
+
+
+def describe_url(url: str) -> str:
+    """Return the URL as the report may show it: no password, no query secrets."""
+    try:
+        params = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return secrets.redact(url)
+    host = params.get("host") or "localhost"
+    port = params.get("port") or 5432
+    user = params.get("user") or ""
+    return f"postgresql://{user + '@' if user else ''}{host}:{port}/{params.get('dbname') or ''}"
+
+
+def _connection_error(exc: psycopg.OperationalError, description: str) -> TargetError:
+    text = str(exc)
+    if "password authentication failed" in text or "no password supplied" in text:
+        return TargetError(
+            f"the target {description} refused the password",
+            "check the user and password in --target-url (or PGPASSWORD)",
+        )
+    if "does not exist" in text and "database" in text:
+        return TargetError(f"the target database in {description} does not exist", "check the database name")
+    reason = [line for line in text.strip().splitlines() if line.strip()]
+    return TargetError(
+        f"cannot reach the target {description}: {reason[-1].strip() if reason else 'connection failed'}",
+        "check host, port and network access, or restore from a dump with --target-dump",
+    )
+
+
+def check_dump_version(pg_dump_major: int, server_version_num: int) -> None:
+    """Refuse early when the local pg_dump cannot dump a newer server."""
+    server_major = server_version_num // 10000 if server_version_num >= 100000 else server_version_num // 100
+    if pg_dump_major < server_major:
+        raise TargetError(
+            f"pg_dump {pg_dump_major} is older than the target server ({server_major})",
+            f"install postgresql-client-{server_major} and pass --pg-bin, or use --target-dump",
+        )
+
+
+def dump_url(url: str, dest: Path, pg_bin: str | None) -> TargetFacts:
+    """Dump the target with pg_dump -Fc over a read-only session."""
+    secrets.register(str(psycopg.conninfo.conninfo_to_dict(url).get("password") or ""))
+    description = describe_url(url)
+    try:
+        with psycopg.connect(url, options=READ_ONLY, connect_timeout=10, autocommit=True) as conn:
+            version_num = int(conn.execute("SHOW server_version_num").fetchone()[0])  # type: ignore[index]
+            version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+            size = int(conn.execute("SELECT pg_database_size(current_database())").fetchone()[0])  # type: ignore[index]
+    except psycopg.OperationalError as exc:
+        raise _connection_error(exc, description) from None
+    except psycopg.ProgrammingError:
+        raise TargetError(f"--target-url {description} does not parse", "use postgresql://user@host:port/dbname") from None
+    bins = binaries.find(("pg_dump",), pg_bin)
+    check_dump_version(bins.major("pg_dump"), version_num)
+    params = psycopg.conninfo.conninfo_to_dict(url)
+    password = str(params.pop("password", "") or "")
+    env = clean_env({"PGOPTIONS": READ_ONLY})
+    if password:
+        env["PGPASSWORD"] = password  # via the environment: never on a command line
+    started = time.monotonic()
+    result = subprocess.run(
+        [bins.path("pg_dump"), "-Fc", "--no-sync", "-f", str(dest), "-d", psycopg.conninfo.make_conninfo(**params)],
+        capture_output=True, text=True, env=env,
+    )
+    if result.returncode != 0:
+        raise TargetError(f"pg_dump of {description} failed: {_error_line(result.stderr)}", _dump_fix(result.stderr))
+    return TargetFacts(
+        source="url", description=description, server_version=version, size_bytes=size,
+        dump_seconds=time.monotonic() - started, dump_bytes=dest.stat().st_size, dump_format="custom",
+    )
+
+
+def _dump_fix(stderr: str) -> str:
+    if "No space left" in stderr:
+        return "free disk space in the temp dir (TMPDIR)"
+    if "permission denied" in stderr:
+        return "the --target-url user needs SELECT on every table (a read-only role is enough)"
+    return "check the target is reachable and the user can read every table"
+
+
+def _error_line(stderr: str) -> str:
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line.lower() or "fatal" in line.lower()]
+    picked = (errors or lines or ["no output"])[0]
+    return secrets.redact(re.sub(r"^(pg_restore|pg_dump|psql):\s*(error:\s*)?", "", picked).strip())
+
+
+def dump_format(path: Path) -> str:
+    """Return 'directory', 'custom', 'tar' or 'plain' from the file's own header."""
+    if path.is_dir():
+        if not (path / "toc.dat").exists():
+            raise TargetError(f"{path} is a directory without toc.dat", "pass a pg_dump -Fd directory, or a file")
+        return "directory"
+    if not path.exists():
+        raise TargetError(f"--target-dump {path} does not exist", "check the path")
+    with path.open("rb") as handle:
+        head = handle.read(512)
+    if head.startswith(b"PGDMP"):
+        return "custom"
+    if len(head) >= 262 and head[257:262] == b"ustar":
+        return "tar"
+    if not head or b"\x00" in head:
+        raise TargetError(f"{path} is not a pg_dump archive or SQL script", "pass a dump made by pg_dump")
+    return "plain"
+
+
+def archive_server_version(path: Path, fmt: str, restore_bin: str) -> str | None:
+    """Read 'Dumped from database version' from an archive's table of contents."""
+    if fmt == "plain":
+        with path.open("r", errors="replace") as handle:
+            for _, line in zip(range(40), handle, strict=False):
+                if "Dumped from database version" in line:
+                    return line.split("version", 1)[1].strip()
+        return None
+    result = subprocess.run([restore_bin, "-l", str(path)], capture_output=True, text=True, env=clean_env())
+    if result.returncode != 0:
+        raise TargetError(f"{path.name} is corrupt or truncated: {_error_line(result.stderr)}", "make a new dump with pg_dump")
+    match = re.search(r"Dumped from database version:\s*(\S+)", result.stdout)
+    return match.group(1) if match else None
+
+
+def _plain_roles(path: Path) -> set[str]:
+    """Roles a plain dump names in OWNER TO / GRANT ... TO, which must exist to replay it."""
+    pattern = re.compile(r"(?:OWNER TO|GRANT .+? TO|REVOKE .+? FROM)\s+(\"[^\"]+\"|[A-Za-z_][\w$]*)\s*;")
+    roles: set[str] = set()
+    with path.open("r", errors="replace") as handle:
+        for line in handle:
+            for match in pattern.finditer(line):
+                role = match.group(1).strip('"')
+                if role.upper() not in ("PUBLIC", "CURRENT_USER", "SESSION_USER"):
+                    roles.add(role)
+    return roles
+
+
+def restore(server: Server, path: Path, pg_bin: str | None, jobs: int) -> tuple[str, TargetFacts]:
+    """Restore a dump into a new template database; return its name and the facts."""
+    fmt = dump_format(path)
+    bins = binaries.find(("pg_restore", "psql"), pg_bin)
+    version = archive_server_version(path, fmt, bins.path("pg_restore"))
+    template = server.create_database("template")
+    env = clean_env(server.info.client_env())
+    started = time.monotonic()
+    if fmt == "plain":
+        with server.connect() as conn:
+            for role in sorted(_plain_roles(path)):
+                conn.execute(
+                    sql.SQL("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {}) THEN CREATE ROLE {}; END IF; END$$")
+                    .format(sql.Literal(role), sql.Identifier(role))
+                )
+        args = [bins.path("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", template, "-f", str(path)]
+    else:
+        # Parallel restore needs a seekable archive: custom or directory, not tar.
+        parallel = ["-j", str(max(1, jobs))] if fmt in ("custom", "directory") else []
+        args = [bins.path("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", *parallel,
+                "-d", template, str(path)]
+    result = subprocess.run(args, capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        raise TargetError(f"restoring {path.name} failed: {_error_line(result.stderr)}", _restore_fix(result.stderr))
+    with server.connect(template) as conn:
+        conn.execute("ANALYZE")
+        size = int(conn.execute("SELECT pg_database_size(current_database())").fetchone()[0])  # type: ignore[index]
+    facts = TargetFacts(
+        source="dump", description=path.name, server_version=version, size_bytes=size,
+        restore_seconds=time.monotonic() - started, dump_format=fmt,
+        dump_bytes=path.stat().st_size if path.is_file() else None,
+    )
+    return template, facts
+
+
+def _restore_fix(stderr: str) -> str:
+    if "No space left" in stderr or "could not extend file" in stderr:
+        return "free disk space for the throwaway server (TMPDIR), or use --postgres external:URL"
+    if "unsupported version" in stderr:
+        return "the dump is newer than this pg_restore: install a newer PostgreSQL client and pass --pg-bin"
+    return "make a new dump with pg_dump (custom -Fc, directory -Fd or plain SQL) and try again"

@@ -1,0 +1,15 @@
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("orders", "0001_initial"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="order",
+            name="notes",
+            field=models.TextField(blank=True, default=""),
+        ),
+    ]
