@@ -19,6 +19,7 @@ import yaml
 from preflight import postgres
 from preflight.errors import InfrastructureError
 from preflight.postgres import binaries
+from preflight.postgres.base import Server
 from preflight.probe import runner
 from preflight.probe.runner import Project
 from preflight.progress import Progress
@@ -43,20 +44,26 @@ class DemoOptions:
     lines: int | None = None  # rows in the biggest table; demo.yml's default when None
 
 
-def build_production(project: Project, dump: Path, options: DemoOptions, progress: Progress) -> int:
-    """Create the demo's production database, dump it to `dump`, return its row count."""
+def seed_database(server: Server, project: Project, lines: int | None, progress: Progress) -> str:
+    """Create a database at the example's baseline, fill it with rows, return its name."""
     config = yaml.safe_load((project.root / "demo" / "demo.yml").read_text())
-    lines = options.lines or int(config["lines"])
+    lines = lines or int(config["lines"])
     seed = (project.root / "demo" / config["seed"]).read_text()
+    database = server.create_database("production")
+    with progress.step("migrating the demo production database to its baseline"):
+        result = runner.run(project, "apply", server.info.url(database), to=list(config["baseline"]))
+    if result["failure"]:
+        raise InfrastructureError(f"the demo baseline failed: {result['failure']['error']}")
+    with progress.step(f"generating {lines:,} order lines"), server.connect(database) as conn:
+        conn.execute("SELECT set_config('preflight.demo_lines', %s, false)", (str(lines),))
+        conn.execute(seed.encode())
+    return database
+
+
+def build_production(project: Project, dump: Path, options: DemoOptions, progress: Progress) -> None:
+    """Create the demo's production database on its own server and dump it to `dump`."""
     with postgres.start(options.postgres, pg_bin=options.pg_bin, pg_user=options.pg_user) as server:
-        database = server.create_database("production")
-        with progress.step("migrating the demo production database to its baseline"):
-            result = runner.run(project, "apply", server.info.url(database), to=list(config["baseline"]))
-        if result["failure"]:
-            raise InfrastructureError(f"the demo baseline failed: {result['failure']['error']}")
-        with progress.step(f"generating {lines:,} order lines"), server.connect(database) as conn:
-            conn.execute("SELECT set_config('preflight.demo_lines', %s, false)", (str(lines),))
-            conn.execute(seed.encode())
+        database = seed_database(server, project, options.lines, progress)
         with progress.step("pg_dump -Fc of the demo production database"):
             bins = binaries.find(("pg_dump",), options.pg_bin)
             done = subprocess.run(
@@ -65,7 +72,6 @@ def build_production(project: Project, dump: Path, options: DemoOptions, progres
             )
             if done.returncode != 0:
                 raise InfrastructureError(f"pg_dump of the demo database failed: {done.stderr.strip()}")
-    return lines
 
 
 def run(options: DemoOptions, progress: Progress) -> Report:

@@ -34,7 +34,9 @@ class PreflightError(Exception):
 
     def line(self) -> str:
         """Return the one-line message: cause, then fix."""
-        return f"{self.cause}. {self.fix}" if self.fix else f"{self.cause}."
+        if not self.fix:
+            return f"{self.cause}."
+        return f"{self.cause}. {self.fix[0].upper()}{self.fix[1:]}"
 
 
 class UsageError(PreflightError):

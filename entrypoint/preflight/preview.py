@@ -149,6 +149,7 @@ def _failure(failure: dict[str, Any] | None, root: Path) -> Failure | None:
         migration=failure["migration"], error=failure.get("error", ""), type=failure.get("type", "Error"),
         file=_relative(frame.get("file"), root), line=frame.get("line"), statement=failure.get("statement"),
         sqlstate=failure.get("sqlstate"), partially_applied=bool(failure.get("partially_applied")),
+        operation=(failure.get("operation") or {}).get("describe"),
     )
 
 

@@ -80,7 +80,7 @@ def _connection_error(exc: psycopg.OperationalError, description: str) -> Target
 
 def check_dump_version(pg_dump_major: int, server_version_num: int) -> None:
     """Refuse early when the local pg_dump cannot dump a newer server."""
-    server_major = server_version_num // 10000 if server_version_num >= 100000 else server_version_num // 100
+    server_major = server_version_num // 10000  # 90624 -> 9, 150018 -> 15
     if pg_dump_major < server_major:
         raise TargetError(
             f"pg_dump {pg_dump_major} is older than the target server ({server_major})",
@@ -88,12 +88,30 @@ def check_dump_version(pg_dump_major: int, server_version_num: int) -> None:
         )
 
 
+def connect_read_only(url: str) -> psycopg.Connection:
+    """Open a session on the target in which every transaction is read-only."""
+    return psycopg.connect(url, options=READ_ONLY, connect_timeout=10, autocommit=True)
+
+
+def dump_env(url: str) -> tuple[dict[str, str], str]:
+    """Return (environment, conninfo without password) for pg_dump on a read-only session."""
+    params = psycopg.conninfo.conninfo_to_dict(url)
+    password = str(params.pop("password", "") or "")
+    env = clean_env({"PGOPTIONS": READ_ONLY})
+    if password:
+        env["PGPASSWORD"] = password  # via the environment: never on a command line
+    return env, psycopg.conninfo.make_conninfo(**params)
+
+
 def dump_url(url: str, dest: Path, pg_bin: str | None) -> TargetFacts:
     """Dump the target with pg_dump -Fc over a read-only session."""
-    secrets.register(str(psycopg.conninfo.conninfo_to_dict(url).get("password") or ""))
+    try:
+        secrets.register(str(psycopg.conninfo.conninfo_to_dict(url).get("password") or ""))
+    except psycopg.ProgrammingError:
+        raise TargetError("--target-url does not parse", "use postgresql://user@host:port/dbname") from None
     description = describe_url(url)
     try:
-        with psycopg.connect(url, options=READ_ONLY, connect_timeout=10, autocommit=True) as conn:
+        with connect_read_only(url) as conn:
             version_num = int(conn.execute("SHOW server_version_num").fetchone()[0])  # type: ignore[index]
             version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
             size = int(conn.execute("SELECT pg_database_size(current_database())").fetchone()[0])  # type: ignore[index]
@@ -103,14 +121,10 @@ def dump_url(url: str, dest: Path, pg_bin: str | None) -> TargetFacts:
         raise TargetError(f"--target-url {description} does not parse", "use postgresql://user@host:port/dbname") from None
     bins = binaries.find(("pg_dump",), pg_bin)
     check_dump_version(bins.major("pg_dump"), version_num)
-    params = psycopg.conninfo.conninfo_to_dict(url)
-    password = str(params.pop("password", "") or "")
-    env = clean_env({"PGOPTIONS": READ_ONLY})
-    if password:
-        env["PGPASSWORD"] = password  # via the environment: never on a command line
+    env, conninfo = dump_env(url)
     started = time.monotonic()
     result = subprocess.run(
-        [bins.path("pg_dump"), "-Fc", "--no-sync", "-f", str(dest), "-d", psycopg.conninfo.make_conninfo(**params)],
+        [bins.path("pg_dump"), "-Fc", "--no-sync", "-f", str(dest), "-d", conninfo],
         capture_output=True, text=True, env=env,
     )
     if result.returncode != 0:

@@ -48,7 +48,10 @@ class DockerProvider:
 
     def __enter__(self) -> Server:
         try:
-            from testcontainers.postgres import PostgresContainer
+            try:
+                from testcontainers.community.postgres import PostgresContainer
+            except ImportError:  # testcontainers < 4.14 has no `community` namespace
+                from testcontainers.postgres import PostgresContainer
         except ImportError:
             raise InfrastructureError(
                 "--postgres docker needs testcontainers",

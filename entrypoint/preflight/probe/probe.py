@@ -367,6 +367,23 @@ class StatementRecorder:
         self.statements.append(entry)
 
 
+def failing_operation(exc, migration):
+    """Return (index, operation) of the operation that raised, from Migration.apply's frame."""
+    tb = exc.__traceback__
+    found = None
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code.co_name in ("apply", "unapply") and frame.f_locals.get("self") is migration:
+            operation = frame.f_locals.get("operation")
+            if operation is not None:
+                found = operation
+        tb = tb.tb_next
+    for index, operation in enumerate(migration.operations):
+        if operation is found:
+            return index, operation
+    return None, None
+
+
 def _sqlstate(exc):
     seen = set()
     while exc is not None and id(exc) not in seen:
@@ -424,6 +441,14 @@ def verb_apply(args, connection):
                 state = executor.migrate([(migration.app_label, migration.name)], plan=[(migration, False)], state=state)
             except Exception as exc:
                 failure = dict(_describe_exception(exc), migration=label, sqlstate=_sqlstate(exc))
+                index, operation = failing_operation(exc, migration)
+                if operation is not None:
+                    described = describe_migration(migration)
+                    failure["operation"] = described["operations"][index]
+                    if failure["user_frame"] is None and described["file"]:
+                        failure["user_frame"] = {"file": os.path.abspath(described["file"]),
+                                                 "line": described["operations"][index]["line"],
+                                                 "function": "operations[%d]" % index, "code": None}
                 failure["statement"] = recorder.failed["sql"] if recorder.failed else None
                 failure["partially_applied"] = (not migration.atomic) and any(
                     s["error"] is None and not s["internal"] for s in recorder.statements

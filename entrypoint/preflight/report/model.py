@@ -51,6 +51,7 @@ class Failure:
     statement: str | None = None
     sqlstate: str | None = None
     partially_applied: bool = False
+    operation: str | None = None  # describe() of the operation that raised
 
 
 @dataclass

@@ -58,6 +58,12 @@ def first_line(text: str | None, limit: int = 160) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+def one_line(text: str | None, limit: int = 160) -> str:
+    """Collapse SQL onto one line (introspection queries span many) and shorten it."""
+    line = " ".join((text or "").split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def fence(text: str) -> str:
     """Return a code fence longer than any run of backticks inside `text`."""
     longest = max((len(run) for run in text.split("\n") if set(run) == {"`"}), default=0)
@@ -73,7 +79,8 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(duration=duration, seconds=seconds, size=size, md_cell=md_cell, first_line=first_line, fence=fence)
+    env.filters.update(duration=duration, seconds=seconds, size=size, md_cell=md_cell, first_line=first_line, one_line=one_line,
+                       fence=fence)
     return env
 
 
