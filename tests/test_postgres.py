@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import psycopg
@@ -130,3 +131,27 @@ def test_docker_provider_without_engine_says_how_to_fix(monkeypatch: pytest.Monk
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     with pytest.raises(InfrastructureError, match="no Docker engine answers"), postgres.start("docker"):
         pass
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the OS-user switch only happens as root")
+def test_private_tmpdir_falls_back_to_a_reachable_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    provider = LocalProvider()
+    with provider as server, server.connect() as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+        tmp = provider.tmp
+        assert tmp is not None and private not in tmp.parents
+    assert not tmp.exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the OS-user switch only happens as root")
+def test_server_runs_without_roots_groups() -> None:
+    provider = LocalProvider()
+    with provider:
+        pid = provider.process.pid  # type: ignore[union-attr]
+        status = Path(f"/proc/{pid}/status").read_text()
+    groups = next(line for line in status.splitlines() if line.startswith("Groups:")).split()[1:]
+    uid = next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1]
+    assert "0" not in groups and uid != "0"

@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _on_sigterm(signum: int, frame: object) -> NoReturn:
-    raise InterruptedError_("terminated (SIGTERM)")
+    raise InterruptedError_("interrupted by SIGTERM; the throwaway server and temp files were removed")
 
 
 def _publish(report: Report, fmt: str, output: str | None, json_path: str | None) -> None:
@@ -162,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PreflightError as exc:
         return _fail(exc.line(), exc.exit_code)
     except KeyboardInterrupt:
-        return _fail("interrupted; the throwaway server and temp files were removed.", ExitCode.INTERRUPTED)
+        return _fail("interrupted by Ctrl-C; the throwaway server and temp files were removed.", ExitCode.INTERRUPTED)
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             error = InfrastructureError(f"no space left on device ({exc.filename or tempfile.gettempdir()})",

@@ -71,9 +71,29 @@ class LocalProvider:
                 "create it (useradd --system postgres) or pass --pg-user NAME",
             ) from None
 
-    def _run(self, args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
-        user = {"user": self.run_as.pw_uid, "group": self.run_as.pw_gid} if self.run_as else {}
-        return subprocess.run(args, capture_output=True, text=True, **user, **kwargs)  # type: ignore[call-overload, no-any-return]
+    def _as_user(self) -> dict[str, object]:
+        """Popen arguments that run a child as the server's OS user, without root's groups."""
+        if not self.run_as:
+            return {}
+        name, gid = self.run_as.pw_name, self.run_as.pw_gid
+        return {"user": self.run_as.pw_uid, "group": gid, "extra_groups": os.getgrouplist(name, gid)}
+
+    def _run(self, args: list[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(args, capture_output=True, text=True, **self._as_user())  # type: ignore[call-overload, no-any-return]
+
+    def _parent_dir(self) -> str:
+        """Return a temp dir the server's OS user can reach (TMPDIR may be private to root)."""
+        base = tempfile.gettempdir()
+        if not self.run_as:
+            return base
+        for candidate in dict.fromkeys((base, "/tmp", "/var/tmp")):
+            probe = subprocess.run(["test", "-x", candidate], **self._as_user())  # type: ignore[call-overload]
+            if probe.returncode == 0:
+                return candidate
+        raise InfrastructureError(
+            f"the {self.run_as.pw_name} OS user cannot reach the temp dir {base}",
+            f"let it traverse the path (chmod o+x) or set TMPDIR to a directory it can reach",
+        )
 
     def __enter__(self) -> Server:
         try:
@@ -88,7 +108,7 @@ class LocalProvider:
         self._cleanup()
 
     def _start(self) -> Server:
-        self.tmp = Path(tempfile.mkdtemp(prefix="preflight-pg-"))
+        self.tmp = Path(tempfile.mkdtemp(prefix="preflight-pg-", dir=self._parent_dir()))
         if self.run_as:
             os.chown(self.tmp, self.run_as.pw_uid, self.run_as.pw_gid)
         password = secrets.token_urlsafe(24)
@@ -130,13 +150,12 @@ class LocalProvider:
         args = [self.bins.path("postgres"), "-D", str(data), "-p", str(port), "-k", str(self.tmp)]
         for key, value in SETTINGS.items():
             args += ["-c", f"{key}={value}"]
-        user = {"user": self.run_as.pw_uid, "group": self.run_as.pw_gid} if self.run_as else {}
         log = open(self.tmp / "server.log", "ab")  # noqa: SIM115 - handed to the child
         try:
             # A session of its own: Ctrl-C in the terminal reaches Preflight, which
             # then stops the server itself after the rest of the cleanup.
             self.process = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **user  # type: ignore[call-overload]
+                args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **self._as_user()  # type: ignore[call-overload]
             )
         finally:
             log.close()
