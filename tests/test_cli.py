@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -159,3 +160,29 @@ def test_demo_end_to_end(tmp_path: Path, tmpdir_env: dict[str, str]) -> None:
     assert len(report["migrations"]) == 10 and report["target"]["dump_format"] == "custom"
     assert "JSON report: preflight-demo/report.json" in done.stderr
     assert leftovers(Path(tmpdir_env["TMPDIR"])) == []
+
+
+def test_terminal_gets_rich_progress(tmp_path: Path, tmpdir_env: dict[str, str]) -> None:
+    import pty
+
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "preflight", "preview", "--project", str(PROJECTS / "raising"), "--postgres", "local",
+         "--output", str(tmp_path / "r.md")],
+        stdout=subprocess.DEVNULL, stderr=secondary, env={**os.environ, **tmpdir_env, "COLUMNS": "120"},
+    )
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(60)
+    screen = b"".join(chunks).decode(errors="replace")
+    assert "applying to the copy" in screen
+    assert "\x1b[" in screen  # rich drew on the terminal
+    assert not re.search(r"^\d\d:\d\d:\d\d preflight:", screen, re.M)  # not the CI line format

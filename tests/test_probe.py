@@ -116,7 +116,8 @@ def test_plan_describes_operations_with_their_lines(pg: Server, shop: Project) -
     pg.drop_database(database)
 
 
-def test_apply_records_timings_and_statements(pg: Server, shop: Project) -> None:
+def test_apply_records_timings_and_statements(pg: Server, series_shop: Project) -> None:
+    shop = series_shop
     database = seed_database(pg, shop, 3000, QuietProgress())
     result = runner.run(shop, "apply", pg.info.url(database))
     assert result["failure"] is None

@@ -35,6 +35,8 @@ import traceback
 
 SCHEMA = "preflight-probe/1"
 PROGRESS = "@preflight-progress "
+INTERNAL_MARKERS = ("django_migrations", "django_content_type", "auth_permission", "pg_catalog.",
+                    "information_schema.", "FROM pg_", "JOIN pg_")
 MAX_STATEMENTS = 500  # per migration; the rest are counted, not listed
 
 
@@ -342,7 +344,8 @@ class StatementRecorder:
             self._add(str(sql), elapsed, rows, error, many, params)
 
     def _add(self, sql, elapsed, rows, error, many, params):
-        internal = "django_migrations" in sql or "django_content_type" in sql or "auth_permission" in sql
+        # Django's bookkeeping and its catalog introspection, not the migration's own work.
+        internal = any(marker in sql for marker in INTERNAL_MARKERS)
         last = self.statements[-1] if self.statements else None
         if last and last["sql"] == sql and error is None and last["error"] is None:
             last["count"] += 1

@@ -1,0 +1,112 @@
+"""The Report: JSON round trip, and Markdown golden files from real runs.
+
+Golden files are real runs with the numbers that change between runs (timings,
+versions, dates) set to fixed values. Regenerate with `pytest --update-golden` and
+review the diff of tests/golden/*.md like any other change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLE, scenario
+from preflight.demo import seed_database
+from preflight.postgres import binaries
+from preflight.postgres.base import Server
+from preflight.preview import PreviewOptions, preview
+from preflight.probe.runner import Project
+from preflight.progress import QuietProgress
+from preflight.report import render
+from preflight.report.model import SCHEMA_VERSION, Report
+from preflight.target import clean_env
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+CASES = ("shop_preview", "failing_migration", "no_pending")
+
+
+def normalize(report: Report) -> Report:
+    """Fix what differs from run to run, keep everything else as the run produced it."""
+    for index, migration in enumerate(report.migrations):
+        if migration.duration_ms is not None:
+            migration.duration_ms = 10.0 * (index + 1)
+        for position, statement in enumerate(migration.statements):
+            statement.duration_ms = float(len(migration.statements) - position)
+    target = dataclasses.replace(report.target, restore_seconds=1.5 if report.target.restore_seconds else None,
+                                 size_bytes=12_345_678 if report.target.size_bytes else None,
+                                 server_version="15.0" if report.target.server_version else None)
+    return dataclasses.replace(
+        report, generated_at="2026-01-01T00:00:00+00:00", django_version="5.2", python_version="3.11",
+        scratch_version="15.0", target=target, timings={key: 1.0 for key in report.timings},
+    )
+
+
+def check_golden(name: str, text: str, update: bool) -> None:
+    path = GOLDEN / f"{name}.md"
+    if update or not path.exists():
+        path.write_text(text)
+        if not update:
+            pytest.fail(f"{path} did not exist and was written: review it and commit it")
+    assert text == path.read_text(), f"{path} differs: run pytest --update-golden and review the diff"
+
+
+@pytest.fixture(scope="module")
+def shop_dump(pg: Server, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("dump")
+    project = Project(root=tmp / "shop", settings="shop.settings", python=sys.executable)
+    shutil.copytree(EXAMPLE, project.root, ignore=shutil.ignore_patterns("__pycache__"))
+    database = seed_database(pg, project, 2000, QuietProgress())
+    dump = tmp / "shop-production.dump"
+    subprocess.run([binaries.find(("pg_dump",)).path("pg_dump"), "-Fc", "-f", str(dump), "-d", database],
+                   env=clean_env(pg.info.client_env()), check=True)
+    pg.drop_database(database)
+    return dump
+
+
+def test_shop_preview_golden(shop: Project, shop_dump: Path, request: pytest.FixtureRequest) -> None:
+    report = preview(PreviewOptions(project=shop, target_dump=shop_dump, postgres="local"), QuietProgress())
+    assert report.count("applied") == 10
+    check_golden("shop_preview", render.to_markdown(normalize(report)), request.config.getoption("--update-golden"))
+
+
+def test_failing_migration_golden(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    report = preview(PreviewOptions(project=scenario("failing", tmp_path), postgres="local"), QuietProgress())
+    assert report.failure is not None
+    check_golden("failing_migration", render.to_markdown(normalize(report)),
+                 request.config.getoption("--update-golden"))
+
+
+def test_no_pending_golden(shop: Project, request: pytest.FixtureRequest) -> None:
+    # A real run with nothing to do: the base ref is the code itself.
+    for args in (["init", "-q"], ["add", "-A"],
+                 ["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "shop"]):
+        subprocess.run(["git", "-C", str(shop.root), *args], check=True)
+    report = preview(PreviewOptions(project=shop, base_ref="HEAD", postgres="local"), QuietProgress())
+    assert report.migrations == [] and report.rollback == []
+    check_golden("no_pending", render.to_markdown(normalize(report)), request.config.getoption("--update-golden"))
+
+
+def test_every_golden_file_is_used() -> None:
+    assert sorted(p.stem for p in GOLDEN.glob("*.md")) == sorted(CASES)
+
+
+def test_json_round_trip(tmp_path: Path) -> None:
+    report = preview(PreviewOptions(project=scenario("failing", tmp_path), postgres="local"), QuietProgress())
+    data = json.loads(render.to_json(report))
+    assert data["schema_version"] == SCHEMA_VERSION
+    assert Report.from_dict(data) == report
+    with pytest.raises(ValueError, match="schema 99"):
+        Report.from_dict({**data, "schema_version": 99})
+
+
+def test_markdown_escapes_table_cells_and_fences() -> None:
+    assert render.md_cell("a | b\nc") == "a \\| b c"
+    assert render.fence("SELECT 1;\n```\n") == "````"
+    assert render.duration(1234.0) == "1.2 s" and render.duration(61_000.0) == "1 min 1 s"
+    assert render.size(12_345_678) == "12.3 MB"
