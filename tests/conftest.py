@@ -52,14 +52,18 @@ def shop(tmp_path: Path) -> Project:
 
 
 def scenario(name: str, tmp_path: Path, python: str | None = None) -> Project:
-    return Project(root=copy_project(PROJECTS / name, tmp_path), settings="proj.settings",
-                   python=python or sys.executable)
+    return Project(
+        root=copy_project(PROJECTS / name, tmp_path), settings="proj.settings", python=python or sys.executable
+    )
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run the real `preflight` command in a child process."""
     return subprocess.run(
-        [sys.executable, "-m", "preflight", *args], capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "preflight", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
     )
 

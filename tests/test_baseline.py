@@ -37,7 +37,9 @@ def repo(tmp_path: Path) -> Path:
         (project / name).unlink()
     (project / "orders" / "models.py").write_text(
         models.replace("grand_total =", "total =").replace(
-            "    total = models", '    notes = models.TextField(blank=True, default="")\n    total = models'))
+            "    total = models", '    notes = models.TextField(blank=True, default="")\n    total = models'
+        )
+    )
     _git(repo, "add", "-A")
     _git(repo, "commit", "-qm", "base")
     for name, text in new_files.items():
@@ -52,7 +54,9 @@ def test_pending_is_what_head_adds(repo: Path) -> None:
     project = Project(root=repo, settings="shop.settings", python=sys.executable)
     report = preview(PreviewOptions(project=project, base_ref="HEAD~1", postgres="local"), QuietProgress())
     assert [m.label for m in report.migrations] == [
-        "orders.0012_remove_order_notes", "orders.0013_rename_total_order_grand_total"]
+        "orders.0012_remove_order_notes",
+        "orders.0013_rename_total_order_grand_total",
+    ]
     assert all(m.status == "applied" for m in report.migrations)
     assert report.target.source == "baseline" and report.target.description == "HEAD~1"
     assert [r.command for r in report.rollback] == ["python manage.py migrate orders 0011_orderline_product_order_idx"]
@@ -62,7 +66,7 @@ def test_pending_is_what_head_adds(repo: Path) -> None:
 
 def test_unknown_ref_says_to_fetch(repo: Path) -> None:
     project = Project(root=repo, settings="shop.settings", python=sys.executable)
-    with pytest.raises(UsageError, match="origin/nope is not a commit.*fetch"):
+    with pytest.raises(UsageError, match=r"origin/nope is not a commit.*fetch"):
         preview(PreviewOptions(project=project, base_ref="origin/nope", postgres="local"), QuietProgress())
 
 

@@ -38,14 +38,21 @@ def _one_error_line(stderr: str) -> str:
     return errors[0]
 
 
-@pytest.mark.parametrize("project, code, message", [
-    ("not_django", 3, "is not a Django project: it has no manage.py. Pass --project"),
-    ("broken_settings", 3, "No module named 'site_secrets' (proj/settings.py:7)"),
-    ("conflict", 3, "Run `python manage.py makemigrations --merge`"),
-    ("failing", 4, "inventory.0003_unique_sku failed on the copy at inventory/migrations/0003_unique_sku.py:7"),
-    ("raising", 4, "ledger.0002_check_balances failed on the copy at ledger/migrations/0002_check_balances.py:5: "
-                   "ValueError: ledger does not balance"),
-])
+@pytest.mark.parametrize(
+    "project, code, message",
+    [
+        ("not_django", 3, "is not a Django project: it has no manage.py. Pass --project"),
+        ("broken_settings", 3, "No module named 'site_secrets' (proj/settings.py:7)"),
+        ("conflict", 3, "Run `python manage.py makemigrations --merge`"),
+        ("failing", 4, "inventory.0003_unique_sku failed on the copy at inventory/migrations/0003_unique_sku.py:7"),
+        (
+            "raising",
+            4,
+            "ledger.0002_check_balances failed on the copy at ledger/migrations/0002_check_balances.py:5: "
+            "ValueError: ledger does not balance",
+        ),
+    ],
+)
 def test_project_problems(project: str, code: int, message: str, tmpdir_env: dict[str, str]) -> None:
     done = run_cli("preview", "--project", str(PROJECTS / project), "--postgres", "local", env=tmpdir_env)
     assert done.returncode == code, done.stderr
@@ -55,16 +62,27 @@ def test_project_problems(project: str, code: int, message: str, tmpdir_env: dic
 
 def test_failed_migration_still_writes_the_report(tmp_path: Path, tmpdir_env: dict[str, str]) -> None:
     out, js = tmp_path / "r.md", tmp_path / "r.json"
-    done = run_cli("preview", "--project", str(PROJECTS / "failing"), "--postgres", "local", "--output", str(out),
-                   "--json", str(js), env=tmpdir_env)
+    done = run_cli(
+        "preview",
+        "--project",
+        str(PROJECTS / "failing"),
+        "--postgres",
+        "local",
+        "--output",
+        str(out),
+        "--json",
+        str(js),
+        env=tmpdir_env,
+    )
     assert done.returncode == 4
     assert "❌ `inventory.0003_unique_sku` failed on the copy" in out.read_text()
     assert json.loads(js.read_text())["failure"]["sqlstate"] == "23505"
 
 
 def test_no_postgres_binaries(tmp_path: Path, tmpdir_env: dict[str, str]) -> None:
-    done = run_cli("preview", "--project", str(EXAMPLE), "--postgres", "local", "--pg-bin", str(tmp_path),
-                   env=tmpdir_env)
+    done = run_cli(
+        "preview", "--project", str(EXAMPLE), "--postgres", "local", "--pg-bin", str(tmp_path), env=tmpdir_env
+    )
     assert done.returncode == 6
     assert "no PostgreSQL programs (initdb, postgres) found" in _one_error_line(done.stderr)
 
@@ -78,8 +96,9 @@ def test_usage_errors() -> None:
 def test_corrupt_dump(tmp_path: Path, tmpdir_env: dict[str, str]) -> None:
     dump = tmp_path / "prod.dump"
     dump.write_bytes(b"PGDMP" + os.urandom(2000))
-    done = run_cli("preview", "--project", str(EXAMPLE), "--postgres", "local", "--target-dump", str(dump),
-                   env=tmpdir_env)
+    done = run_cli(
+        "preview", "--project", str(EXAMPLE), "--postgres", "local", "--target-dump", str(dump), env=tmpdir_env
+    )
     assert done.returncode == 5
     assert "prod.dump is corrupt or truncated" in _one_error_line(done.stderr)
     assert leftovers(Path(tmpdir_env["TMPDIR"])) == []
@@ -96,11 +115,22 @@ def target_url(pg: Server) -> Iterator[str]:
         conn.execute("DROP ROLE cli_user")
 
 
-def test_target_url_preview_never_shows_the_password(target_url: str, tmp_path: Path,
-                                                     tmpdir_env: dict[str, str]) -> None:
+def test_target_url_preview_never_shows_the_password(
+    target_url: str, tmp_path: Path, tmpdir_env: dict[str, str]
+) -> None:
     js = tmp_path / "r.json"
-    done = run_cli("preview", "--project", str(PROJECTS / "raising"), "--postgres", "local",
-                   "--target-url", target_url, "--json", str(js), env=tmpdir_env)
+    done = run_cli(
+        "preview",
+        "--project",
+        str(PROJECTS / "raising"),
+        "--postgres",
+        "local",
+        "--target-url",
+        target_url,
+        "--json",
+        str(js),
+        env=tmpdir_env,
+    )
     assert done.returncode == 4  # the scenario's RunPython raises; the dump and restore worked
     everything = done.stdout + done.stderr + js.read_text()
     assert PASSWORD not in everything
@@ -110,13 +140,13 @@ def test_target_url_preview_never_shows_the_password(target_url: str, tmp_path: 
 
 def test_wrong_password_and_unreachable_target(target_url: str, tmpdir_env: dict[str, str]) -> None:
     wrong = target_url.replace(PASSWORD, "Wrong-pw-123")
-    done = run_cli("preview", "--project", str(EXAMPLE), "--postgres", "local", "--target-url", wrong,
-                   env=tmpdir_env)
+    done = run_cli("preview", "--project", str(EXAMPLE), "--postgres", "local", "--target-url", wrong, env=tmpdir_env)
     assert done.returncode == 5
     assert "refused the password" in _one_error_line(done.stderr)
     assert "Wrong-pw-123" not in done.stderr + done.stdout
-    done = run_cli("preview", "--project", str(EXAMPLE), "--target-url", "postgresql://u:Pw-xyz-1@127.0.0.1:1/db",
-                   env=tmpdir_env)
+    done = run_cli(
+        "preview", "--project", str(EXAMPLE), "--target-url", "postgresql://u:Pw-xyz-1@127.0.0.1:1/db", env=tmpdir_env
+    )
     assert done.returncode == 5
     assert "cannot reach the target" in _one_error_line(done.stderr) and "Pw-xyz-1" not in done.stderr
 
@@ -127,9 +157,22 @@ def test_interrupt_during_restore_leaves_nothing(how: str, tmp_path: Path, tmpdi
     dump = tmp_path / "slow.sql"
     dump.write_text("CREATE TABLE t (n int);\nSELECT pg_sleep(60);\n")
     process = subprocess.Popen(
-        [sys.executable, "-m", "preflight", "preview", "--project", str(EXAMPLE), "--postgres", "local",
-         "--target-dump", str(dump)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **tmpdir_env},
+        [
+            sys.executable,
+            "-m",
+            "preflight",
+            "preview",
+            "--project",
+            str(EXAMPLE),
+            "--postgres",
+            "local",
+            "--target-dump",
+            str(dump),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **tmpdir_env},
         start_new_session=True,
     )
     assert process.stderr is not None
@@ -152,8 +195,14 @@ def test_interrupt_during_restore_leaves_nothing(how: str, tmp_path: Path, tmpdi
 
 
 def test_demo_end_to_end(tmp_path: Path, tmpdir_env: dict[str, str]) -> None:
-    done = subprocess.run([sys.executable, "-m", "preflight", "demo", "--lines", "20000", "--postgres", "local"],
-                          cwd=tmp_path, capture_output=True, text=True, env={**os.environ, **tmpdir_env}, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "preflight", "demo", "--lines", "20000", "--postgres", "local"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **tmpdir_env},
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "## ✅ Preflight: 10 pending migrations · all 10 applied on the copy" in done.stdout
     report = json.loads((tmp_path / "preflight-demo" / "report.json").read_text())
@@ -167,9 +216,21 @@ def test_terminal_gets_rich_progress(tmp_path: Path, tmpdir_env: dict[str, str])
 
     primary, secondary = pty.openpty()
     process = subprocess.Popen(
-        [sys.executable, "-m", "preflight", "preview", "--project", str(PROJECTS / "raising"), "--postgres", "local",
-         "--output", str(tmp_path / "r.md")],
-        stdout=subprocess.DEVNULL, stderr=secondary, env={**os.environ, **tmpdir_env, "COLUMNS": "120"},
+        [
+            sys.executable,
+            "-m",
+            "preflight",
+            "preview",
+            "--project",
+            str(PROJECTS / "raising"),
+            "--postgres",
+            "local",
+            "--output",
+            str(tmp_path / "r.md"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=secondary,
+        env={**os.environ, **tmpdir_env, "COLUMNS": "120"},
     )
     os.close(secondary)
     chunks = []

@@ -11,16 +11,24 @@ from conftest import REPO
 
 
 def test_wheel_contains_templates_probe_and_example(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(REPO)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
     (wheel,) = tmp_path.glob("preflight-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     templates = {f"preflight/templates/{p.relative_to(REPO / 'templates')}" for p in (REPO / "templates").rglob("*.j2")}
     assert templates and templates <= names
-    assert {"preflight/probe/probe.py", "preflight/probe/preflight_settings.py", "preflight/cli.py",
-            "preflight/examples/shop/manage.py", "preflight/examples/shop/demo/demo.yml",
-            "preflight/examples/shop/demo/seed.sql",
-            "preflight/examples/shop/orders/migrations/0013_rename_total_order_grand_total.py"} <= names
+    assert {
+        "preflight/probe/probe.py",
+        "preflight/probe/preflight_settings.py",
+        "preflight/cli.py",
+        "preflight/examples/shop/manage.py",
+        "preflight/examples/shop/demo/demo.yml",
+        "preflight/examples/shop/demo/seed.sql",
+        "preflight/examples/shop/orders/migrations/0013_rename_total_order_grand_total.py",
+    } <= names
     assert not [n for n in names if "__pycache__" in n]
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "preflight = preflight.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -110,8 +110,10 @@ def test_external_only_touches_its_own_databases(pg: Server) -> None:
 
 
 def test_external_unreachable_is_an_infrastructure_error() -> None:
-    with pytest.raises(InfrastructureError, match="cannot connect"), \
-            ExternalProvider("postgresql://u:secretpw@127.0.0.1:1/db"):
+    with (
+        pytest.raises(InfrastructureError, match="cannot connect"),
+        ExternalProvider("postgresql://u:secretpw@127.0.0.1:1/db"),
+    ):
         pass
 
 

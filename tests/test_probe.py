@@ -19,20 +19,25 @@ from preflight.progress import QuietProgress
 
 
 def _manage(project: Project, url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([project.python, "manage.py", *args], cwd=project.root, capture_output=True, text=True,
-                          env=runner.probe_env(project, url))
+    return subprocess.run(
+        [project.python, "manage.py", *args],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        env=runner.probe_env(project, url),
+    )
 
 
 @pytest.fixture(params=DJANGO_SERIES)
 def series_shop(request: pytest.FixtureRequest, django_pythons: dict[str, str], tmp_path: Path) -> Project:
-    return Project(root=copy_project(EXAMPLE, tmp_path), settings="shop.settings",
-                   python=django_pythons[request.param])
+    return Project(root=copy_project(EXAMPLE, tmp_path), settings="shop.settings", python=django_pythons[request.param])
 
 
 def test_interpreters_carry_the_django_they_claim(django_pythons: dict[str, str]) -> None:
     for series, python in django_pythons.items():
-        out = subprocess.run([python, "-c", "import django; print(django.get_version())"],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [python, "-c", "import django; print(django.get_version())"], capture_output=True, text=True, check=True
+        ).stdout
         assert out.startswith(series)
 
 
@@ -65,8 +70,9 @@ def test_sql_is_byte_identical_to_sqlmigrate(pg: Server, series_shop: Project) -
     stamp = re.compile(r"'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+\+00:00'::timestamptz")
     masked = [label for label, theirs, ours in compared if theirs != ours]
     assert masked == ["auth.0005_alter_user_last_login_null (backwards)"]
-    mismatches = [label for label, theirs, ours in compared
-                  if stamp.sub("NOW", theirs or "") != stamp.sub("NOW", ours or "")]
+    mismatches = [
+        label for label, theirs, ours in compared if stamp.sub("NOW", theirs or "") != stamp.sub("NOW", ours or "")
+    ]
     assert mismatches == []
     assert sum(1 for _, theirs, _ in compared if theirs) > 60  # real SQL, not a field of empty strings
     assert result["_django"].startswith(series_shop.python.split("django-")[1].split("/")[0])
@@ -100,7 +106,9 @@ def test_plan_describes_operations_with_their_lines(pg: Server, shop: Project) -
     plan = runner.run(shop, "plan", pg.info.url(database))
     by_label = {f"{m['app']}.{m['name']}": m for m in plan["pending"]}
     assert {m["file"] for m in by_label.values() if m["app"] == "orders"} >= {
-        "orders/migrations/0001_initial.py", "orders/migrations/0011_orderline_product_order_idx.py"}
+        "orders/migrations/0001_initial.py",
+        "orders/migrations/0011_orderline_product_order_idx.py",
+    }
     for migration in plan["pending"]:
         if migration["app"] not in {"catalog", "customers", "orders"}:
             continue
@@ -127,7 +135,10 @@ def test_apply_records_timings_and_statements(pg: Server, series_shop: Project) 
     index = migrations["orders.0011_orderline_product_order_idx"]["statements"]
     create = [s for s in index if s["sql"].startswith("CREATE INDEX")]
     assert len(create) == 1 and create[0]["duration_ms"] > 0
-    assert create[0]["sql"] == 'CREATE INDEX "orders_line_product_order_idx" ON "orders_orderline" ("product_id", "order_id")'
+    assert (
+        create[0]["sql"]
+        == 'CREATE INDEX "orders_line_product_order_idx" ON "orders_orderline" ("product_id", "order_id")'
+    )
     backfill = [s for s in migrations["orders.0010_backfill_line_totals"]["statements"] if not s["internal"]]
     updates = [s for s in backfill if s["sql"].startswith("UPDATE")]
     assert len(updates) == 1 and updates[0]["rows"] == 3000
@@ -145,8 +156,12 @@ def test_failing_migration_is_reported_with_its_statement(pg: Server, tmp_path: 
     database = pg.create_database("empty")
     result = runner.run(project, "apply", pg.info.url(database))
     statuses = [(m["name"], m["status"]) for m in result["migrations"]]
-    assert statuses == [("0001_initial", "applied"), ("0002_seed_items", "applied"),
-                        ("0003_unique_sku", "failed"), ("0004_item_stock", "not_run")]
+    assert statuses == [
+        ("0001_initial", "applied"),
+        ("0002_seed_items", "applied"),
+        ("0003_unique_sku", "failed"),
+        ("0004_item_stock", "not_run"),
+    ]
     failure = result["failure"]
     assert failure["migration"] == "inventory.0003_unique_sku"
     assert failure["type"] == "IntegrityError" and failure["sqlstate"] == "23505"
@@ -171,11 +186,17 @@ def test_raising_run_python_points_at_the_line(pg: Server, tmp_path: Path) -> No
     pg.drop_database(database)
 
 
-@pytest.mark.parametrize("name, match", [
-    ("broken_settings", r"settings module 'proj.settings' does not import: ModuleNotFoundError: No module named "
-                        r"'site_secrets' \(proj/settings.py:7\)"),
-    ("conflict", r"conflicting migrations: notes has leaves 0002_note_body, 0002_note_pinned"),
-])
+@pytest.mark.parametrize(
+    "name, match",
+    [
+        (
+            "broken_settings",
+            r"settings module 'proj.settings' does not import: ModuleNotFoundError: No module named "
+            r"'site_secrets' \(proj/settings.py:7\)",
+        ),
+        ("conflict", r"conflicting migrations: notes has leaves 0002_note_body, 0002_note_pinned"),
+    ],
+)
 def test_project_errors(pg: Server, tmp_path: Path, name: str, match: str) -> None:
     database = pg.create_database("empty")
     with pytest.raises(ProjectError, match=match):
@@ -196,9 +217,17 @@ def test_user_settings_are_redirected_to_the_copy(pg: Server, shop: Project) -> 
     database = pg.create_database("empty")
     url = pg.info.url(database)
     done = subprocess.run(
-        [shop.python, "-c", "from django.conf import settings as s; d = s.DATABASES['default'];"
-                            "print(d['NAME'], d['HOST'], d['PORT'], d['ENGINE'])"],
-        cwd=shop.root, env=runner.probe_env(shop, url), capture_output=True, text=True, check=True,
+        [
+            shop.python,
+            "-c",
+            "from django.conf import settings as s; d = s.DATABASES['default'];"
+            "print(d['NAME'], d['HOST'], d['PORT'], d['ENGINE'])",
+        ],
+        cwd=shop.root,
+        env=runner.probe_env(shop, url),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert done.stdout.split() == [database, pg.info.host, str(pg.info.port), "django.db.backends.postgresql"]
     pg.drop_database(database)

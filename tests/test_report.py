@@ -38,12 +38,20 @@ def normalize(report: Report) -> Report:
             migration.duration_ms = 10.0 * (index + 1)
         for position, statement in enumerate(migration.statements):
             statement.duration_ms = float(len(migration.statements) - position)
-    target = dataclasses.replace(report.target, restore_seconds=1.5 if report.target.restore_seconds else None,
-                                 size_bytes=12_345_678 if report.target.size_bytes else None,
-                                 server_version="15.0" if report.target.server_version else None)
+    target = dataclasses.replace(
+        report.target,
+        restore_seconds=1.5 if report.target.restore_seconds else None,
+        size_bytes=12_345_678 if report.target.size_bytes else None,
+        server_version="15.0" if report.target.server_version else None,
+    )
     return dataclasses.replace(
-        report, generated_at="2026-01-01T00:00:00+00:00", django_version="5.2", python_version="3.11",
-        scratch_version="15.0", target=target, timings={key: 1.0 for key in report.timings},
+        report,
+        generated_at="2026-01-01T00:00:00+00:00",
+        django_version="5.2",
+        python_version="3.11",
+        scratch_version="15.0",
+        target=target,
+        timings={key: 1.0 for key in report.timings},
     )
 
 
@@ -63,8 +71,11 @@ def shop_dump(pg: Server, tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(EXAMPLE, project.root, ignore=shutil.ignore_patterns("__pycache__"))
     database = seed_database(pg, project, 2000, QuietProgress())
     dump = tmp / "shop-production.dump"
-    subprocess.run([binaries.find(("pg_dump",)).path("pg_dump"), "-Fc", "-f", str(dump), "-d", database],
-                   env=clean_env(pg.info.client_env()), check=True)
+    subprocess.run(
+        [binaries.find(("pg_dump",)).path("pg_dump"), "-Fc", "-f", str(dump), "-d", database],
+        env=clean_env(pg.info.client_env()),
+        check=True,
+    )
     pg.drop_database(database)
     return dump
 
@@ -78,14 +89,18 @@ def test_shop_preview_golden(shop: Project, shop_dump: Path, request: pytest.Fix
 def test_failing_migration_golden(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     report = preview(PreviewOptions(project=scenario("failing", tmp_path), postgres="local"), QuietProgress())
     assert report.failure is not None
-    check_golden("failing_migration", render.to_markdown(normalize(report)),
-                 request.config.getoption("--update-golden"))
+    check_golden(
+        "failing_migration", render.to_markdown(normalize(report)), request.config.getoption("--update-golden")
+    )
 
 
 def test_no_pending_golden(shop: Project, request: pytest.FixtureRequest) -> None:
     # A real run with nothing to do: the base ref is the code itself.
-    for args in (["init", "-q"], ["add", "-A"],
-                 ["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "shop"]):
+    for args in (
+        ["init", "-q"],
+        ["add", "-A"],
+        ["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "shop"],
+    ):
         subprocess.run(["git", "-C", str(shop.root), *args], check=True)
     report = preview(PreviewOptions(project=shop, base_ref="HEAD", postgres="local"), QuietProgress())
     assert report.migrations == [] and report.rollback == []

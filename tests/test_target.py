@@ -61,8 +61,13 @@ def test_pg_dump_session_is_read_only(production: str) -> None:
     # pg_dump gets the same environment; psql with it shows what the session sees.
     env, conninfo = target.dump_env(production)
     psql = binaries.find(("psql",)).path("psql")
-    shown = subprocess.run([psql, "-XAtc", "SHOW default_transaction_read_only", conninfo],
-                           env=env, capture_output=True, text=True, check=True)
+    shown = subprocess.run(
+        [psql, "-XAtc", "SHOW default_transaction_read_only", conninfo],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert shown.stdout.strip() == "on"
     assert PASSWORD not in conninfo
 
@@ -102,8 +107,10 @@ def test_unreachable_target(tmp_path: Path) -> None:
         target.dump_url("postgresql://u:pw@127.0.0.1:1/db", tmp_path / "x.dump", None)
 
 
-@pytest.mark.parametrize("pg_dump_major, server, ok", [(15, 150018, True), (17, 160004, True), (14, 150018, False),
-                                                        (15, 170000, False), (15, 90624, True)])
+@pytest.mark.parametrize(
+    "pg_dump_major, server, ok",
+    [(15, 150018, True), (17, 160004, True), (14, 150018, False), (15, 170000, False), (15, 90624, True)],
+)
 def test_pg_dump_older_than_server(pg_dump_major: int, server: int, ok: bool) -> None:
     if ok:
         target.check_dump_version(pg_dump_major, server)
@@ -123,7 +130,7 @@ def test_truncated_custom_dump(pg: Server, production: str, tmp_path: Path) -> N
     data = dump.read_bytes()
     truncated = tmp_path / "truncated.dump"
     truncated.write_bytes(data[: len(data) * 2 // 3])
-    with pytest.raises(TargetError, match="truncated|failed"):
+    with pytest.raises(TargetError, match=r"truncated|failed"):
         target.restore(pg, truncated, None, jobs=2)
 
 

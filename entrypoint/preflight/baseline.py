@@ -21,14 +21,18 @@ def worktree(project_root: Path, ref: str) -> Iterator[Path]:
     """Yield the project's folder as it is at `ref`; remove the worktree afterwards."""
     top = _git(["rev-parse", "--show-toplevel"], project_root)
     if top.returncode != 0:
-        raise ProjectError(f"--base-ref needs a git checkout, and {project_root} is not in one",
-                           "run from a clone, or pass --target-dump/--target-url instead")
+        raise ProjectError(
+            f"--base-ref needs a git checkout, and {project_root} is not in one",
+            "run from a clone, or pass --target-dump/--target-url instead",
+        )
     repo = Path(top.stdout.strip())
     relative = project_root.resolve().relative_to(repo.resolve())
     commit = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], repo)
     if commit.returncode != 0:
-        raise UsageError(f"--base-ref {ref} is not a commit in {repo}",
-                         "fetch it first (git fetch origin main; in Actions use fetch-depth: 0)")
+        raise UsageError(
+            f"--base-ref {ref} is not a commit in {repo}",
+            "fetch it first (git fetch origin main; in Actions use fetch-depth: 0)",
+        )
     tmp = Path(tempfile.mkdtemp(prefix="preflight-base-"))
     checkout = tmp / "base"
     try:

@@ -39,8 +39,12 @@ EXIT_CODES_HELP = """exit codes:
 
 def _postgres_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("throwaway PostgreSQL")
-    group.add_argument("--postgres", default="auto", metavar="auto|local|docker|external:URL",
-                       help="where the copy runs (auto: docker if an engine answers, else local)")
+    group.add_argument(
+        "--postgres",
+        default="auto",
+        metavar="auto|local|docker|external:URL",
+        help="where the copy runs (auto: docker if an engine answers, else local)",
+    )
     group.add_argument("--pg-bin", help="directory with initdb/postgres/pg_dump/pg_restore")
     group.add_argument("--pg-user", help="OS user to run the local server as when root (default: postgres)")
     group.add_argument("--image", help="container image for --postgres docker (default: postgres:<target major>)")
@@ -56,22 +60,32 @@ def _output_options(parser: argparse.ArgumentParser, default_output: str | None 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="preflight", description="Preview pending Django migrations on a throwaway copy of your database.",
-        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="preflight",
+        description="Preview pending Django migrations on a throwaway copy of your database.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"preflight {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser("demo", help="preview the embedded example against a generated production copy",
-                               epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    demo = commands.add_parser(
+        "demo",
+        help="preview the embedded example against a generated production copy",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     demo.add_argument("--output-dir", default="preflight-demo", help="where report.md and report.json go")
     demo.add_argument("--lines", type=int, help="rows in the biggest table (default 500000)")
     demo.add_argument("--quiet", action="store_true", help="no progress output")
     _postgres_options(demo)
 
-    prev = commands.add_parser("preview", help="show what the pending migrations do, on a copy",
-                               epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    prev = commands.add_parser(
+        "preview",
+        help="show what the pending migrations do, on a copy",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     prev.add_argument("--project", default=".", help="folder holding manage.py (default: .)")
     prev.add_argument("--settings", help="settings module (default: the one manage.py sets)")
     prev.add_argument("--python", help="the project's interpreter (default: .venv/venv in the project, else this one)")
@@ -106,9 +120,14 @@ def cmd_preview(args: argparse.Namespace, out: progress.Progress) -> Report:
     if target_url and (args.target_dump or args.base_ref):
         raise UsageError("PREFLIGHT_TARGET_URL is set together with --target-dump/--base-ref", "choose one source")
     options = PreviewOptions(
-        project=project.discover(args.project, args.settings, args.python), target_url=target_url,
-        target_dump=args.target_dump, base_ref=args.base_ref, postgres=args.postgres,
-        pg_bin=args.pg_bin, pg_user=args.pg_user, image=args.image,
+        project=project.discover(args.project, args.settings, args.python),
+        target_url=target_url,
+        target_dump=args.target_dump,
+        base_ref=args.base_ref,
+        postgres=args.postgres,
+        pg_bin=args.pg_bin,
+        pg_user=args.pg_user,
+        image=args.image,
     )
     report = preview(options, out)
     _publish(report, args.format, args.output, args.json_path)
@@ -120,8 +139,9 @@ def cmd_preview(args: argparse.Namespace, out: progress.Progress) -> Report:
 def cmd_demo(args: argparse.Namespace, out: progress.Progress) -> Report:
     from preflight import demo
 
-    report = demo.run(demo.DemoOptions(postgres=args.postgres, pg_bin=args.pg_bin, pg_user=args.pg_user,
-                                       lines=args.lines), out)
+    report = demo.run(
+        demo.DemoOptions(postgres=args.postgres, pg_bin=args.pg_bin, pg_user=args.pg_user, lines=args.lines), out
+    )
     directory = Path(args.output_dir)
     directory.mkdir(parents=True, exist_ok=True)
     _publish(report, "markdown", str(directory / "report.md"), str(directory / "report.json"))
@@ -165,8 +185,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail("interrupted by Ctrl-C; the throwaway server and temp files were removed.", ExitCode.INTERRUPTED)
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
-            error = InfrastructureError(f"no space left on device ({exc.filename or tempfile.gettempdir()})",
-                                        "free disk space, or point TMPDIR at a bigger disk")
+            error = InfrastructureError(
+                f"no space left on device ({exc.filename or tempfile.gettempdir()})",
+                "free disk space, or point TMPDIR at a bigger disk",
+            )
             return _fail(error.line(), error.exit_code)
         if args.debug:
             raise
@@ -178,6 +200,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     if report.failure:
-        error = failure_error(report.failure)
-        return _fail(error.line(), error.exit_code)
+        failed = failure_error(report.failure)
+        return _fail(failed.line(), failed.exit_code)
     return ExitCode.OK

@@ -20,11 +20,11 @@ from preflight import postgres
 from preflight.errors import InfrastructureError
 from preflight.postgres import binaries
 from preflight.postgres.base import Server
+from preflight.preview import PreviewOptions, preview
 from preflight.probe import runner
 from preflight.probe.runner import Project
 from preflight.progress import Progress
 from preflight.report.model import Report
-from preflight.preview import PreviewOptions, preview
 from preflight.target import clean_env
 
 
@@ -68,7 +68,9 @@ def build_production(project: Project, dump: Path, options: DemoOptions, progres
             bins = binaries.find(("pg_dump",), options.pg_bin)
             done = subprocess.run(
                 [bins.path("pg_dump"), "-Fc", "--no-sync", "-f", str(dump), "-d", database],
-                capture_output=True, text=True, env=clean_env(server.info.client_env()),
+                capture_output=True,
+                text=True,
+                env=clean_env(server.info.client_env()),
             )
             if done.returncode != 0:
                 raise InfrastructureError(f"pg_dump of the demo database failed: {done.stderr.strip()}")
@@ -83,7 +85,12 @@ def run(options: DemoOptions, progress: Progress) -> Report:
         dump = Path(tmp) / "shop-production.dump"
         build_production(project, dump, options, progress)
         return preview(
-            PreviewOptions(project=project, target_dump=dump, postgres=options.postgres,
-                           pg_bin=options.pg_bin, pg_user=options.pg_user),
+            PreviewOptions(
+                project=project,
+                target_dump=dump,
+                postgres=options.postgres,
+                pg_bin=options.pg_bin,
+                pg_user=options.pg_user,
+            ),
             progress,
         )

@@ -74,8 +74,9 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
         major = _major(facts.server_version if facts else None)
         with progress.step(f"starting throwaway PostgreSQL ({options.postgres})"), timer.phase("server"):
             server = stack.enter_context(
-                postgres.start(options.postgres, pg_bin=options.pg_bin, pg_user=options.pg_user,
-                               image=options.image, major=major)
+                postgres.start(
+                    options.postgres, pg_bin=options.pg_bin, pg_user=options.pg_user, image=options.image, major=major
+                )
             )
         template, target_info = _prepare_template(options, server, dump, facts, timer, progress)
         with timer.phase("copy"):
@@ -101,8 +102,12 @@ def _conflicts(conflicts: dict[str, list[str]]) -> str:
 
 
 def _prepare_template(
-    options: PreviewOptions, server: Server, dump: Path | None, facts: target.TargetFacts | None,
-    timer: Timer, progress: Progress,
+    options: PreviewOptions,
+    server: Server,
+    dump: Path | None,
+    facts: target.TargetFacts | None,
+    timer: Timer,
+    progress: Progress,
 ) -> tuple[str, Target]:
     """Return the template database every copy is cloned from, and what it holds."""
     if dump is not None:
@@ -110,10 +115,13 @@ def _prepare_template(
             template, restored = target.restore(server, dump, options.pg_bin, options.jobs)
         source = facts or restored
         return template, Target(
-            source=source.source, description=source.description,
+            source=source.source,
+            description=source.description,
             server_version=source.server_version or restored.server_version,
-            size_bytes=source.size_bytes or restored.size_bytes, dump_format=restored.dump_format,
-            dump_seconds=source.dump_seconds, restore_seconds=restored.restore_seconds,
+            size_bytes=source.size_bytes or restored.size_bytes,
+            dump_format=restored.dump_format,
+            dump_seconds=source.dump_seconds,
+            restore_seconds=restored.restore_seconds,
         )
     template = server.create_database("template")
     if not options.base_ref:
@@ -146,16 +154,26 @@ def _failure(failure: dict[str, Any] | None, root: Path) -> Failure | None:
         return None
     frame = failure.get("user_frame") or failure.get("frame") or {}
     return Failure(
-        migration=failure["migration"], error=failure.get("error", ""), type=failure.get("type", "Error"),
-        file=_relative(frame.get("file"), root), line=frame.get("line"), statement=failure.get("statement"),
-        sqlstate=failure.get("sqlstate"), partially_applied=bool(failure.get("partially_applied")),
+        migration=failure["migration"],
+        error=failure.get("error", ""),
+        type=failure.get("type", "Error"),
+        file=_relative(frame.get("file"), root),
+        line=frame.get("line"),
+        statement=failure.get("statement"),
+        sqlstate=failure.get("sqlstate"),
+        partially_applied=bool(failure.get("partially_applied")),
         operation=(failure.get("operation") or {}).get("describe"),
     )
 
 
 def build_report(
-    project: Project, plan: dict[str, Any], sql: dict[str, Any], applied: dict[str, Any],
-    target_info: Target, server: Server, timings: dict[str, float],
+    project: Project,
+    plan: dict[str, Any],
+    sql: dict[str, Any],
+    applied: dict[str, Any],
+    target_info: Target,
+    server: Server,
+    timings: dict[str, float],
 ) -> Report:
     """Merge the probe's plan, SQL and apply results into one Report."""
     sql_by = {(e["app"], e["name"]): e for e in sql["migrations"]}
@@ -167,15 +185,24 @@ def build_report(
         run = applied_by.get(key, {})
         migrations.append(
             Migration(
-                app=entry["app"], name=entry["name"], file=entry["file"], atomic=entry["atomic"],
+                app=entry["app"],
+                name=entry["name"],
+                file=entry["file"],
+                atomic=entry["atomic"],
                 reversible=entry["reversible"],
-                operations=[Operation(op["index"], op["type"], op["describe"], op["line"], op["reversible"],
-                                      op["elidable"]) for op in entry["operations"]],
-                forwards_sql=forwards.get("text"), backwards_sql=backwards.get("text"),
-                backwards_error=backwards.get("error"), status=run.get("status", "not_run"),
+                operations=[
+                    Operation(op["index"], op["type"], op["describe"], op["line"], op["reversible"], op["elidable"])
+                    for op in entry["operations"]
+                ],
+                forwards_sql=forwards.get("text"),
+                backwards_sql=backwards.get("text"),
+                backwards_error=backwards.get("error"),
+                status=run.get("status", "not_run"),
                 duration_ms=run.get("duration_ms"),
-                statements=[Statement(s["sql"], s["duration_ms"], s["rows"], s["count"], s["params"],
-                                      s["internal"], s["error"]) for s in run.get("statements", [])],
+                statements=[
+                    Statement(s["sql"], s["duration_ms"], s["rows"], s["count"], s["params"], s["internal"], s["error"])
+                    for s in run.get("statements", [])
+                ],
                 statements_omitted=run.get("statements_omitted", 0),
             )
         )
@@ -187,8 +214,15 @@ def build_report(
     return Report(
         preflight_version=__version__,
         generated_at=datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat(),
-        project=project.root.name, settings=project.settings, django_version=plan.get("_django"),
-        python_version=plan.get("_python"), target=target_info, scratch_provider=server.info.provider,
-        scratch_version=server.info.version, migrations=migrations, rollback=rollback,
-        failure=_failure(applied.get("failure"), project.root), timings=timings,
+        project=project.root.name,
+        settings=project.settings,
+        django_version=plan.get("_django"),
+        python_version=plan.get("_python"),
+        target=target_info,
+        scratch_provider=server.info.provider,
+        scratch_version=server.info.version,
+        migrations=migrations,
+        rollback=rollback,
+        failure=_failure(applied.get("failure"), project.root),
+        timings=timings,
     )

@@ -9,14 +9,14 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import IO, Protocol
 
 from preflight.secrets import redact
 
 
 class Progress(Protocol):
-    def step(self, label: str, total: int | None = None) -> Iterator[Step]: ...
+    def step(self, label: str, total: int | None = None) -> AbstractContextManager[Step]: ...
 
     def log(self, message: str) -> None: ...
 
@@ -76,9 +76,8 @@ class RichProgress:
 
     @contextmanager
     def step(self, label: str, total: int | None = None) -> Iterator[_RichStep]:
-        from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn
+        from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
         from rich.progress import Progress as RichBar
-        from rich.progress import TimeElapsedColumn
 
         columns = [SpinnerColumn(), TextColumn("{task.description}")]
         if total:

@@ -44,9 +44,7 @@ def discover(path: str | Path, settings: str | None = None, python: str | None =
             )
         settings = os.environ.get("DJANGO_SETTINGS_MODULE")
         if not settings:
-            raise ProjectError(
-                f"{manage} does not set DJANGO_SETTINGS_MODULE", "pass --settings mysite.settings"
-            )
+            raise ProjectError(f"{manage} does not set DJANGO_SETTINGS_MODULE", "pass --settings mysite.settings")
     if python and not Path(python).exists():
         raise UsageError(f"--python {python} does not exist", "pass the path of the project's interpreter")
     return Project(root=root, settings=settings, python=python or default_python(root))

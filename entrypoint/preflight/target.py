@@ -25,8 +25,17 @@ from preflight.postgres.base import Server
 READ_ONLY = "-c default_transaction_read_only=on"
 # Variables that would send a child libpq program somewhere we did not choose.
 LIBPQ_VARIABLES = (
-    "PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD", "PGPASSFILE",
-    "PGSERVICE", "PGSERVICEFILE", "PGOPTIONS", "PGSSLMODE",
+    "PGHOST",
+    "PGHOSTADDR",
+    "PGPORT",
+    "PGDATABASE",
+    "PGUSER",
+    "PGPASSWORD",
+    "PGPASSFILE",
+    "PGSERVICE",
+    "PGSERVICEFILE",
+    "PGOPTIONS",
+    "PGSSLMODE",
 )
 
 
@@ -58,7 +67,7 @@ def describe_url(url: str) -> str:
         return secrets.redact(url)
     host = params.get("host") or "localhost"
     port = params.get("port") or 5432
-    user = params.get("user") or ""
+    user = str(params.get("user") or "")
     return f"postgresql://{user + '@' if user else ''}{host}:{port}/{params.get('dbname') or ''}"
 
 
@@ -100,7 +109,7 @@ def dump_env(url: str) -> tuple[dict[str, str], str]:
     env = clean_env({"PGOPTIONS": READ_ONLY})
     if password:
         env["PGPASSWORD"] = password  # via the environment: never on a command line
-    return env, psycopg.conninfo.make_conninfo(**params)
+    return env, psycopg.conninfo.make_conninfo("", **params)
 
 
 def dump_url(url: str, dest: Path, pg_bin: str | None) -> TargetFacts:
@@ -118,20 +127,29 @@ def dump_url(url: str, dest: Path, pg_bin: str | None) -> TargetFacts:
     except psycopg.OperationalError as exc:
         raise _connection_error(exc, description) from None
     except psycopg.ProgrammingError:
-        raise TargetError(f"--target-url {description} does not parse", "use postgresql://user@host:port/dbname") from None
+        raise TargetError(
+            f"--target-url {description} does not parse", "use postgresql://user@host:port/dbname"
+        ) from None
     bins = binaries.find(("pg_dump",), pg_bin)
     check_dump_version(bins.major("pg_dump"), version_num)
     env, conninfo = dump_env(url)
     started = time.monotonic()
     result = subprocess.run(
         [bins.path("pg_dump"), "-Fc", "--no-sync", "-f", str(dest), "-d", conninfo],
-        capture_output=True, text=True, env=env,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     if result.returncode != 0:
         raise TargetError(f"pg_dump of {description} failed: {_error_line(result.stderr)}", _dump_fix(result.stderr))
     return TargetFacts(
-        source="url", description=description, server_version=version, size_bytes=size,
-        dump_seconds=time.monotonic() - started, dump_bytes=dest.stat().st_size, dump_format="custom",
+        source="url",
+        description=description,
+        server_version=version,
+        size_bytes=size,
+        dump_seconds=time.monotonic() - started,
+        dump_bytes=dest.stat().st_size,
+        dump_format="custom",
     )
 
 
@@ -179,7 +197,9 @@ def archive_server_version(path: Path, fmt: str, restore_bin: str) -> str | None
         return None
     result = subprocess.run([restore_bin, "-l", str(path)], capture_output=True, text=True, env=clean_env())
     if result.returncode != 0:
-        raise TargetError(f"{path.name} is corrupt or truncated: {_error_line(result.stderr)}", "make a new dump with pg_dump")
+        raise TargetError(
+            f"{path.name} is corrupt or truncated: {_error_line(result.stderr)}", "make a new dump with pg_dump"
+        )
     match = re.search(r"Dumped from database version:\s*(\S+)", result.stdout)
     return match.group(1) if match else None
 
@@ -208,16 +228,23 @@ def restore(server: Server, path: Path, pg_bin: str | None, jobs: int) -> tuple[
     if fmt == "plain":
         with server.connect() as conn:
             for role in sorted(_plain_roles(path)):
-                conn.execute(
-                    sql.SQL("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {}) THEN CREATE ROLE {}; END IF; END$$")
-                    .format(sql.Literal(role), sql.Identifier(role))
-                )
+                exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+                if not exists:
+                    conn.execute(sql.SQL("CREATE ROLE {}").format(sql.Identifier(role)))
         args = [bins.path("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", template, "-f", str(path)]
     else:
         # Parallel restore needs a seekable archive: custom or directory, not tar.
         parallel = ["-j", str(max(1, jobs))] if fmt in ("custom", "directory") else []
-        args = [bins.path("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", *parallel,
-                "-d", template, str(path)]
+        args = [
+            bins.path("pg_restore"),
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+            *parallel,
+            "-d",
+            template,
+            str(path),
+        ]
     result = subprocess.run(args, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         raise TargetError(f"restoring {path.name} failed: {_error_line(result.stderr)}", _restore_fix(result.stderr))
@@ -225,8 +252,12 @@ def restore(server: Server, path: Path, pg_bin: str | None, jobs: int) -> tuple[
         conn.execute("ANALYZE")
         size = int(conn.execute("SELECT pg_database_size(current_database())").fetchone()[0])  # type: ignore[index]
     facts = TargetFacts(
-        source="dump", description=path.name, server_version=version, size_bytes=size,
-        restore_seconds=time.monotonic() - started, dump_format=fmt,
+        source="dump",
+        description=path.name,
+        server_version=version,
+        size_bytes=size,
+        restore_seconds=time.monotonic() - started,
+        dump_format=fmt,
         dump_bytes=path.stat().st_size if path.is_file() else None,
     )
     return template, facts

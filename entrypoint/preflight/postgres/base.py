@@ -80,8 +80,7 @@ class Server:
                 conn.execute(query)
         except psycopg.Error as exc:
             raise InfrastructureError(
-                f"could not create scratch database on the {self.info.provider} server: "
-                f"{_first_line(exc)}",
+                f"could not create scratch database on the {self.info.provider} server: {_first_line(exc)}",
                 "check the server has room and the user may CREATE DATABASE",
             ) from None
         self.created.append(name)

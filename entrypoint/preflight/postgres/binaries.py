@@ -75,6 +75,5 @@ def find(programs: tuple[str, ...], explicit: str | None = None) -> Binaries:
     where = f"in {explicit}" if explicit else "via pg_config, /usr/lib/postgresql/*/bin or PATH"
     raise InfrastructureError(
         f"no PostgreSQL programs ({', '.join(programs)}) found {where}",
-        "install the PostgreSQL server and client (e.g. apt-get install postgresql) "
-        "or pass --pg-bin DIR",
+        "install the PostgreSQL server and client (e.g. apt-get install postgresql) or pass --pg-bin DIR",
     )

@@ -7,6 +7,7 @@ dependency (`pip install preflight[docker]`), imported only when this provider i
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from types import TracebackType
 from typing import Any
@@ -78,16 +79,15 @@ class DockerProvider:
         except BaseException as exc:
             self._stop(container)
             if isinstance(exc, Exception) and not isinstance(exc, InfrastructureError):
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 raise InfrastructureError(
-                    f"container {self.image} did not start: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                    f"container {self.image} did not start: {reason}",
                     "check the image exists for your engine (--image), or use --postgres local",
                 ) from None
             raise
         return Server(ServerInfo(host, port, SUPERUSER, password, version, "docker"))
 
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self._stop(self.container)
         self.container = None
 
@@ -95,7 +95,5 @@ class DockerProvider:
     def _stop(container: Any) -> None:
         if container is None:
             return
-        try:
+        with contextlib.suppress(Exception):
             container.stop()  # stops and removes the container and its volumes
-        except Exception:
-            pass

@@ -57,9 +57,7 @@ class ExternalProvider:
         self.server = Server(info)
         return self.server
 
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if self.server is not None:
             self.server.drop_all()
             self.server = None

@@ -92,7 +92,7 @@ class LocalProvider:
                 return candidate
         raise InfrastructureError(
             f"the {self.run_as.pw_name} OS user cannot reach the temp dir {base}",
-            f"let it traverse the path (chmod o+x) or set TMPDIR to a directory it can reach",
+            "let it traverse the path (chmod o+x) or set TMPDIR to a directory it can reach",
         )
 
     def __enter__(self) -> Server:
@@ -102,9 +102,7 @@ class LocalProvider:
             self._cleanup()
             raise
 
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self._cleanup()
 
     def _start(self) -> Server:
@@ -121,9 +119,18 @@ class LocalProvider:
         data = self.tmp / "data"
         result = self._run(
             [
-                self.bins.path("initdb"), "--no-sync", "-D", str(data), "-U", SUPERUSER,
-                f"--pwfile={pwfile}", "--auth-local=trust", "--auth-host=scram-sha-256",
-                "-E", "UTF8", "--locale=C",
+                self.bins.path("initdb"),
+                "--no-sync",
+                "-D",
+                str(data),
+                "-U",
+                SUPERUSER,
+                f"--pwfile={pwfile}",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C",
             ]
         )
         pwfile.unlink()
@@ -155,7 +162,11 @@ class LocalProvider:
             # A session of its own: Ctrl-C in the terminal reaches Preflight, which
             # then stops the server itself after the rest of the cleanup.
             self.process = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **self._as_user()  # type: ignore[call-overload]
+                args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                **self._as_user(),  # type: ignore[call-overload]
             )
         finally:
             log.close()
@@ -227,11 +238,11 @@ def _signals_deferred():  # type: ignore[no-untyped-def]
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        for sig in pending:
-            handler = previous[sig]
+        for received in pending:
+            handler = previous[signal.Signals(received)]
             if callable(handler):
-                handler(sig, None)
-            elif sig == signal.SIGINT:
+                handler(received, None)
+            elif received == signal.SIGINT:
                 raise KeyboardInterrupt
 
 

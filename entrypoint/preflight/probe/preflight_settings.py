@@ -20,8 +20,20 @@ from importlib import import_module
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 _CONNECTION_ONLY_OPTIONS = {
-    "service", "passfile", "sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl",
-    "sslpassword", "target_session_attrs", "host", "hostaddr", "port", "dbname", "user",
+    "service",
+    "passfile",
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "sslcrl",
+    "sslpassword",
+    "target_session_attrs",
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
     "password",
 }
 

@@ -35,8 +35,15 @@ import traceback
 
 SCHEMA = "preflight-probe/1"
 PROGRESS = "@preflight-progress "
-INTERNAL_MARKERS = ("django_migrations", "django_content_type", "auth_permission", "pg_catalog.",
-                    "information_schema.", "FROM pg_", "JOIN pg_")
+INTERNAL_MARKERS = (
+    "django_migrations",
+    "django_content_type",
+    "auth_permission",
+    "pg_catalog.",
+    "information_schema.",
+    "FROM pg_",
+    "JOIN pg_",
+)
 MAX_STATEMENTS = 500  # per migration; the rest are counted, not listed
 
 
@@ -77,7 +84,7 @@ def _describe_exception(exc):
     entries = traceback.extract_tb(exc.__traceback__)
     return {
         "type": type(exc).__name__,
-        "error": ("%s: %s" % (type(exc).__name__, str(exc).strip())).rstrip(": "),
+        "error": (f"{type(exc).__name__}: {str(exc).strip()}").rstrip(": "),
         "frame": _frame(entries[-1]) if entries else None,
         "user_frame": _user_frame(entries),
         "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-4000:],
@@ -88,31 +95,33 @@ def setup_django(alias):
     try:
         import django
     except ImportError as exc:
-        raise ProbeError("django_missing", "Django is not importable in %s: %s" % (sys.executable, exc))
+        raise ProbeError("django_missing", f"Django is not importable in {sys.executable}: {exc}") from exc
     module = os.environ.get("PREFLIGHT_USER_SETTINGS") or os.environ.get("DJANGO_SETTINGS_MODULE", "")
     try:
         from django.conf import settings
 
         settings.INSTALLED_APPS  # noqa: B018 - imports the settings module
     except Exception as exc:
-        raise ProbeError("settings_import", "settings module %r does not import" % module, **_describe_exception(exc))
+        raise ProbeError(
+            "settings_import", f"settings module {module!r} does not import", **_describe_exception(exc)
+        ) from exc
     try:
         django.setup()
     except Exception as exc:
-        raise ProbeError("setup", "django.setup() failed for settings %r" % module, **_describe_exception(exc))
+        raise ProbeError("setup", f"django.setup() failed for settings {module!r}", **_describe_exception(exc)) from exc
     from django.db import DEFAULT_DB_ALIAS, connections
 
     alias = alias or DEFAULT_DB_ALIAS
     try:
         connection = connections[alias]
     except Exception as exc:
-        raise ProbeError("database", "no database alias %r in DATABASES" % alias, **_describe_exception(exc))
+        raise ProbeError("database", f"no database alias {alias!r} in DATABASES", **_describe_exception(exc)) from exc
     if connection.vendor != "postgresql":
-        raise ProbeError("database", "database alias %r uses %s, not PostgreSQL" % (alias, connection.vendor))
+        raise ProbeError("database", f"database alias {alias!r} uses {connection.vendor}, not PostgreSQL")
     try:
         connection.ensure_connection()
     except Exception as exc:
-        raise ProbeError("database", "cannot connect to the scratch database", **_describe_exception(exc))
+        raise ProbeError("database", "cannot connect to the scratch database", **_describe_exception(exc)) from exc
     return django.get_version(), connection
 
 
@@ -164,7 +173,7 @@ def describe_migration(migration):
                 "module": type(operation).__module__,
                 "describe": _safe(operation.describe, type(operation).__name__),
                 "line": lines[index],
-                "reversible": bool(_safe(lambda: operation.reversible, False)),
+                "reversible": bool(_safe(lambda op=operation: op.reversible, False)),
                 "elidable": bool(getattr(operation, "elidable", False)),
                 "reduces_to_sql": bool(getattr(operation, "reduces_to_sql", True)),
             }
@@ -190,7 +199,7 @@ def load(connection):
     try:
         executor = MigrationExecutor(connection)
     except (NodeNotFoundError, BadMigrationError, ImportError, SyntaxError, ValueError) as exc:
-        raise ProbeError("graph", "the migration graph does not load", **_describe_exception(exc))
+        raise ProbeError("graph", "the migration graph does not load", **_describe_exception(exc)) from exc
     return executor
 
 
@@ -201,15 +210,16 @@ def check_graph(executor, connection):
     if conflicts:
         raise ProbeError(
             "conflict",
-            "conflicting migrations: " + "; ".join(
-                "%s has leaves %s" % (app, ", ".join(sorted(names))) for app, names in sorted(conflicts.items())
+            "conflicting migrations: "
+            + "; ".join(
+                "{} has leaves {}".format(app, ", ".join(sorted(names))) for app, names in sorted(conflicts.items())
             ),
             conflicts={app: sorted(names) for app, names in conflicts.items()},
         )
     try:
         executor.loader.check_consistent_history(connection)
     except InconsistentMigrationHistory as exc:
-        raise ProbeError("graph", "inconsistent migration history on the database", **_describe_exception(exc))
+        raise ProbeError("graph", "inconsistent migration history on the database", **_describe_exception(exc)) from exc
 
 
 def parse_targets(executor, names):
@@ -228,7 +238,7 @@ def parse_targets(executor, names):
         try:
             targets.append((app, executor.loader.get_migration_by_prefix(app, migration).name))
         except Exception:
-            raise ProbeError("usage", "no migration %r in app %r" % (migration, app))
+            raise ProbeError("usage", f"no migration {migration!r} in app {app!r}") from None
     return targets
 
 
@@ -284,7 +294,7 @@ def sqlmigrate_text(statements, wrap, connection):
     if not output:
         return ""  # sqlmigrate prints "No operations found." to stderr, nothing to stdout
     if wrap:
-        output = "%s\n%s\n%s" % (connection.ops.start_transaction_sql(), output, connection.ops.end_transaction_sql())
+        output = f"{connection.ops.start_transaction_sql()}\n{output}\n{connection.ops.end_transaction_sql()}"
     return output if output.endswith("\n") else output + "\n"
 
 
@@ -298,7 +308,7 @@ def verb_sql(args, connection):
     loader = MigrationLoader(connection, replace_migrations=False)
     result = []
     for index, (planned, _) in enumerate(plan):
-        progress("sql", k=index + 1, n=len(plan), migration="%s.%s" % (planned.app_label, planned.name))
+        progress("sql", k=index + 1, n=len(plan), migration=f"{planned.app_label}.{planned.name}")
         migration = loader.graph.nodes[(planned.app_label, planned.name)]
         wrap = bool(migration.atomic and connection.features.can_rollback_ddl)
         entry = {"app": migration.app_label, "name": migration.name}
@@ -306,7 +316,7 @@ def verb_sql(args, connection):
             try:
                 statements = loader.collect_sql([(migration, backwards)])
             except Exception as exc:
-                entry[direction] = {"error": "%s: %s" % (type(exc).__name__, exc), "statements": [], "text": None}
+                entry[direction] = {"error": f"{type(exc).__name__}: {exc}", "statements": [], "text": None}
             else:
                 entry[direction] = {"statements": statements, "text": sqlmigrate_text(statements, wrap, connection)}
         result.append(entry)
@@ -335,7 +345,7 @@ class StatementRecorder:
         try:
             return execute(sql, params, many, context)
         except Exception as exc:
-            error = "%s: %s" % (type(exc).__name__, str(exc).strip())
+            error = f"{type(exc).__name__}: {str(exc).strip()}"
             raise
         finally:
             elapsed = (time.perf_counter() - started) * 1000.0
@@ -435,13 +445,15 @@ def verb_apply(args, connection):
     failure = None
     with connection.execute_wrapper(recorder):
         for index, (migration, _) in enumerate(plan):
-            label = "%s.%s" % (migration.app_label, migration.name)
+            label = f"{migration.app_label}.{migration.name}"
             progress("apply", k=index + 1, n=len(plan), migration=label)
             recorder.reset()
             started = time.perf_counter()
             entry = {"app": migration.app_label, "name": migration.name, "atomic": bool(migration.atomic)}
             try:
-                state = executor.migrate([(migration.app_label, migration.name)], plan=[(migration, False)], state=state)
+                state = executor.migrate(
+                    [(migration.app_label, migration.name)], plan=[(migration, False)], state=state
+                )
             except Exception as exc:
                 failure = dict(_describe_exception(exc), migration=label, sqlstate=_sqlstate(exc))
                 index, operation = failing_operation(exc, migration)
@@ -449,9 +461,12 @@ def verb_apply(args, connection):
                     described = describe_migration(migration)
                     failure["operation"] = described["operations"][index]
                     if failure["user_frame"] is None and described["file"]:
-                        failure["user_frame"] = {"file": os.path.abspath(described["file"]),
-                                                 "line": described["operations"][index]["line"],
-                                                 "function": "operations[%d]" % index, "code": None}
+                        failure["user_frame"] = {
+                            "file": os.path.abspath(described["file"]),
+                            "line": described["operations"][index]["line"],
+                            "function": f"operations[{index}]",
+                            "code": None,
+                        }
                 failure["statement"] = recorder.failed["sql"] if recorder.failed else None
                 failure["partially_applied"] = (not migration.atomic) and any(
                     s["error"] is None and not s["internal"] for s in recorder.statements
@@ -471,9 +486,18 @@ def verb_apply(args, connection):
             started = time.perf_counter()
             _emit_post_migrate(state, connection.alias, plan)
             post = {"duration_ms": (time.perf_counter() - started) * 1000.0, "statements": len(recorder.statements)}
-    for migration, _ in plan[len(results):]:
-        results.append({"app": migration.app_label, "name": migration.name, "atomic": bool(migration.atomic),
-                        "status": "not_run", "duration_ms": None, "statements": [], "statements_omitted": 0})
+    for migration, _ in plan[len(results) :]:
+        results.append(
+            {
+                "app": migration.app_label,
+                "name": migration.name,
+                "atomic": bool(migration.atomic),
+                "status": "not_run",
+                "duration_ms": None,
+                "statements": [],
+                "statements_omitted": 0,
+            }
+        )
     return {"migrations": results, "failure": failure, "post_migrate": post}
 
 

@@ -8,6 +8,7 @@ user code cannot reach another server by accident.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -70,11 +71,18 @@ def run(
             args += ["--to", target]
         try:
             process = subprocess.Popen(
-                args, cwd=project.root, env=probe_env(project, database_url),
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
+                args,
+                cwd=project.root,
+                env=probe_env(project, database_url),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                errors="replace",
             )
         except OSError as exc:
-            raise UsageError(f"cannot run the project's Python {project.python}: {exc.strerror}", "pass --python PATH") from None
+            raise UsageError(
+                f"cannot run the project's Python {project.python}: {exc.strerror}", "pass --python PATH"
+            ) from None
         tail: deque[str] = deque(maxlen=30)
         reader = threading.Thread(target=_read_stdout, args=(process, tail), daemon=True)
         reader.start()
@@ -83,7 +91,7 @@ def run(
             for line in process.stderr:
                 if line.startswith(PROGRESS):
                     if on_progress:
-                        on_progress(json.loads(line[len(PROGRESS):]))
+                        on_progress(json.loads(line[len(PROGRESS) :]))
                 else:
                     tail.append(line.rstrip("\n"))
             process.wait()
@@ -125,10 +133,8 @@ def _where(frame: dict[str, Any] | None, root: Path) -> str:
     if not frame:
         return ""
     path = Path(frame["file"])
-    try:
+    with contextlib.suppress(ValueError):
         path = path.resolve().relative_to(root.resolve())
-    except ValueError:
-        pass
     return f" ({path}:{frame['line']})"
 
 
@@ -141,13 +147,17 @@ def error_from(error: dict[str, Any], project: Project) -> PreflightError:
     if kind == "django_missing":
         return ProjectError(message, "install the project's requirements into that interpreter, or pass --python PATH")
     if kind == "settings_import":
-        return ProjectError(f"{message}: {cause}{where}", "fix the error, or pass --settings with the module manage.py uses")
+        return ProjectError(
+            f"{message}: {cause}{where}", "fix the error, or pass --settings with the module manage.py uses"
+        )
     if kind == "setup":
         return ProjectError(f"{message}: {cause}{where}", "fix the error so `manage.py check` passes")
     if kind == "conflict":
         return ProjectError(message, "run `python manage.py makemigrations --merge` and commit the merge migration")
     if kind == "graph":
-        return ProjectError(f"{message}: {cause}{where}", "fix the migration files (a dependency names a missing migration?)")
+        return ProjectError(
+            f"{message}: {cause}{where}", "fix the migration files (a dependency names a missing migration?)"
+        )
     if kind == "usage":
         return UsageError(message)
     if kind == "database":

@@ -148,5 +148,5 @@ def _build(kind: Any, value: Any) -> Any:
     if dataclasses.is_dataclass(kind):
         hints = typing.get_type_hints(kind)
         names = {f.name for f in dataclasses.fields(kind)}
-        return kind(**{key: _build(hints[key], val) for key, val in value.items() if key in names})
+        return typing.cast(Any, kind)(**{key: _build(hints[key], val) for key, val in value.items() if key in names})
     return value

@@ -79,8 +79,15 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(duration=duration, seconds=seconds, size=size, md_cell=md_cell, first_line=first_line, one_line=one_line,
-                       fence=fence)
+    env.filters.update(
+        duration=duration,
+        seconds=seconds,
+        size=size,
+        md_cell=md_cell,
+        first_line=first_line,
+        one_line=one_line,
+        fence=fence,
+    )
     return env
 
 
