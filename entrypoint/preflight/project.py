@@ -47,4 +47,6 @@ def discover(path: str | Path, settings: str | None = None, python: str | None =
             raise ProjectError(f"{manage} does not set DJANGO_SETTINGS_MODULE", "pass --settings mysite.settings")
     if python and not Path(python).exists():
         raise UsageError(f"--python {python} does not exist", "pass the path of the project's interpreter")
-    return Project(root=root, settings=settings, python=python or default_python(root))
+    # Absolute but not resolved: a venv's python is a symlink whose location is the venv.
+    chosen = os.path.abspath(os.path.expanduser(python)) if python else default_python(root)
+    return Project(root=root, settings=settings, python=chosen)
