@@ -87,14 +87,32 @@ def test_no_postgres_binaries(tmp_path: Path, tmpdir_env: dict[str, str]) -> Non
     assert "no PostgreSQL programs (initdb, postgres) found" in _one_error_line(done.stderr)
 
 
-def test_relative_python_and_project_venv(tmp_path: Path, tmpdir_env: dict[str, str],
-                                           django_pythons: dict[str, str]) -> None:
+def test_relative_python_and_project_venv(
+    tmp_path: Path, tmpdir_env: dict[str, str], django_pythons: dict[str, str]
+) -> None:
     project = tmp_path / "raising"
     shutil.copytree(PROJECTS / "raising", project)
     relative = os.path.relpath(django_pythons["4.2"], tmp_path)
-    done = subprocess.run([sys.executable, "-m", "preflight", "preview", "--project", "raising", "--python", relative,
-                           "--postgres", "local", "--format", "json"], cwd=tmp_path, capture_output=True, text=True,
-                          env={**os.environ, **tmpdir_env})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "preflight",
+            "preview",
+            "--project",
+            "raising",
+            "--python",
+            relative,
+            "--postgres",
+            "local",
+            "--format",
+            "json",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **tmpdir_env},
+    )
     assert done.returncode == 4, done.stderr  # the scenario's RunPython raises: the probe ran
     assert json.loads(done.stdout)["django_version"].startswith("4.2")
     # With no --python, the project's own .venv is used.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -125,3 +126,26 @@ def test_markdown_escapes_table_cells_and_fences() -> None:
     assert render.fence("SELECT 1;\n```\n") == "````"
     assert render.duration(1234.0) == "1.2 s" and render.duration(61_000.0) == "1 min 1 s"
     assert render.size(12_345_678) == "12.3 MB"
+
+
+def test_schema_doc_lists_every_field() -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "report-schema.md").read_text()
+    from preflight.report import model
+
+    for kind in (
+        model.Report,
+        model.Target,
+        model.Migration,
+        model.Operation,
+        model.Statement,
+        model.Failure,
+        model.Rollback,
+    ):
+        section = doc.split(f"## {kind.__name__}\n", 1)[1].split("\n## ", 1)[0]
+        documented = set(
+            re.findall(
+                r"`(\w+)`", "\n".join(line.split("|")[1] for line in section.splitlines() if line.startswith("| `"))
+            )
+        )
+        fields = {f.name for f in dataclasses.fields(kind)}
+        assert fields == documented, (kind.__name__, fields ^ documented)
