@@ -89,8 +89,10 @@ def test_dump_url_and_restore(pg: Server, production: str, tmp_path: Path) -> No
 def test_every_dump_format_restores(pg: Server, production: str, tmp_path: Path, fmt: str, expected: str) -> None:
     dump = _dump(pg, production, tmp_path, fmt)
     assert target.dump_format(dump) == expected
+    fmt, version = target.inspect_dump(dump, None)
+    assert fmt == expected and version is not None and version.split(".")[0] == str(pg.info.major)
     template, facts = target.restore(pg, dump, None, jobs=2)
-    assert facts.dump_format == expected
+    assert facts.dump_format == expected and facts.server_version == version
     assert _rows(pg, template) == 1000
     pg.drop_database(template)
 

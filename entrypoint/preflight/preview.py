@@ -71,7 +71,12 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
             dump = tmp / "target.dump"
             with progress.step(f"dumping {target.describe_url(options.target_url)} (read-only)"), timer.phase("dump"):
                 facts = target.dump_url(options.target_url, dump, options.pg_bin)
-        major = _major(facts.server_version if facts else None)
+        source_version = facts.server_version if facts else None
+        if dump is not None and facts is None:
+            # Read the archive's header before starting the server: a container must
+            # run the major version the data came from.
+            source_version = target.inspect_dump(dump, options.pg_bin)[1]
+        major = _major(source_version)
         with progress.step(f"starting throwaway PostgreSQL ({options.postgres})"), timer.phase("server"):
             server = stack.enter_context(
                 postgres.start(

@@ -18,7 +18,7 @@ import psycopg
 from psycopg import sql
 
 from preflight import secrets
-from preflight.errors import TargetError
+from preflight.errors import InfrastructureError, TargetError
 from preflight.postgres import binaries
 from preflight.postgres.base import Server
 
@@ -193,7 +193,7 @@ def archive_server_version(path: Path, fmt: str, restore_bin: str) -> str | None
         with path.open("r", errors="replace") as handle:
             for _, line in zip(range(40), handle, strict=False):
                 if "Dumped from database version" in line:
-                    return line.split("version", 1)[1].strip()
+                    return line.split("version", 1)[1].split()[0]
         return None
     result = subprocess.run([restore_bin, "-l", str(path)], capture_output=True, text=True, env=clean_env())
     if result.returncode != 0:
@@ -217,11 +217,16 @@ def _plain_roles(path: Path) -> set[str]:
     return roles
 
 
+def inspect_dump(path: Path, pg_bin: str | None) -> tuple[str, str | None]:
+    """Return the dump's format and the server version it was dumped from (if it says)."""
+    fmt = dump_format(path)
+    return fmt, archive_server_version(path, fmt, binaries.find(("pg_restore",), pg_bin).path("pg_restore"))
+
+
 def restore(server: Server, path: Path, pg_bin: str | None, jobs: int) -> tuple[str, TargetFacts]:
     """Restore a dump into a new template database; return its name and the facts."""
-    fmt = dump_format(path)
+    fmt, version = inspect_dump(path, pg_bin)
     bins = binaries.find(("pg_restore", "psql"), pg_bin)
-    version = archive_server_version(path, fmt, bins.path("pg_restore"))
     template = server.create_database("template")
     env = clean_env(server.info.client_env())
     started = time.monotonic()
@@ -247,6 +252,11 @@ def restore(server: Server, path: Path, pg_bin: str | None, jobs: int) -> tuple[
         ]
     result = subprocess.run(args, capture_output=True, text=True, env=env)
     if result.returncode != 0:
+        if _disk_full(result.stderr):
+            raise InfrastructureError(
+                f"the throwaway server ran out of disk space restoring {path.name}: {_disk_line(result.stderr)}",
+                "free disk space, point TMPDIR at a bigger disk, or use --postgres external:URL",
+            )
         raise TargetError(f"restoring {path.name} failed: {_error_line(result.stderr)}", _restore_fix(result.stderr))
     with server.connect(template) as conn:
         conn.execute("ANALYZE")
@@ -263,9 +273,16 @@ def restore(server: Server, path: Path, pg_bin: str | None, jobs: int) -> tuple[
     return template, facts
 
 
+def _disk_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if "No space left" in line or "could not extend" in line]
+    return _error_line(lines[0]) if lines else _error_line(stderr)
+
+
+def _disk_full(stderr: str) -> bool:
+    return "No space left" in stderr or "could not extend file" in stderr or "DiskFull" in stderr
+
+
 def _restore_fix(stderr: str) -> str:
-    if "No space left" in stderr or "could not extend file" in stderr:
-        return "free disk space for the throwaway server (TMPDIR), or use --postgres external:URL"
     if "unsupported version" in stderr:
         return "the dump is newer than this pg_restore: install a newer PostgreSQL client and pass --pg-bin"
     return "make a new dump with pg_dump (custom -Fc, directory -Fd or plain SQL) and try again"
