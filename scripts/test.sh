@@ -32,6 +32,14 @@ python3 -m ruff format --check entrypoint tests bench
 say "mypy"
 python3 -m mypy
 
+say "Docker-API engine for the docker provider (Podman, locally built postgres:15)"
+if engine_env="$(bash scripts/podman-engine.sh start)"; then
+  eval "$engine_env"
+  trap 'bash scripts/podman-engine.sh stop' EXIT
+else
+  echo "WARNING: no Docker-API engine could be made here; the docker provider tests WILL BE SKIPPED" >&2
+fi
+
 say "pytest"
 set +e
 python3 -m pytest "$@"

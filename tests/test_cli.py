@@ -45,6 +45,7 @@ def _one_error_line(stderr: str) -> str:
         ("broken_settings", 3, "No module named 'site_secrets' (proj/settings.py:7)"),
         ("conflict", 3, "Run `python manage.py makemigrations --merge`"),
         ("failing", 4, "inventory.0003_unique_sku failed on the copy at inventory/migrations/0003_unique_sku.py:7"),
+        ("killed", 3, "the probe (apply) was killed by signal 9"),
         (
             "raising",
             4,

@@ -122,9 +122,8 @@ def test_unknown_provider_is_a_usage_error() -> None:
         postgres.start("kubernetes")
 
 
-def test_auto_picks_local_without_a_docker_engine() -> None:
-    if postgres.docker_available():
-        pytest.skip("a Docker engine answers here; auto picks docker")
+def test_auto_picks_local_without_a_docker_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     assert isinstance(postgres.start("auto"), LocalProvider)
 
 

@@ -69,23 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser(
-        "demo",
-        help="preview the embedded example against a generated production copy",
-        epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name, help=summary, epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
+
+    demo = command("demo", "preview the embedded example against a generated production copy")
     demo.add_argument("--output-dir", default="preflight-demo", help="where report.md and report.json go")
     demo.add_argument("--lines", type=int, help="rows in the biggest table (default 500000)")
     demo.add_argument("--quiet", action="store_true", help="no progress output")
     _postgres_options(demo)
 
-    prev = commands.add_parser(
-        "preview",
-        help="show what the pending migrations do, on a copy",
-        epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    prev = command("preview", "show what the pending migrations do, on a copy")
     prev.add_argument("--project", default=".", help="folder holding manage.py (default: .)")
     prev.add_argument("--settings", help="settings module (default: the one manage.py sets)")
     prev.add_argument("--python", help="the project's interpreter (default: .venv/venv in the project, else this one)")

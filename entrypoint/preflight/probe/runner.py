@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -100,8 +101,14 @@ def run(
             process.wait()
             raise
         reader.join(5)
-        if process.returncode < 0 or process.returncode in (130, -2):
+        if process.returncode in (-signal.SIGINT, -signal.SIGTERM, 130):
             raise InterruptedError_("the probe was interrupted")
+        if process.returncode < 0:
+            raise ProjectError(
+                f"the probe ({verb}) was killed by signal {-process.returncode}"
+                + (f" after printing: {_last(tail)}" if any(line.strip() for line in tail) else ""),
+                "a SIGKILL usually means the machine ran out of memory (the project's code or a data migration)",
+            )
         if not out.exists():
             raise ProjectError(
                 f"the probe ({verb}) exited with {process.returncode} and wrote nothing: {_last(tail)}",
