@@ -129,7 +129,7 @@ def setup_django(alias):
 
 
 def operation_lines(path):
-    """Return the line of each element of `operations = [...]` in a migration file."""
+    """Return (first, last) lines of each element of `operations = [...]` in a migration file."""
     try:
         with open(path, encoding="utf-8") as handle:
             tree = ast.parse(handle.read(), path)
@@ -146,7 +146,10 @@ def operation_lines(path):
                 if any(isinstance(t, ast.Name) and t.id == "operations" for t in targets):
                     value = statement.value
                     if isinstance(value, (ast.List, ast.Tuple)):
-                        return [element.lineno for element in value.elts], statement.lineno
+                        spans = [
+                            (element.lineno, getattr(element, "end_lineno", element.lineno)) for element in value.elts
+                        ]
+                        return spans, statement.lineno
                     return [], statement.lineno
     return [], None
 
@@ -163,7 +166,7 @@ def describe_migration(migration):
     path = getattr(module, "__file__", None)
     lines, assign_line = operation_lines(path) if path else ([], None)
     if len(lines) != len(migration.operations):
-        lines = [assign_line] * len(migration.operations)  # built dynamically: point at the list
+        lines = [(assign_line, assign_line)] * len(migration.operations)  # built dynamically: the list
     operations = []
     for index, operation in enumerate(migration.operations):
         operations.append(
@@ -172,7 +175,8 @@ def describe_migration(migration):
                 "type": type(operation).__name__,
                 "module": type(operation).__module__,
                 "describe": _safe(operation.describe, type(operation).__name__),
-                "line": lines[index],
+                "line": lines[index][0],
+                "end_line": lines[index][1],
                 "reversible": bool(_safe(lambda op=operation: op.reversible, False)),
                 "elidable": bool(getattr(operation, "elidable", False)),
                 "reduces_to_sql": bool(getattr(operation, "reduces_to_sql", True)),
@@ -284,7 +288,25 @@ def verb_plan(args, connection):
         "unmigrated_apps": sorted(loader.unmigrated_apps),
         "pending": [describe_migration(migration) for migration, _ in plan],
         "rollback": rollback_targets(executor, plan),
+        "missing_migrations": missing_migrations(loader),
         "can_rollback_ddl": bool(connection.features.can_rollback_ddl),
+    }
+
+
+def missing_migrations(loader):
+    """Return what `makemigrations --check` would write: {app: [operation descriptions]}."""
+    from django.apps import apps
+    from django.db.migrations.autodetector import MigrationAutodetector
+    from django.db.migrations.state import ProjectState
+
+    try:
+        autodetector = MigrationAutodetector(loader.project_state(), ProjectState.from_apps(apps))
+        changes = autodetector.changes(graph=loader.graph)
+    except Exception as exc:  # a broken model should not hide the rest of the plan
+        return {"_error": [f"{type(exc).__name__}: {exc}"]}
+    return {
+        app: [_safe(op.describe, type(op).__name__) for migration in migrations for op in migration.operations]
+        for app, migrations in sorted(changes.items())
     }
 
 
@@ -296,6 +318,27 @@ def sqlmigrate_text(statements, wrap, connection):
     if wrap:
         output = f"{connection.ops.start_transaction_sql()}\n{output}\n{connection.ops.end_transaction_sql()}"
     return output if output.endswith("\n") else output + "\n"
+
+
+def split_by_operation(statements, migration):
+    """Group collect_sql's statements by operation, using the headers it writes before each.
+
+    For every operation Django's Migration.apply(collect_sql=True) appends "--",
+    "-- <describe()>", "--" before that operation's SQL; we walk them in order.
+    """
+    groups, current = [], None
+    expected = [_safe(op.describe, type(op).__name__) for op in migration.operations]
+    index = 0
+    while index < len(statements):
+        if len(groups) < len(expected) and statements[index : index + 3] == ["--", "-- " + expected[len(groups)], "--"]:
+            current = []
+            groups.append(current)
+            index += 3
+            continue
+        if current is not None:
+            current.append(statements[index])
+        index += 1
+    return groups if len(groups) == len(expected) else None
 
 
 def verb_sql(args, connection):
@@ -318,7 +361,11 @@ def verb_sql(args, connection):
             except Exception as exc:
                 entry[direction] = {"error": f"{type(exc).__name__}: {exc}", "statements": [], "text": None}
             else:
-                entry[direction] = {"statements": statements, "text": sqlmigrate_text(statements, wrap, connection)}
+                entry[direction] = {
+                    "statements": statements,
+                    "text": sqlmigrate_text(statements, wrap, connection),
+                    "by_operation": split_by_operation(statements, migration),
+                }
         result.append(entry)
     return {"migrations": result}
 

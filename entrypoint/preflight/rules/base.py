@@ -1,0 +1,193 @@
+"""What every rule is made of: categories, severities, findings and the context it sees.
+
+Pure: no database, subprocess or network code. Rules get everything they know about the
+database through `Facts` (read from the copy by the pipeline before the migrations run,
+or given by a test), and about the plan so far through `PlanState`.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from preflight.sql.parse import Statement
+
+
+class Category(enum.StrEnum):
+    DESTRUCTIVE = "destructive"  # data is lost
+    LOCKING = "locking"  # blocks reads or writes while it runs
+    BREAKING = "breaking"  # running code of the old release fails
+    DATA_DEPENDENT = "data-dependent"  # can fail on existing rows
+    IRREVERSIBLE = "irreversible"  # cannot be migrated back
+    REVIEW = "review"  # could not be checked: a person must read it
+
+
+class Severity(enum.IntEnum):
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        return cls[text.upper()]
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class TableFacts:
+    rows: int | None = None  # None: unknown (no real data behind the copy)
+    size_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class ColumnFacts:
+    type: str  # format_type(), e.g. "character varying(32)", "numeric(10,2)"
+    not_null: bool = False
+    default: str | None = None
+
+
+@dataclass
+class Facts:
+    """What the copy said before the pending migrations ran. Empty for lint-sql."""
+
+    server_version_num: int | None = None
+    data_known: bool = False  # rows come from real data (a dump or URL), not an empty baseline
+    tables: dict[str, TableFacts] = field(default_factory=dict)
+    columns: dict[tuple[str, str], ColumnFacts] = field(default_factory=dict)
+    indexes: dict[str, str] = field(default_factory=dict)  # index name -> table
+    nulls: dict[tuple[str, str], int] = field(default_factory=dict)  # rows with NULL
+    duplicates: dict[tuple[str, tuple[str, ...]], int] = field(default_factory=dict)  # rows sharing a value
+    volatile_functions: frozenset[str] | None = None  # None: use the built-in list
+
+
+@dataclass
+class Thresholds:
+    locking_rows: int = 10_000  # below this many rows, locking findings are info
+
+
+@dataclass(frozen=True)
+class OperationRef:
+    """The Django operation behind a statement (None for plain SQL files)."""
+
+    index: int
+    type: str
+    describe: str
+    line: int | None
+    end_line: int | None
+    reversible: bool
+
+
+@dataclass
+class PlanState:
+    """What earlier statements of the plan (or file) did: new tables and columns."""
+
+    created_tables: set[str] = field(default_factory=set)
+    added_columns: dict[tuple[str, str], bool] = field(default_factory=dict)  # -> added NOT NULL
+    opaque_before: bool = False  # a RunPython (unknown SQL) ran earlier in the plan
+    in_transaction: bool = False  # plain SQL: inside BEGIN ... COMMIT
+
+
+@dataclass
+class Context:
+    facts: Facts
+    thresholds: Thresholds
+    state: PlanState
+    in_transaction: bool
+    operation: OperationRef | None = None
+
+    def is_new(self, table: str | None) -> bool:
+        """A table created earlier in the plan: nobody else can be using it yet."""
+        return table is not None and table in self.state.created_tables
+
+    def rows(self, table: str | None) -> int | None:
+        if table is None or not self.facts.data_known:
+            return None
+        known = self.facts.tables.get(table)
+        return known.rows if known else None
+
+    def column_is_new(self, table: str | None, column: str | None) -> bool:
+        return self.is_new(table) or (table, column) in self.state.added_columns
+
+    def locking_severity(self, table: str | None, default: Severity) -> Severity | None:
+        """None on a new table; info below the rows threshold; else the rule's default."""
+        if self.is_new(table):
+            return None
+        rows = self.rows(table)
+        if rows is not None and rows < self.thresholds.locking_rows:
+            return Severity.INFO
+        return default
+
+    def size_note(self, table: str | None) -> str:
+        rows = self.rows(table)
+        return f" ({rows:,} rows on the copy)" if rows is not None else ""
+
+
+@dataclass
+class Approval:
+    source: str  # config | inline | cli | label
+    reason: str
+
+
+@dataclass
+class Finding:
+    code: str
+    name: str
+    category: str
+    severity: str
+    message: str
+    fix: str
+    statement: str | None = None
+    app: str | None = None
+    migration: str | None = None
+    operation: str | None = None
+    file: str | None = None
+    line: int | None = None
+    approval: Approval | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def where(self) -> str:
+        if self.file:
+            return f"{self.file}:{self.line}" if self.line else self.file
+        return self.migration or ""
+
+    @property
+    def label(self) -> str | None:
+        return f"{self.app}.{self.migration}" if self.app and self.migration else None
+
+
+class Rule:
+    """One check. Subclasses set the class attributes and override a check method."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    category: ClassVar[Category]
+    severity: ClassVar[Severity]
+
+    @classmethod
+    def summary(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "").splitlines()[0]
+
+    def check(self, statement: Statement, context: Context) -> Iterator[Finding]:
+        """Yield findings about one statement."""
+        return iter(())
+
+    def check_operation(self, operation: OperationRef, context: Context) -> Iterator[Finding]:
+        """Yield findings about a Django operation as a whole (RunPython, RunSQL, ...)."""
+        return iter(())
+
+    def finding(self, message: str, fix: str, severity: Severity | None = None, **facts: Any) -> Finding:
+        return Finding(
+            code=self.code,
+            name=self.name,
+            category=str(self.category),
+            severity=str(severity or self.severity),
+            message=message,
+            fix=fix,
+            facts=facts,
+        )

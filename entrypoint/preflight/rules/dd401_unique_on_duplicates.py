@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pglast import ast
+
+from preflight.rules.base import Category, Context, Finding, Rule, Severity
+from preflight.rules.nodes import CONSTR, column_list, constraints, index_columns, named
+from preflight.sql.parse import Statement, relation_name
+
+
+class UniqueOnDuplicates(Rule):
+    """A unique constraint or index on columns that already hold duplicates in the copy.
+
+    Why is this bad?
+        The migration fails on the first duplicate: the deploy stops halfway (and a
+        non-atomic migration leaves what ran before applied). Counted on the copy before
+        the pending migrations ran.
+
+    Example:
+        ALTER TABLE "inventory_item" ADD CONSTRAINT "inventory_item_sku_uniq" UNIQUE ("sku");
+        -- with 9 rows sharing 3 SKUs on the copy
+
+    Use instead:
+        Fix the duplicates first, in an earlier data migration (or by hand), then add
+        the constraint.
+    """
+
+    code = "DD401"
+    name = "unique-on-duplicates"
+    category = Category.DATA_DEPENDENT
+    severity = Severity.ERROR
+
+    def check(self, statement: Statement, context: Context) -> Iterator[Finding]:
+        node = statement.node
+        targets: list[tuple[str | None, tuple[str, ...], str | None]] = []
+        if isinstance(node, ast.IndexStmt) and node.unique:
+            columns = index_columns(node)
+            if columns and node.whereClause is None:
+                targets.append((relation_name(node.relation), columns, node.idxname))
+        for table, constraint, column in constraints(node):
+            if constraint.contype in (CONSTR.CONSTR_UNIQUE, CONSTR.CONSTR_PRIMARY) and column is None:
+                targets.append((table, column_list(constraint.keys), constraint.conname))
+        for table, columns, name in targets:
+            if table is None or any(context.column_is_new(table, c) for c in columns):
+                continue
+            duplicated = context.facts.duplicates.get((table, columns))
+            if not duplicated:
+                continue
+            caveat = " (a data migration earlier in the plan may change this)" if context.state.opaque_before else ""
+            yield self.finding(
+                f"{named('unique', name)} on {table}({', '.join(columns)}) will fail: {duplicated:,} rows on the copy "
+                f"share a value{caveat}",
+                "remove the duplicates in an earlier migration, then add the constraint",
+                severity=Severity.WARNING if caveat else self.severity,
+                table=table,
+                columns=list(columns),
+                duplicate_rows=duplicated,
+            )

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from preflight.rules.base import Category, Context, Finding, Rule, Severity
+from preflight.rules.nodes import AT, commands, type_name
+from preflight.rules.types import lossy
+from preflight.sql.parse import Statement
+
+
+class LossyTypeChange(Rule):
+    """ALTER COLUMN ... TYPE to a narrower type can cut or reject existing values.
+
+    Why is this bad?
+        Narrowing varchar(64) to varchar(16), numeric(12,2) to numeric(12,0) or bigint
+        to integer loses what does not fit (or fails the migration on the first row
+        that does not fit), and migrating back cannot restore it. The copy's own column
+        type is compared with the new one; without a copy the change is reported as a
+        warning because the old type is unknown.
+
+    Example:
+        ALTER TABLE "customers_customer" ALTER COLUMN "phone" TYPE varchar(16);
+
+    Use instead:
+        Check the longest or largest existing value first, and widen rather than narrow;
+        if the data really fits, approve with a reason.
+    """
+
+    code = "DS107"
+    name = "lossy-type-change"
+    category = Category.DESTRUCTIVE
+    severity = Severity.ERROR
+
+    def check(self, statement: Statement, context: Context) -> Iterator[Finding]:
+        for table, cmd in commands(statement.node, AT.AT_AlterColumnType):
+            if context.column_is_new(table, cmd.name):
+                continue
+            new = type_name(cmd.def_.typeName)
+            known = context.facts.columns.get((table or "", cmd.name or ""))
+            if known is None:
+                yield self.finding(
+                    f"{table}.{cmd.name} changes type to {new}; without a copy Preflight cannot tell whether "
+                    "existing values fit",
+                    "preview against a copy of the database (--target-dump/--target-url) to know",
+                    severity=Severity.WARNING,
+                    table=table,
+                    column=cmd.name,
+                    new_type=new,
+                )
+                continue
+            reason = lossy(known.type, new)
+            if reason:
+                yield self.finding(
+                    f"{table}.{cmd.name} changes from {known.type} to {new}: {reason}{context.size_note(table)}",
+                    "keep the wider type, or check every value fits first and approve with a reason",
+                    table=table,
+                    column=cmd.name,
+                    old_type=known.type,
+                    new_type=new,
+                )

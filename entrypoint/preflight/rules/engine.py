@@ -1,0 +1,133 @@
+"""Run every rule over a plan's statements, in order, and return the findings. Pure.
+
+The engine keeps what earlier statements did (tables created, columns added) so that a
+rule can tell a new table, which nobody else can be using, from an existing one; and it
+points every finding home: app, migration, operation, file and line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from pglast import ast, enums
+
+from preflight.rules import REGISTRY
+from preflight.rules.base import Context, Facts, Finding, OperationRef, PlanState, Rule, Severity, Thresholds
+from preflight.rules.nodes import AT, CONSTR, commands
+from preflight.sql.parse import Statement, relation_name
+
+
+@dataclass
+class Unit:
+    """Statements that run together: one Django operation, or one SQL file."""
+
+    statements: list[Statement]
+    in_transaction: bool
+    app: str | None = None
+    migration: str | None = None
+    file: str | None = None
+    operation: OperationRef | None = None
+    lines: list[int] | None = None  # per statement, for SQL files
+
+
+@dataclass
+class Settings:
+    """What configuration changes about the rules: severities, disabled rules, thresholds."""
+
+    severity: dict[str, Severity] = field(default_factory=dict)
+    disabled: set[str] = field(default_factory=set)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+
+
+def target_table(node: object) -> str | None:
+    if isinstance(node, ast.AlterTableStmt | ast.IndexStmt):
+        return relation_name(node.relation)
+    return None
+
+
+def observe(state: PlanState, statement: Statement) -> None:
+    """Record what a statement did, for the statements after it."""
+    node = statement.node
+    if isinstance(node, ast.CreateStmt):
+        state.created_tables.add(relation_name(node.relation) or "")
+    elif isinstance(node, ast.CreateTableAsStmt):
+        state.created_tables.add(relation_name(node.into.rel) or "")
+    elif isinstance(node, ast.RenameStmt) and node.renameType == enums.ObjectType.OBJECT_TABLE:
+        if relation_name(node.relation) in state.created_tables:
+            state.created_tables.add(node.newname)
+    elif isinstance(node, ast.RenameStmt) and node.renameType == enums.ObjectType.OBJECT_COLUMN:
+        key = (relation_name(node.relation) or "", node.subname)
+        if key in state.added_columns:
+            state.added_columns[(key[0], node.newname)] = state.added_columns[key]
+    elif isinstance(node, ast.TransactionStmt):
+        kind = enums.TransactionStmtKind
+        if node.kind in (kind.TRANS_STMT_BEGIN, kind.TRANS_STMT_START):
+            state.in_transaction = True
+        elif node.kind in (kind.TRANS_STMT_COMMIT, kind.TRANS_STMT_ROLLBACK):
+            state.in_transaction = False
+    for table, cmd in commands(node, AT.AT_AddColumn):
+        if isinstance(cmd.def_, ast.ColumnDef):
+            not_null = any(c.contype == CONSTR.CONSTR_NOTNULL for c in cmd.def_.constraints or ())
+            state.added_columns[(table or "", cmd.def_.colname)] = not_null
+
+
+def run(
+    units: Iterable[Unit],
+    facts: Facts,
+    settings: Settings | None = None,
+    missing_migrations: dict[str, list[str]] | None = None,
+    state: PlanState | None = None,
+) -> list[Finding]:
+    """Return the findings of every enabled rule over `units`, in plan order."""
+    settings = settings or Settings()
+    rules = [rule() for rule in REGISTRY if rule.code not in settings.disabled]
+    state = state or PlanState()
+    origins: dict[tuple[str | None, str | None, str], Unit] = {}  # table created by which operation
+    findings: list[Finding] = []
+    for unit in units:
+        base = Context(facts, settings.thresholds, state, unit.in_transaction, unit.operation)
+        if unit.operation is not None:
+            for rule in rules:
+                findings += [_home(f, unit, None, None) for f in rule.check_operation(unit.operation, base)]
+        for position, statement in enumerate(unit.statements):
+            context = replace(base, in_transaction=unit.in_transaction or state.in_transaction)
+            home = origins.get((unit.app, unit.migration, target_table(statement.node) or ""), unit)
+            line = unit.lines[position] if unit.lines else None
+            for rule in rules:
+                findings += [_home(f, home, statement, line) for f in rule.check(statement, context)]
+            observe(state, statement)
+            if isinstance(statement.node, ast.CreateStmt) and unit.operation is not None:
+                origins[(unit.app, unit.migration, relation_name(statement.node.relation) or "")] = unit
+        if unit.operation is not None and unit.operation.type == "RunPython":
+            state.opaque_before = True
+    if missing_migrations:
+        context = Context(facts, settings.thresholds, state, False)
+        for rule in rules:
+            check_project = getattr(rule, "check_project", None)
+            if check_project:
+                findings += list(check_project(missing_migrations, context))
+    return [_configured(f, settings) for f in findings]
+
+
+def _home(finding: Finding, unit: Unit, statement: Statement | None, line: int | None) -> Finding:
+    operation = unit.operation
+    return replace(
+        finding,
+        statement=statement.text if statement is not None else None,
+        app=unit.app,
+        migration=unit.migration,
+        operation=operation.describe if operation else None,
+        file=unit.file,
+        line=line if line is not None else (operation.line if operation else None),
+    )
+
+
+def _configured(finding: Finding, settings: Settings) -> Finding:
+    if finding.code in settings.severity:
+        return replace(finding, severity=str(settings.severity[finding.code]))
+    return finding
+
+
+def rule_for(code: str) -> type[Rule] | None:
+    return next((rule for rule in REGISTRY if rule.code == code), None)

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pglast import ast
+
+from preflight.rules.base import Category, Context, Finding, Rule, Severity
+from preflight.rules.nodes import OBJ, dotted
+from preflight.sql.parse import Statement
+
+
+class DropIndexNonConcurrently(Rule):
+    """DROP INDEX without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on the table.
+
+    Why is this bad?
+        The drop itself is quick, but it must wait for every running query on the table
+        to finish, and while it waits every new query on the table queues behind it.
+
+    Example:
+        DROP INDEX "orders_order_status_time_idx";
+
+    Use instead:
+        DROP INDEX CONCURRENTLY (Django: `RemoveIndexConcurrently` in a migration with
+        `atomic = False`).
+    """
+
+    code = "LK202"
+    name = "drop-index-non-concurrently"
+    category = Category.LOCKING
+    severity = Severity.WARNING
+
+    def check(self, statement: Statement, context: Context) -> Iterator[Finding]:
+        node = statement.node
+        if not isinstance(node, ast.DropStmt) or node.removeType != OBJ.OBJECT_INDEX or node.concurrent:
+            return
+        for obj in node.objects or ():
+            index = dotted(obj)
+            table = context.facts.indexes.get(index)
+            severity = context.locking_severity(table, self.severity)
+            if severity is None:
+                continue
+            on = f" on {table}" if table else ""
+            yield self.finding(
+                f"DROP INDEX {index}{on} takes an ACCESS EXCLUSIVE lock: queries on the table queue behind it",
+                "use DROP INDEX CONCURRENTLY (Django: RemoveIndexConcurrently with atomic = False)",
+                severity=severity,
+                index=index,
+                table=table,
+            )

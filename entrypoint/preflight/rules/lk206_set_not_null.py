@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from preflight.rules.base import Category, Context, Finding, Rule, Severity
+from preflight.rules.nodes import AT, commands
+from preflight.sql.parse import Statement
+
+
+class SetNotNull(Rule):
+    """ALTER COLUMN ... SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock.
+
+    Why is this bad?
+        PostgreSQL checks every row for NULLs before it commits the change, and nobody
+        can read or write the table meanwhile. (Whether NULLs exist is DD402's concern.)
+
+    Example:
+        ALTER TABLE "customers_customer" ALTER COLUMN "phone" SET NOT NULL;
+
+    Use instead:
+        On PostgreSQL 12+: ADD CONSTRAINT ... CHECK (col IS NOT NULL) NOT VALID,
+        VALIDATE CONSTRAINT (which only blocks writes briefly), then SET NOT NULL,
+        which uses the valid check instead of scanning, then drop the check.
+    """
+
+    code = "LK206"
+    name = "set-not-null"
+    category = Category.LOCKING
+    severity = Severity.WARNING
+
+    def check(self, statement: Statement, context: Context) -> Iterator[Finding]:
+        for table, cmd in commands(statement.node, AT.AT_SetNotNull):
+            if context.column_is_new(table, cmd.name):
+                continue
+            severity = context.locking_severity(table, self.severity)
+            if severity is None:
+                continue
+            yield self.finding(
+                f"SET NOT NULL on {table}.{cmd.name} scans every row while blocking reads and writes"
+                f"{context.size_note(table)}",
+                "add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it, then SET NOT NULL (PostgreSQL 12+)",
+                severity=severity,
+                table=table,
+                column=cmd.name,
+                rows=context.rows(table),
+            )

@@ -1,0 +1,87 @@
+"""Load the rule fixture corpus (tests/rules/fixtures/*.yml) into engine inputs."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from preflight.rules.base import ColumnFacts, Facts, OperationRef, PlanState, TableFacts
+from preflight.rules.engine import Unit
+from preflight.sql.parse import parse
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+KEY = re.compile(r"^(?P<table>[\w.]+)\((?P<columns>[\w, ]+)\)$")
+
+
+@dataclass
+class Case:
+    rule: str
+    name: str
+    sql: str
+    expect: int
+    severity: str | None = None
+    message_contains: str | None = None
+    transaction: bool = False
+    facts: dict[str, Any] = field(default_factory=dict)
+    operation: dict[str, Any] | None = None
+    missing: dict[str, list[str]] | None = None
+    opaque_before: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"{self.rule}-{self.name}"
+
+    @property
+    def needs_context(self) -> bool:
+        """Cases lint-sql cannot reproduce: they need the copy, a transaction or Django."""
+        return bool(self.facts or self.operation or self.missing is not None or self.transaction or self.opaque_before)
+
+    def build_facts(self) -> Facts:
+        data = self.facts
+        return Facts(
+            server_version_num=data.get("server_version_num"),
+            data_known=bool(data.get("data_known", False)),
+            tables={name: TableFacts(**value) for name, value in (data.get("tables") or {}).items()},
+            columns={_column(key): ColumnFacts(**value) for key, value in (data.get("columns") or {}).items()},
+            indexes=dict(data.get("indexes") or {}),
+            nulls={_column(key): value for key, value in (data.get("nulls") or {}).items()},
+            duplicates={_columns(key): value for key, value in (data.get("duplicates") or {}).items()},
+            volatile_functions=frozenset(data["volatile_functions"]) if "volatile_functions" in data else None,
+        )
+
+    def unit(self) -> Unit:
+        operation = None
+        if self.operation:
+            operation = OperationRef(
+                0, self.operation["type"], self.operation["type"], 1, 1, bool(self.operation.get("reversible", True))
+            )
+        return Unit(parse(self.sql), self.transaction, app="app", migration="0001_x", operation=operation)
+
+    def state(self) -> PlanState:
+        return PlanState(opaque_before=self.opaque_before)
+
+
+def _column(key: str) -> tuple[str, str]:
+    table, _, column = key.rpartition(".")
+    return table, column
+
+
+def _columns(key: str) -> tuple[str, tuple[str, ...]]:
+    match = KEY.match(key)
+    assert match, f"duplicates key {key!r} must look like table(col, col)"
+    return match.group("table"), tuple(c.strip() for c in match.group("columns").split(","))
+
+
+def load() -> list[Case]:
+    cases = []
+    for path in sorted(FIXTURES.glob("*.yml")):
+        data = yaml.safe_load(path.read_text())
+        assert data["rule"] == path.stem, f"{path.name} must declare rule: {path.stem}"
+        for name, body in data["cases"].items():
+            assert name.startswith(("test_pass_", "test_fail_")), f"{path.name}: {name}"
+            cases.append(Case(rule=data["rule"], name=name, **body))
+    return cases

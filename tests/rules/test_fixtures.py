@@ -1,0 +1,28 @@
+"""Every rule against its passing and failing cases: one runner, one case per test."""
+
+from __future__ import annotations
+
+import pytest
+from corpus import Case, load
+
+from preflight.rules import engine
+from preflight.rules.base import Finding
+
+CASES = load()
+
+
+def run_case(case: Case) -> list[Finding]:
+    return engine.run([case.unit()], case.build_facts(), missing_migrations=case.missing, state=case.state())
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_case(case: Case) -> None:
+    found = [f for f in run_case(case) if f.code == case.rule]
+    assert len(found) == case.expect, [f.message for f in found]
+    assert (case.expect == 0) == case.name.startswith("test_pass_")
+    for finding in found:
+        assert finding.message and finding.fix
+        if case.severity:
+            assert finding.severity == case.severity, finding.message
+        if case.message_contains:
+            assert case.message_contains in finding.message + " " + finding.fix
