@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
-from preflight.rules.nodes import AT, commands, type_name
+from preflight.rules.nodes import AT, commands, new_type
 from preflight.rules.types import lossy
 from preflight.sql.parse import Statement
 
@@ -35,7 +35,7 @@ class LossyTypeChange(Rule):
         for table, cmd in commands(statement.node, AT.AT_AlterColumnType):
             if context.column_is_new(table, cmd.name):
                 continue
-            new = type_name(cmd.def_.typeName)
+            new = new_type(cmd)
             known = context.facts.columns.get((table or "", cmd.name or ""))
             if known is None:
                 yield self.finding(

@@ -51,15 +51,15 @@ def observe(state: PlanState, statement: Statement) -> None:
     node = statement.node
     if isinstance(node, ast.CreateStmt):
         state.created_tables.add(relation_name(node.relation) or "")
-    elif isinstance(node, ast.CreateTableAsStmt):
+    elif isinstance(node, ast.CreateTableAsStmt) and node.into is not None:
         state.created_tables.add(relation_name(node.into.rel) or "")
     elif isinstance(node, ast.RenameStmt) and node.renameType == enums.ObjectType.OBJECT_TABLE:
         if relation_name(node.relation) in state.created_tables:
-            state.created_tables.add(node.newname)
+            state.created_tables.add(node.newname or "")
     elif isinstance(node, ast.RenameStmt) and node.renameType == enums.ObjectType.OBJECT_COLUMN:
-        key = (relation_name(node.relation) or "", node.subname)
+        key = (relation_name(node.relation) or "", node.subname or "")
         if key in state.added_columns:
-            state.added_columns[(key[0], node.newname)] = state.added_columns[key]
+            state.added_columns[(key[0], node.newname or "")] = state.added_columns[key]
     elif isinstance(node, ast.TransactionStmt):
         kind = enums.TransactionStmtKind
         if node.kind in (kind.TRANS_STMT_BEGIN, kind.TRANS_STMT_START):
@@ -69,7 +69,7 @@ def observe(state: PlanState, statement: Statement) -> None:
     for table, cmd in commands(node, AT.AT_AddColumn):
         if isinstance(cmd.def_, ast.ColumnDef):
             not_null = any(c.contype == CONSTR.CONSTR_NOTNULL for c in cmd.def_.constraints or ())
-            state.added_columns[(table or "", cmd.def_.colname)] = not_null
+            state.added_columns[(table or "", cmd.def_.colname or "")] = not_null
 
 
 def run(

@@ -40,7 +40,7 @@ def constraints(node: Any) -> Iterator[tuple[str | None, ast.Constraint, ast.Col
 
 
 def names(values: Any) -> list[str]:
-    return [value.sval for value in values or () if isinstance(value, ast.String)]
+    return [str(value.sval) for value in values or () if isinstance(value, ast.String)]
 
 
 def dotted(values: Any) -> str:
@@ -76,7 +76,12 @@ def type_name(node: ast.TypeName | None) -> str:
 
 
 def column_list(values: Any) -> tuple[str, ...]:
-    return tuple(v.sval if isinstance(v, ast.String) else str(v) for v in values or ())
+    return tuple(str(v.sval) if isinstance(v, ast.String) else str(v) for v in values or ())
+
+
+def new_type(cmd: ast.AlterTableCmd) -> str:
+    """The type an ALTER COLUMN ... TYPE changes to."""
+    return type_name(cmd.def_.typeName) if isinstance(cmd.def_, ast.ColumnDef) else ""
 
 
 def index_columns(node: ast.IndexStmt) -> tuple[str, ...] | None:
@@ -95,7 +100,7 @@ def function_names(node: Any) -> set[str]:
     for child in walk(node):
         if isinstance(child, ast.FuncCall):
             found.add(names(child.funcname)[-1].lower())
-        if isinstance(child, ast.SQLValueFunction):
+        if isinstance(child, ast.SQLValueFunction) and child.op is not None:
             found.add(str(child.op.name).removeprefix("SVFOP_").lower())
     return found
 

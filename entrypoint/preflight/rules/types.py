@@ -18,6 +18,11 @@ def split(type_text: str) -> tuple[str, tuple[int, ...]]:
     return match.group("base").strip() + (match.group("array") or ""), mods
 
 
+def _precision_scale(mods: tuple[int, ...]) -> tuple[int, int]:
+    """numeric(p) means numeric(p, 0)."""
+    return mods[0], mods[1] if len(mods) > 1 else 0
+
+
 def _length(base: str, mods: tuple[int, ...]) -> int | None:
     """Character limit, None for unbounded (text, varchar without a limit)."""
     if base == "text" or not mods:
@@ -39,8 +44,7 @@ def lossy(old: str, new: str) -> str | None:
             return None
         if not old_mods:
             return f"numbers beyond numeric({','.join(map(str, new_mods))}) are rounded or rejected"
-        old_p, old_s = (old_mods + (0,))[:2]
-        new_p, new_s = (new_mods + (0,))[:2]
+        (old_p, old_s), (new_p, new_s) = _precision_scale(old_mods), _precision_scale(new_mods)
         if new_s < old_s:
             return f"decimal places beyond {new_s} are rounded away"
         if new_p - new_s < old_p - old_s:
@@ -77,5 +81,6 @@ def rewrites(old: str | None, new: str) -> bool | None:
             return False
         if not old_mods:
             return True
-        return not (new_mods[0] >= old_mods[0] and (new_mods + (0,))[1] == (old_mods + (0,))[1])
+        (old_p, old_s), (new_p, new_s) = _precision_scale(old_mods), _precision_scale(new_mods)
+        return not (new_p >= old_p and new_s == old_s)
     return old_base != new_base or old_mods != new_mods

@@ -116,7 +116,7 @@ def _string_literal(expression: str) -> str | None:
         (raw,) = pglast.parse_sql(f"SELECT {expression}")
     except (pglast.parser.ParseError, ValueError):
         return None
-    targets = getattr(raw.stmt, "targetList", None) or ()
+    targets = list(getattr(raw.stmt, "targetList", None) or ())
     if len(targets) == 1 and isinstance(targets[0].val, ast.A_Const) and isinstance(targets[0].val.val, ast.String):
         return str(targets[0].val.val.sval)
     return None
