@@ -83,18 +83,3 @@ def apply(findings: Iterable[Finding], approvals: list[ApprovalRule]) -> list[Fi
             finding = replace(finding, approval=Approval(approval.source, reason))
         result.append(finding)
     return result
-
-
-def blocking(findings: Iterable[Finding], fail_on: str) -> list[Finding]:
-    """The unapproved findings that fail the run under `fail_on`."""
-
-    def fails(finding: Finding) -> bool:
-        if finding.approval is not None or fail_on == "never":
-            return False
-        if fail_on == "destructive":
-            return finding.category == "destructive" and finding.severity != "info"
-        if fail_on == "dangerous":
-            return finding.severity == "error"
-        return finding.severity in ("error", "warning")
-
-    return [f for f in findings if fails(f)]

@@ -27,8 +27,8 @@ from preflight.errors import UsageError
 from preflight.rules import BY_CODE
 from preflight.rules.base import Severity, Thresholds
 from preflight.rules.engine import Settings
+from preflight.rules.gate import FAIL_ON
 
-FAIL_ON = ("destructive", "dangerous", "any", "never")
 FILENAME = ".preflight.yml"
 MIGRATION = re.compile(r"^[A-Za-z_][\w]*\.\w+$")
 

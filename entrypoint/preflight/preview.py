@@ -13,17 +13,20 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from preflight import __version__, baseline, postgres, target
+from preflight import __version__, baseline, findings, postgres, target
+from preflight.config import ApprovalRule, Config
 from preflight.errors import ProjectError
+from preflight.evidence import catalog
 from preflight.postgres.base import Server
 from preflight.probe import runner
 from preflight.probe.runner import Project
 from preflight.progress import Progress
 from preflight.report.model import Failure, Migration, Operation, Report, Rollback, Statement, Target
+from preflight.rules.needs import needs
 
 
 @dataclass
@@ -37,6 +40,9 @@ class PreviewOptions:
     pg_user: str | None = None
     image: str | None = None
     jobs: int = os.cpu_count() or 2
+    config: Config = field(default_factory=Config)
+    approvals: list[ApprovalRule] = field(default_factory=list)  # --approve, PR labels
+    fail_on: str = "never"
 
 
 class Timer:
@@ -94,10 +100,25 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
         pending = plan["pending"]
         with progress.step("collecting SQL (sqlmigrate)", total=len(pending) or None) as step, timer.phase("sql"):
             sql = runner.run(options.project, "sql", url, on_progress=lambda e: step.advance(e["migration"]))
+        with progress.step("checking the SQL against the rules"), timer.phase("rules"):
+            found = _findings(options, server, copy, plan, sql, data_known=target_info.source in ("url", "dump"))
         with progress.step("applying to the copy", total=len(pending) or None) as step, timer.phase("apply"):
             applied = runner.run(options.project, "apply", url, on_progress=lambda e: step.advance(e["migration"]))
     timer.phases["total"] = round(time.monotonic() - started, 3)
-    return build_report(options.project, plan, sql, applied, target_info, server, timer.phases)
+    report = build_report(options.project, plan, sql, applied, target_info, server, timer.phases)
+    report.findings, report.fail_on = found, options.fail_on
+    return report
+
+
+def _findings(
+    options: PreviewOptions, server: Server, copy: str, plan: dict[str, Any], sql: dict[str, Any], data_known: bool
+) -> list[findings.Finding]:
+    """Run the rules over the pending SQL with facts read from the copy before it changes."""
+    units = findings.units(plan, sql)
+    with server.connect(copy) as conn:
+        facts = catalog.fetch(conn, needs(findings.statements(units)), data_known=data_known)
+    inline = findings.inline_approvals(plan, options.project.root)
+    return findings.analyze(units, facts, options.config, [*inline, *options.approvals], plan.get("missing_migrations"))
 
 
 def _conflicts(conflicts: dict[str, list[str]]) -> str:

@@ -51,6 +51,7 @@ class Case:
             nulls={_column(key): value for key, value in (data.get("nulls") or {}).items()},
             duplicates={_columns(key): value for key, value in (data.get("duplicates") or {}).items()},
             volatile_functions=frozenset(data["volatile_functions"]) if "volatile_functions" in data else None,
+            too_long={_limit(key): value for key, value in (data.get("too_long") or {}).items()},
         )
 
     def unit(self) -> Unit:
@@ -68,6 +69,12 @@ class Case:
 def _column(key: str) -> tuple[str, str]:
     table, _, column = key.rpartition(".")
     return table, column
+
+
+def _limit(key: str) -> tuple[str, str, int]:
+    rest, _, limit = key.rpartition(".")
+    table, column = _column(rest)
+    return table, column, int(limit)
 
 
 def _columns(key: str) -> tuple[str, tuple[str, ...]]:

@@ -13,6 +13,11 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
+from preflight.rules.base import Approval, Finding
+from preflight.rules.gate import blocking
+
+__all__ = ["SCHEMA_VERSION", "Approval", "Finding", "Report"]
+
 SCHEMA_VERSION = 1
 
 
@@ -114,10 +119,16 @@ class Report:
     rollback: list[Rollback]
     failure: Failure | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    fail_on: str = "never"
     schema_version: int = SCHEMA_VERSION
 
     def count(self, status: str) -> int:
         return sum(1 for m in self.migrations if m.status == status)
+
+    @property
+    def blocking(self) -> list[Finding]:
+        return blocking(self.findings, self.fail_on)
 
     @property
     def applied_ms(self) -> float:

@@ -63,6 +63,7 @@ class Facts:
     nulls: dict[tuple[str, str], int] = field(default_factory=dict)  # rows with NULL
     duplicates: dict[tuple[str, tuple[str, ...]], int] = field(default_factory=dict)  # rows sharing a value
     volatile_functions: frozenset[str] | None = None  # None: use the built-in list
+    too_long: dict[tuple[str, str, int], int] = field(default_factory=dict)  # rows longer than a new limit
 
 
 @dataclass

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
 from preflight.rules.nodes import AT, commands, new_type
-from preflight.rules.types import lossy
+from preflight.rules.types import lossy, split
 from preflight.sql.parse import Statement
 
 
@@ -15,8 +15,9 @@ class LossyTypeChange(Rule):
         Narrowing varchar(64) to varchar(16), numeric(12,2) to numeric(12,0) or bigint
         to integer loses what does not fit (or fails the migration on the first row
         that does not fit), and migrating back cannot restore it. The copy's own column
-        type is compared with the new one; without a copy the change is reported as a
-        warning because the old type is unknown.
+        type is compared with the new one, and for a shorter character limit the copy
+        counts the values that would not fit: none is only info. Without a copy the
+        change is a warning, because the old type is unknown.
 
     Example:
         ALTER TABLE "customers_customer" ALTER COLUMN "phone" TYPE varchar(16);
@@ -49,12 +50,28 @@ class LossyTypeChange(Rule):
                 )
                 continue
             reason = lossy(known.type, new)
-            if reason:
+            if not reason:
+                continue
+            _, mods = split(new)
+            too_long = context.facts.too_long.get((table or "", cmd.name or "", mods[0])) if mods else None
+            if too_long == 0:
                 yield self.finding(
-                    f"{table}.{cmd.name} changes from {known.type} to {new}: {reason}{context.size_note(table)}",
-                    "keep the wider type, or check every value fits first and approve with a reason",
+                    f"{table}.{cmd.name} narrows from {known.type} to {new}; every value on the copy fits today",
+                    "make sure the application validates the new limit before rows longer than it arrive",
+                    severity=Severity.INFO,
                     table=table,
                     column=cmd.name,
                     old_type=known.type,
                     new_type=new,
                 )
+                continue
+            counted = f": {too_long:,} rows on the copy do not fit" if too_long else context.size_note(table)
+            yield self.finding(
+                f"{table}.{cmd.name} changes from {known.type} to {new}: {reason}{counted}",
+                "keep the wider type, or shorten those values first and approve with a reason",
+                table=table,
+                column=cmd.name,
+                old_type=known.type,
+                new_type=new,
+                rows_not_fitting=too_long,
+            )

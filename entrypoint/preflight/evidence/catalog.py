@@ -1,0 +1,109 @@
+"""Read what the rules need from the copy, before the pending migrations run.
+
+An edge module: it takes an open connection to the copy (never the target) and returns
+`Facts`. Row counts come from pg_class after the restore's ANALYZE (exact count(*) for
+tables never analyzed); NULL and duplicate counts are exact.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from preflight.rules.base import ColumnFacts, Facts, TableFacts
+from preflight.rules.lk205_volatile_default import VOLATILE
+from preflight.rules.needs import Needs
+
+
+def _split(name: str) -> tuple[str, str]:
+    schema, _, table = name.rpartition(".")
+    return schema or "public", table
+
+
+def _ident(name: str) -> sql.Composable:
+    schema, table = _split(name)
+    return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+
+
+def fetch(conn: psycopg.Connection, needs: Needs, data_known: bool) -> Facts:
+    """Return the facts `needs` asks for; tables that do not exist yet are left out."""
+    facts = Facts(server_version_num=conn.info.server_version, data_known=data_known)
+    for name in sorted(needs.tables):
+        schema, table = _split(name)
+        row = conn.execute(
+            "SELECT c.reltuples::bigint, pg_total_relation_size(c.oid) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s "
+            "AND c.relkind IN ('r', 'p', 'm')",
+            (schema, table),
+        ).fetchone()
+        if row is None:
+            continue
+        rows = int(row[0])
+        if rows < 0:  # never analyzed
+            rows = _count(conn, sql.SQL("SELECT count(*) FROM {}").format(_ident(name)))
+        facts.tables[name] = TableFacts(rows=rows, size_bytes=int(row[1]))
+    for name, column in sorted(needs.columns):
+        if name not in facts.tables:
+            continue
+        schema, table = _split(name)
+        row = conn.execute(
+            "SELECT format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid) "
+            "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+            "WHERE n.nspname = %s AND c.relname = %s AND a.attname = %s AND NOT a.attisdropped",
+            (schema, table, column),
+        ).fetchone()
+        if row is not None:
+            facts.columns[(name, column)] = ColumnFacts(type=str(row[0]), not_null=bool(row[1]), default=row[2])
+    for name, column in sorted(needs.nulls):
+        if name in facts.tables and _has_columns(conn, name, (column,)):
+            query = sql.SQL("SELECT count(*) FROM {} WHERE {} IS NULL").format(_ident(name), sql.Identifier(column))
+            facts.nulls[(name, column)] = _count(conn, query)
+    for name, columns in sorted(needs.duplicates):
+        if name in facts.tables and _has_columns(conn, name, columns):
+            cols = sql.SQL(", ").join(map(sql.Identifier, columns))
+            not_null = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(sql.Identifier(c)) for c in columns)
+            query = sql.SQL(
+                "SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {} WHERE {} GROUP BY {} "
+                "HAVING count(*) > 1) AS groups"
+            ).format(_ident(name), not_null, cols)
+            facts.duplicates[(name, columns)] = _count(conn, query)
+    for name, column, limit in sorted(needs.lengths):
+        if name in facts.tables and _has_columns(conn, name, (column,)):
+            query = sql.SQL("SELECT count(*) FROM {} WHERE char_length({}::text) > {}").format(
+                _ident(name), sql.Identifier(column), sql.Literal(limit)
+            )
+            facts.too_long[(name, column, limit)] = _count(conn, query)
+    if needs.functions:
+        volatility = conn.execute(
+            "SELECT proname, bool_or(provolatile = 'v') FROM pg_proc WHERE proname = ANY(%s) GROUP BY proname",
+            (sorted(needs.functions),),
+        ).fetchall()
+        known = {name for name, _ in volatility}
+        # Functions the copy does not have yet (created by the plan) fall back to the built-in list.
+        facts.volatile_functions = frozenset(name for name, volatile in volatility if volatile) | (VOLATILE - known)
+    if needs.indexes:
+        owners = conn.execute(
+            "SELECT i.relname, t.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+            "JOIN pg_class t ON t.oid = x.indrelid WHERE i.relname = ANY(%s)",
+            (sorted(_split(n)[1] for n in needs.indexes),),
+        ).fetchall()
+        facts.indexes = {index: table for index, table in owners}
+    return facts
+
+
+def _count(conn: psycopg.Connection, query: sql.Composed | str, params: tuple[object, ...] = ()) -> int:
+    row = conn.execute(query, params).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _has_columns(conn: psycopg.Connection, name: str, columns: tuple[str, ...]) -> bool:
+    schema, table = _split(name)
+    found = _count(
+        conn,
+        "SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = %s AND a.attname = ANY(%s) AND NOT a.attisdropped",
+        (schema, table, list(columns)),
+    )
+    return found == len(set(columns))

@@ -1,0 +1,74 @@
+"""From the probe's plan and SQL to findings: units for the engine, inline approvals.
+
+Pure but for reading the pending migration files (for their approval comments).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from preflight import approvals
+from preflight.config import ApprovalRule, Config
+from preflight.rules import engine
+from preflight.rules.base import Facts, Finding, OperationRef
+
+__all__ = ["Finding", "analyze", "inline_approvals", "statements", "units"]
+from preflight.rules.engine import Unit
+from preflight.sql.parse import Statement, parse
+
+
+def units(plan: dict[str, Any], sql: dict[str, Any]) -> list[Unit]:
+    """One unit per operation of every pending migration, in plan order."""
+    sql_by = {(m["app"], m["name"]): m for m in sql["migrations"]}
+    result: list[Unit] = []
+    for migration in plan["pending"]:
+        forwards = sql_by[(migration["app"], migration["name"])]["forwards"]
+        groups = forwards.get("by_operation")
+        operations = migration["operations"]
+        common = {"app": migration["app"], "migration": migration["name"], "file": migration["file"]}
+        if groups is None or len(groups) != len(operations):
+            # The SQL could not be split by operation: check it as one block.
+            result.append(Unit(parse("\n".join(forwards.get("statements") or [])), migration["atomic"], **common))
+            continue
+        for operation, statements in zip(operations, groups, strict=True):
+            ref = OperationRef(
+                operation["index"],
+                operation["type"],
+                operation["describe"],
+                operation["line"],
+                operation.get("end_line"),
+                operation["reversible"],
+            )
+            result.append(Unit(parse("\n".join(statements)), migration["atomic"], operation=ref, **common))
+    return result
+
+
+def statements(all_units: Iterable[Unit]) -> list[Statement]:
+    return [statement for unit in all_units for statement in unit.statements]
+
+
+def inline_approvals(plan: dict[str, Any], root: Path) -> list[ApprovalRule]:
+    """Approval comments written in the pending migration files."""
+    found: list[ApprovalRule] = []
+    for migration in plan["pending"]:
+        if not migration["file"]:
+            continue
+        path = root / migration["file"]
+        spans = [(op["line"], op.get("end_line") or op["line"]) for op in migration["operations"] if op["line"]]
+        label = f"{migration['app']}.{migration['name']}"
+        found += approvals.inline(path.read_text(encoding="utf-8"), migration["file"], label, spans)
+    return found
+
+
+def analyze(
+    all_units: list[Unit],
+    facts: Facts,
+    config: Config,
+    extra: list[ApprovalRule],
+    missing: dict[str, list[str]] | None = None,
+) -> list[Finding]:
+    """Run the rules and mark what is approved (config first, then inline, CLI, labels)."""
+    found = engine.run(all_units, facts, config.settings, missing_migrations=missing)
+    return approvals.apply(found, [*config.approvals, *extra])

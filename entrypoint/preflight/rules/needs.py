@@ -1,0 +1,66 @@
+"""What the rules need to know from the copy about a list of statements. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from pglast import ast
+
+from preflight.rules.nodes import (
+    AT,
+    CONSTR,
+    OBJ,
+    column_list,
+    commands,
+    constraints,
+    dotted,
+    function_names,
+    index_columns,
+    new_type,
+    walk,
+)
+from preflight.rules.types import split
+from preflight.sql.parse import Statement, relation_name
+
+
+@dataclass
+class Needs:
+    tables: set[str] = field(default_factory=set)
+    columns: set[tuple[str, str]] = field(default_factory=set)
+    nulls: set[tuple[str, str]] = field(default_factory=set)
+    duplicates: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)
+    functions: set[str] = field(default_factory=set)
+    indexes: set[str] = field(default_factory=set)
+    lengths: set[tuple[str, str, int]] = field(default_factory=set)  # (table, column, new character limit)
+
+
+def needs(statements: Iterable[Statement]) -> Needs:
+    found = Needs()
+    for statement in statements:
+        node = statement.node
+        if node is None:
+            continue
+        for child in walk(node):
+            if isinstance(child, ast.RangeVar):
+                found.tables.add(relation_name(child) or "")
+        for table, cmd in commands(node, AT.AT_AlterColumnType, AT.AT_ColumnDefault):
+            found.columns.add((table or "", cmd.name or ""))
+        for table, cmd in commands(node, AT.AT_AlterColumnType):
+            base, mods = split(new_type(cmd))
+            if base in ("character varying", "character") and mods:
+                found.lengths.add((table or "", cmd.name or "", mods[0]))
+        for table, cmd in commands(node, AT.AT_SetNotNull):
+            found.nulls.add((table or "", cmd.name or ""))
+        for table, constraint, column in constraints(node):
+            if constraint.contype in (CONSTR.CONSTR_UNIQUE, CONSTR.CONSTR_PRIMARY) and column is None:
+                found.duplicates.add((table or "", column_list(constraint.keys)))
+            if constraint.contype == CONSTR.CONSTR_DEFAULT and constraint.raw_expr is not None:
+                found.functions |= function_names(constraint.raw_expr)
+        if isinstance(node, ast.IndexStmt) and node.unique and node.whereClause is None:
+            columns = index_columns(node)
+            if columns:
+                found.duplicates.add((relation_name(node.relation) or "", columns))
+        if isinstance(node, ast.DropStmt) and node.removeType == OBJ.OBJECT_INDEX:
+            found.indexes |= {dotted(obj) for obj in node.objects or ()}
+    return found
