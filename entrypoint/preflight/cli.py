@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from preflight import __version__, progress, secrets
+from preflight.config import FAIL_ON, FILENAME, ApprovalRule, Config, load, parse_cli_approval
 from preflight.errors import (
     ExitCode,
     InfrastructureError,
@@ -22,12 +23,12 @@ from preflight.errors import (
     UsageError,
 )
 from preflight.report import render
-from preflight.report.model import Failure, Report
+from preflight.report.model import Failure, Finding, Report
 
 EXIT_CODES_HELP = """exit codes:
-  0    the migrations applied cleanly on the copy
-  1    blocked by findings (gate)
-  2    bad arguments or configuration
+  0    the migrations applied cleanly on the copy, and nothing blocks them
+  1    blocked by findings (gate, or --fail-on): fix them or approve them with a reason
+  2    bad arguments or configuration (.preflight.yml, approval comments)
   3    project problem: not a Django project, settings do not import, broken or conflicting migrations
   4    a pending migration failed on the copy (the report says which and why)
   5    target problem: unreachable, wrong password, pg_dump older than the server, corrupt dump
@@ -50,10 +51,27 @@ def _postgres_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--image", help="container image for --postgres docker (default: postgres:<target major>)")
 
 
-def _output_options(parser: argparse.ArgumentParser, default_output: str | None = None) -> None:
+def _rule_options(parser: argparse.ArgumentParser, gate: bool) -> None:
+    group = parser.add_argument_group("findings")
+    default = "the config's fail_on, else dangerous" if gate else "never"
+    group.add_argument(
+        "--fail-on", choices=FAIL_ON, help=f"which unapproved findings fail the run (default: {default})"
+    )
+    group.add_argument("--config", type=Path, help=f"configuration file (default: {FILENAME} in the project)")
+    group.add_argument(
+        "--approve",
+        action="append",
+        default=[],
+        metavar="CODE|app.migration[:CODE]",
+        help="approve findings (repeatable); needs --approve-reason",
+    )
+    group.add_argument("--approve-reason", help="why the --approve'd findings are safe")
+
+
+def _output_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("output")
     group.add_argument("--format", choices=("markdown", "json"), default="markdown")
-    group.add_argument("--output", default=default_output, help="write the report here (default: stdout)")
+    group.add_argument("--output", help="write the report here (default: stdout)")
     group.add_argument("--json", dest="json_path", help="also write the JSON report to this file")
     group.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -80,16 +98,34 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="no progress output")
     _postgres_options(demo)
 
-    prev = command("preview", "show what the pending migrations do, on a copy")
-    prev.add_argument("--project", default=".", help="folder holding manage.py (default: .)")
-    prev.add_argument("--settings", help="settings module (default: the one manage.py sets)")
-    prev.add_argument("--python", help="the project's interpreter (default: .venv/venv in the project, else this one)")
-    source = prev.add_mutually_exclusive_group()
-    source.add_argument("--target-url", help="database to copy (read-only pg_dump); or env PREFLIGHT_TARGET_URL")
-    source.add_argument("--target-dump", type=Path, help="pg_dump file: custom, directory, tar or plain SQL")
-    source.add_argument("--base-ref", help="no database: migrate an empty one with the code at this git ref")
-    _postgres_options(prev)
-    _output_options(prev)
+    for name, summary in (
+        ("preview", "show what the pending migrations do, on a copy"),
+        ("gate", "preview, and fail on dangerous findings unless approved"),
+    ):
+        sub = command(name, summary)
+        sub.add_argument("--project", default=".", help="folder holding manage.py (default: .)")
+        sub.add_argument("--settings", help="settings module (default: the one manage.py sets)")
+        sub.add_argument(
+            "--python", help="the project's interpreter (default: .venv/venv in the project, else this one)"
+        )
+        source = sub.add_mutually_exclusive_group()
+        source.add_argument("--target-url", help="database to copy (read-only pg_dump); or env PREFLIGHT_TARGET_URL")
+        source.add_argument("--target-dump", type=Path, help="pg_dump file: custom, directory, tar or plain SQL")
+        source.add_argument("--base-ref", help="no database: migrate an empty one with the code at this git ref")
+        _postgres_options(sub)
+        _rule_options(sub, gate=name == "gate")
+        _output_options(sub)
+
+    lint = command("lint-sql", "check SQL files with the same rules (no Django, no database)")
+    lint.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    lint.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    lint.add_argument("--fail-on", choices=FAIL_ON, default=None, help="default: the config's fail_on, else dangerous")
+    lint.add_argument("--config", type=Path, help=f"configuration file (default: ./{FILENAME} if present)")
+    lint.add_argument(
+        "--single-transaction",
+        action="store_true",
+        help="the files run inside one transaction (as psql -1 or most migration tools do)",
+    )
     return parser
 
 
@@ -107,6 +143,12 @@ def _publish(report: Report, fmt: str, output: str | None, json_path: str | None
         Path(json_path).write_text(render.to_json(report), encoding="utf-8")
 
 
+def _approvals(args: argparse.Namespace) -> list[ApprovalRule]:
+    if args.approve_reason and not args.approve:
+        raise UsageError("--approve-reason without --approve", "name what you approve with --approve")
+    return [parse_cli_approval(spec, args.approve_reason) for spec in args.approve]
+
+
 def cmd_preview(args: argparse.Namespace, out: progress.Progress) -> Report:
     from preflight import project
     from preflight.preview import PreviewOptions, preview
@@ -114,8 +156,13 @@ def cmd_preview(args: argparse.Namespace, out: progress.Progress) -> Report:
     target_url = args.target_url or os.environ.get("PREFLIGHT_TARGET_URL") or None
     if target_url and (args.target_dump or args.base_ref):
         raise UsageError("PREFLIGHT_TARGET_URL is set together with --target-dump/--base-ref", "choose one source")
+    found = project.discover(args.project, args.settings, args.python)
+    config = load(args.config or found.root / FILENAME)
+    if args.config and not args.config.exists():
+        raise UsageError(f"--config {args.config} does not exist", "check the path")
+    default = (config.fail_on or "dangerous") if args.command == "gate" else "never"
     options = PreviewOptions(
-        project=project.discover(args.project, args.settings, args.python),
+        project=found,
         target_url=target_url,
         target_dump=args.target_dump,
         base_ref=args.base_ref,
@@ -123,6 +170,9 @@ def cmd_preview(args: argparse.Namespace, out: progress.Progress) -> Report:
         pg_bin=args.pg_bin,
         pg_user=args.pg_user,
         image=args.image,
+        config=config,
+        approvals=_approvals(args),
+        fail_on=args.fail_on or default,
     )
     report = preview(options, out)
     _publish(report, args.format, args.output, args.json_path)
@@ -147,8 +197,24 @@ def cmd_demo(args: argparse.Namespace, out: progress.Progress) -> Report:
     return report
 
 
+def cmd_lint(args: argparse.Namespace) -> int:
+    from preflight import lint
+
+    config_path = args.config or Path(FILENAME)
+    if args.config and not args.config.exists():
+        raise UsageError(f"--config {args.config} does not exist", "check the path")
+    config = load(config_path) if config_path.exists() else Config()
+    report = lint.lint(
+        args.files, config.settings, args.single_transaction, args.fail_on or config.fail_on or "dangerous"
+    )
+    formats = {"text": lint.to_text, "json": lint.to_json, "markdown": lint.to_markdown}
+    sys.stdout.write(formats[args.format](report))
+    return ExitCode.BLOCKED if report.blocking else ExitCode.OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, progress.Progress], Report]] = {
     "preview": cmd_preview,
+    "gate": cmd_preview,
     "demo": cmd_demo,
 }
 
@@ -163,6 +229,16 @@ def failure_error(failure: Failure) -> MigrationFailedError:
     )
 
 
+def blocked_line(blocking: list[Finding], fail_on: str) -> str:
+    """Return the one-line error naming what blocks the change."""
+    shown = "; ".join(f"{f.code} {f.label or ''} at {f.where}".replace("  ", " ") for f in blocking[:5])
+    more = f" and {len(blocking) - 5} more" if len(blocking) > 5 else ""
+    return (
+        f"blocked by {len(blocking)} finding{'s' if len(blocking) != 1 else ''} (--fail-on {fail_on}): {shown}{more}. "
+        "Fix them, or approve each with a reason (# preflight: approve CODE -- why, .preflight.yml, or --approve)"
+    )
+
+
 def _fail(message: str, code: int) -> int:
     sys.stderr.write(f"preflight: error: {secrets.redact(message)}\n")
     return code
@@ -173,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     out = progress.for_stream(sys.stderr, quiet=getattr(args, "quiet", False))
     try:
+        if args.command == "lint-sql":
+            return cmd_lint(args)
         report = COMMANDS[args.command](args, out)
     except PreflightError as exc:
         return _fail(exc.line(), exc.exit_code)
@@ -197,4 +275,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if report.failure:
         failed = failure_error(report.failure)
         return _fail(failed.line(), failed.exit_code)
+    if report.blocking and args.command != "demo":  # the demo shows what would block; it is not a gate
+        return _fail(blocked_line(report.blocking, report.fail_on), ExitCode.BLOCKED)
     return ExitCode.OK

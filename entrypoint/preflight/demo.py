@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from preflight import postgres
+from preflight.config import FILENAME, load
 from preflight.errors import InfrastructureError
 from preflight.postgres import binaries
 from preflight.postgres.base import Server
@@ -84,6 +85,7 @@ def run(options: DemoOptions, progress: Progress) -> Report:
         project = Project(root=root, settings="shop.settings", python=sys.executable)
         dump = Path(tmp) / "shop-production.dump"
         build_production(project, dump, options, progress)
+        config = load(root / FILENAME)  # the example's own policy decides what the gate would block
         return preview(
             PreviewOptions(
                 project=project,
@@ -91,6 +93,8 @@ def run(options: DemoOptions, progress: Progress) -> Report:
                 postgres=options.postgres,
                 pg_bin=options.pg_bin,
                 pg_user=options.pg_user,
+                config=config,
+                fail_on=config.fail_on or "dangerous",
             ),
             progress,
         )

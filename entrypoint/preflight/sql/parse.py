@@ -63,6 +63,34 @@ def parse(sql: str) -> list[Statement]:
     return statements
 
 
+def parse_with_lines(sql: str) -> tuple[list[Statement], list[int]]:
+    """Like `parse`, with the line each statement starts on (a DO block's for its contents)."""
+    try:
+        slices = pglast.split(sql, with_parser=False, only_slices=True)
+    except pglast.parser.ParseError:
+        whole = parse(sql)
+        return whole, [1] * len(whole)
+    statements: list[Statement] = []
+    lines: list[int] = []
+    for piece in slices:
+        text = sql[piece]
+        found = parse(text)
+        offset = piece.start + _first_code(text)
+        statements += found
+        lines += [sql.count("\n", 0, offset) + 1] * len(found)
+    return statements, lines
+
+
+def _first_code(text: str) -> int:
+    """Offset of the first character that is neither white space nor a -- comment line."""
+    position = 0
+    for line in text.splitlines(keepends=True):
+        if line.strip() and not line.strip().startswith("--"):
+            return position + len(line) - len(line.lstrip())
+        position += len(line)
+    return 0
+
+
 def _slice(text: str, raw: ast.RawStmt) -> str:
     start = raw.stmt_location or 0
     return text[start : start + raw.stmt_len].strip() if raw.stmt_len else text[start:].strip()

@@ -8,5 +8,5 @@ class Migration(migrations.Migration):
 
     operations = [
         # SKUs are compared case-insensitively by the warehouse; store them upper-case.
-        migrations.RunSQL("UPDATE catalog_product SET sku = upper(sku);"),
+        migrations.RunSQL("UPDATE catalog_product SET sku = upper(sku) WHERE sku <> upper(sku);"),
     ]
