@@ -75,5 +75,5 @@ def test_without_any_target_everything_is_pending(tmp_path: Path) -> None:
     shutil.copytree(EXAMPLE, project.root, ignore=shutil.ignore_patterns("__pycache__"))
     report = preview(PreviewOptions(project=project, postgres="local"), QuietProgress())
     assert report.target.source == "empty"
-    assert sum(1 for m in report.migrations if m.app in {"catalog", "customers", "orders"}) == 32
+    assert sum(1 for m in report.migrations if m.app in {"catalog", "customers", "orders"}) == 34
     assert report.count("applied") == len(report.migrations)

@@ -243,9 +243,10 @@ def test_demo_end_to_end(tmp_path: Path, tmpdir_env: dict[str, str]) -> None:
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    assert "## ✅ Preflight: 10 pending migrations · all 10 applied on the copy" in done.stdout
+    assert "## ⛔ Preflight: 12 pending migrations · all 12 applied on the copy" in done.stdout
+    assert "· 1 blocking finding" in done.stdout and "Approved (inline)" in done.stdout
     report = json.loads((tmp_path / "preflight-demo" / "report.json").read_text())
-    assert len(report["migrations"]) == 10 and report["target"]["dump_format"] == "custom"
+    assert len(report["migrations"]) == 12 and report["target"]["dump_format"] == "custom"
     assert "JSON report: preflight-demo/report.json" in done.stderr
     assert leftovers(Path(tmpdir_env["TMPDIR"])) == []
 

@@ -106,5 +106,5 @@ def test_preview_through_docker(engine: docker.DockerClient, shop: Project, shop
     report = preview(PreviewOptions(project=shop, target_dump=shop_dump, postgres="docker"), QuietProgress())
     assert report.scratch_provider == "docker"
     assert report.scratch_version.split(".")[0] == report.target.server_version.split(".")[0]  # type: ignore[union-attr]
-    assert report.count("applied") == 10 and report.failure is None
+    assert report.count("applied") == 12 and report.failure is None
     assert _containers(engine) == before

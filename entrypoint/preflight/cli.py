@@ -126,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="the files run inside one transaction (as psql -1 or most migration tools do)",
     )
+    lint.add_argument(
+        "--separately", action="store_true", help="check each file on its own (default: one plan, in order)"
+    )
     return parser
 
 
@@ -205,7 +208,11 @@ def cmd_lint(args: argparse.Namespace) -> int:
         raise UsageError(f"--config {args.config} does not exist", "check the path")
     config = load(config_path) if config_path.exists() else Config()
     report = lint.lint(
-        args.files, config.settings, args.single_transaction, args.fail_on or config.fail_on or "dangerous"
+        args.files,
+        config.settings,
+        args.single_transaction,
+        args.fail_on or config.fail_on or "dangerous",
+        separately=args.separately,
     )
     formats = {"text": lint.to_text, "json": lint.to_json, "markdown": lint.to_markdown}
     sys.stdout.write(formats[args.format](report))
@@ -231,11 +238,15 @@ def failure_error(failure: Failure) -> MigrationFailedError:
 
 def blocked_line(blocking: list[Finding], fail_on: str) -> str:
     """Return the one-line error naming what blocks the change."""
-    shown = "; ".join(f"{f.code} {f.label or ''} at {f.where}".replace("  ", " ") for f in blocking[:5])
+    shown = "; ".join(
+        " ".join(part for part in (f.code, f.label or f.app, f"at {f.where}" if f.where else "") if part)
+        for f in blocking[:5]
+    )
     more = f" and {len(blocking) - 5} more" if len(blocking) > 5 else ""
     return (
         f"blocked by {len(blocking)} finding{'s' if len(blocking) != 1 else ''} (--fail-on {fail_on}): {shown}{more}. "
-        "Fix them, or approve each with a reason (# preflight: approve CODE -- why, .preflight.yml, or --approve)"
+        f"Fix {'them' if len(blocking) != 1 else 'it'}, or approve with a reason (# preflight: approve CODE -- why, "
+        ".preflight.yml, or --approve)"
     )
 
 

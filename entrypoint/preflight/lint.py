@@ -1,8 +1,8 @@
 """`preflight lint-sql`: the rules over plain SQL files, no Django and no database.
 
 Files are read in the order given, as one plan: a table created in the first file is
-new in the second. Without a copy, rules that need facts (rows, NULLs, duplicates, old
-column types) report what they can and say so.
+new in the second (`--separately` checks each file on its own). Without a copy, rules
+that need facts (rows, NULLs, duplicates, old column types) report what they can.
 """
 
 from __future__ import annotations
@@ -31,7 +31,10 @@ class LintReport:
         return blocking(self.findings, self.fail_on)
 
 
-def lint(paths: list[Path], settings: Settings, single_transaction: bool, fail_on: str) -> LintReport:
+def lint(
+    paths: list[Path], settings: Settings, single_transaction: bool, fail_on: str, separately: bool = False
+) -> LintReport:
+    """Check the files as one plan in the given order, or each as a plan of its own."""
     units = []
     for path in paths:
         try:
@@ -43,7 +46,9 @@ def lint(paths: list[Path], settings: Settings, single_transaction: bool, fail_o
             ) from None
         statements, lines = parse_with_lines(text)
         units.append(Unit(statements, single_transaction, file=str(path), lines=lines))
-    return LintReport([str(p) for p in paths], run(units, Facts(), settings), fail_on)
+    plans = [[unit] for unit in units] if separately else [units]
+    found = [finding for plan in plans for finding in run(plan, Facts(), settings)]
+    return LintReport([str(p) for p in paths], found, fail_on)
 
 
 def to_text(report: LintReport) -> str:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
 
@@ -28,9 +29,10 @@ class MissingMigrations(Rule):
         for app, changes in sorted(missing.items()):
             if app == "_error":
                 continue
-            yield self.finding(
+            finding = self.finding(
                 f"app {app} has model changes without a migration: {'; '.join(changes)}",
                 f"run `python manage.py makemigrations {app}` and commit the migration",
                 app=app,
                 changes=changes,
             )
+            yield replace(finding, app=app)
