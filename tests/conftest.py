@@ -51,6 +51,32 @@ def shop(tmp_path: Path) -> Project:
     return Project(root=copy_project(EXAMPLE, tmp_path), settings="shop.settings", python=sys.executable)
 
 
+def pg_dump(server: Server, database: str, dest: Path) -> Path:
+    """Dump a database of `server` with the real pg_dump -Fc."""
+    from preflight.postgres import binaries
+    from preflight.target import clean_env
+
+    pg_dump_bin = binaries.find(("pg_dump",)).path("pg_dump")
+    subprocess.run(
+        [pg_dump_bin, "-Fc", "-f", str(dest), "-d", database], env=clean_env(server.info.client_env()), check=True
+    )
+    return dest
+
+
+@pytest.fixture(scope="session")
+def demo_dump(pg: Server, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's production database with 3,000 order lines, as a pg_dump -Fc file."""
+    from preflight.demo import seed_database
+    from preflight.progress import QuietProgress
+
+    tmp = tmp_path_factory.mktemp("demo-dump")
+    project = Project(root=copy_project(EXAMPLE, tmp), settings="shop.settings", python=sys.executable)
+    database = seed_database(pg, project, 3000, QuietProgress())
+    dump = pg_dump(pg, database, tmp / "shop-production.dump")
+    pg.drop_database(database)
+    return dump
+
+
 def scenario(name: str, tmp_path: Path, python: str | None = None) -> Project:
     return Project(
         root=copy_project(PROJECTS / name, tmp_path), settings="proj.settings", python=python or sys.executable

@@ -5,37 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from conftest import EXAMPLE, run_cli
-from preflight.demo import seed_database
-from preflight.postgres import binaries
-from preflight.postgres.base import Server
-from preflight.probe.runner import Project
-from preflight.progress import QuietProgress
-from preflight.target import clean_env
 
 DROP = "orders/migrations/0012_remove_order_notes.py"
-
-
-@pytest.fixture(scope="module")
-def demo_dump(pg: Server, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo's production database (3,000 order lines) as a pg_dump -Fc file."""
-    tmp = tmp_path_factory.mktemp("gate")
-    project = Project(root=tmp / "shop", settings="shop.settings", python=sys.executable)
-    shutil.copytree(EXAMPLE, project.root, ignore=shutil.ignore_patterns("__pycache__"))
-    database = seed_database(pg, project, 3000, QuietProgress())
-    dump = tmp / "production.dump"
-    subprocess.run(
-        [binaries.find(("pg_dump",)).path("pg_dump"), "-Fc", "-f", str(dump), "-d", database],
-        env=clean_env(pg.info.client_env()),
-        check=True,
-    )
-    pg.drop_database(database)
-    return dump
 
 
 @pytest.fixture

@@ -7,21 +7,16 @@ answers, these tests are skipped with the reason, and scripts/test.sh says so lo
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import pytest
 
-from conftest import EXAMPLE
 from preflight import postgres
 from preflight.errors import InfrastructureError
 from preflight.postgres.base import Server
 from preflight.postgres.docker import DockerProvider
-from preflight.postgres.local import LocalProvider
 from preflight.preview import PreviewOptions, preview
 from preflight.probe.runner import Project
 from preflight.progress import QuietProgress
@@ -81,29 +76,9 @@ def test_auto_picks_docker_when_an_engine_answers() -> None:
     assert isinstance(postgres.start("auto"), DockerProvider)
 
 
-@pytest.fixture
-def shop_dump(tmp_path: Path) -> Path:
-    """A dump of the demo's production database, made on a local server."""
-    from preflight.demo import seed_database
-    from preflight.postgres import binaries
-    from preflight.target import clean_env
-
-    project = Project(root=tmp_path / "src", settings="shop.settings", python=sys.executable)
-    shutil.copytree(EXAMPLE, project.root, ignore=shutil.ignore_patterns("__pycache__"))
-    dump = tmp_path / "shop-production.dump"
-    with LocalProvider() as local:
-        database = seed_database(local, project, 2000, QuietProgress())
-        subprocess.run(
-            [binaries.find(("pg_dump",)).path("pg_dump"), "-Fc", "-f", str(dump), "-d", database],
-            env=clean_env(local.info.client_env()),
-            check=True,
-        )
-    return dump
-
-
-def test_preview_through_docker(engine: docker.DockerClient, shop: Project, shop_dump: Path, pg: Server) -> None:
+def test_preview_through_docker(engine: docker.DockerClient, shop: Project, demo_dump: Path, pg: Server) -> None:
     before = _containers(engine)
-    report = preview(PreviewOptions(project=shop, target_dump=shop_dump, postgres="docker"), QuietProgress())
+    report = preview(PreviewOptions(project=shop, target_dump=demo_dump, postgres="docker"), QuietProgress())
     assert report.scratch_provider == "docker"
     assert report.scratch_version.split(".")[0] == report.target.server_version.split(".")[0]  # type: ignore[union-attr]
     assert report.count("applied") == 12 and report.failure is None

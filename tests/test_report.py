@@ -10,23 +10,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLE, scenario
-from preflight.demo import seed_database
-from preflight.postgres import binaries
-from preflight.postgres.base import Server
+from conftest import scenario
 from preflight.preview import PreviewOptions, preview
 from preflight.probe.runner import Project
 from preflight.progress import QuietProgress
 from preflight.report import render
 from preflight.report.model import SCHEMA_VERSION, Report
-from preflight.target import clean_env
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 CASES = ("shop_preview", "failing_migration", "no_pending")
@@ -65,24 +59,8 @@ def check_golden(name: str, text: str, update: bool) -> None:
     assert text == path.read_text(), f"{path} differs: run pytest --update-golden and review the diff"
 
 
-@pytest.fixture(scope="module")
-def shop_dump(pg: Server, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("dump")
-    project = Project(root=tmp / "shop", settings="shop.settings", python=sys.executable)
-    shutil.copytree(EXAMPLE, project.root, ignore=shutil.ignore_patterns("__pycache__"))
-    database = seed_database(pg, project, 2000, QuietProgress())
-    dump = tmp / "shop-production.dump"
-    subprocess.run(
-        [binaries.find(("pg_dump",)).path("pg_dump"), "-Fc", "-f", str(dump), "-d", database],
-        env=clean_env(pg.info.client_env()),
-        check=True,
-    )
-    pg.drop_database(database)
-    return dump
-
-
-def test_shop_preview_golden(shop: Project, shop_dump: Path, request: pytest.FixtureRequest) -> None:
-    report = preview(PreviewOptions(project=shop, target_dump=shop_dump, postgres="local"), QuietProgress())
+def test_shop_preview_golden(shop: Project, demo_dump: Path, request: pytest.FixtureRequest) -> None:
+    report = preview(PreviewOptions(project=shop, target_dump=demo_dump, postgres="local"), QuietProgress())
     assert report.count("applied") == 12
     check_golden("shop_preview", render.to_markdown(normalize(report)), request.config.getoption("--update-golden"))
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from preflight.rules.nodes import AT, commands, new_type
 from preflight.sql.parse import Statement
 
 
@@ -93,6 +94,14 @@ class PlanState:
     in_transaction: bool = False  # plain SQL: inside BEGIN ... COMMIT
 
 
+@dataclass(frozen=True)
+class TypeChange:
+    table: str
+    column: str
+    new: str  # the new type as format_type() writes it
+    known: ColumnFacts | None  # the column on the copy, when there is one
+
+
 @dataclass
 class Context:
     facts: Facts
@@ -122,6 +131,13 @@ class Context:
         if rows is not None and rows < self.thresholds.locking_rows:
             return Severity.INFO
         return default
+
+    def type_changes(self, node: object) -> Iterator[TypeChange]:
+        """ALTER COLUMN ... TYPE on columns that existed before the plan, with what the copy knows."""
+        for table, cmd in commands(node, AT.AT_AlterColumnType):
+            if not self.column_is_new(table, cmd.name):
+                column = cmd.name or ""
+                yield TypeChange(table or "", column, new_type(cmd), self.facts.columns.get((table or "", column)))
 
     def size_note(self, table: str | None) -> str:
         rows = self.rows(table)

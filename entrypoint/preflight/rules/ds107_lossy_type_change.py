@@ -3,7 +3,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
-from preflight.rules.nodes import AT, commands, new_type
 from preflight.rules.types import lossy, split
 from preflight.sql.parse import Statement
 
@@ -33,19 +32,16 @@ class LossyTypeChange(Rule):
     severity = Severity.ERROR
 
     def check(self, statement: Statement, context: Context) -> Iterator[Finding]:
-        for table, cmd in commands(statement.node, AT.AT_AlterColumnType):
-            if context.column_is_new(table, cmd.name):
-                continue
-            new = new_type(cmd)
-            known = context.facts.columns.get((table or "", cmd.name or ""))
+        for change in context.type_changes(statement.node):
+            table, column, new, known = change.table, change.column, change.new, change.known
             if known is None:
                 yield self.finding(
-                    f"{table}.{cmd.name} changes type to {new}; without a copy Preflight cannot tell whether "
+                    f"{table}.{column} changes type to {new}; without a copy Preflight cannot tell whether "
                     "existing values fit",
                     "preview against a copy of the database (--target-dump/--target-url) to know",
                     severity=Severity.WARNING,
                     table=table,
-                    column=cmd.name,
+                    column=column,
                     new_type=new,
                 )
                 continue
@@ -53,24 +49,24 @@ class LossyTypeChange(Rule):
             if not reason:
                 continue
             _, mods = split(new)
-            too_long = context.facts.too_long.get((table or "", cmd.name or "", mods[0])) if mods else None
+            too_long = context.facts.too_long.get((table, column, mods[0])) if mods else None
             if too_long == 0:
                 yield self.finding(
-                    f"{table}.{cmd.name} narrows from {known.type} to {new}; every value on the copy fits today",
+                    f"{table}.{column} narrows from {known.type} to {new}; every value on the copy fits today",
                     "make sure the application validates the new limit before rows longer than it arrive",
                     severity=Severity.INFO,
                     table=table,
-                    column=cmd.name,
+                    column=column,
                     old_type=known.type,
                     new_type=new,
                 )
                 continue
             counted = f": {too_long:,} rows on the copy do not fit" if too_long else context.size_note(table)
             yield self.finding(
-                f"{table}.{cmd.name} changes from {known.type} to {new}: {reason}{counted}",
+                f"{table}.{column} changes from {known.type} to {new}: {reason}{counted}",
                 "keep the wider type, or shorten those values first and approve with a reason",
                 table=table,
-                column=cmd.name,
+                column=column,
                 old_type=known.type,
                 new_type=new,
                 rows_not_fitting=too_long,

@@ -3,7 +3,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
-from preflight.rules.nodes import AT, commands, new_type
 from preflight.rules.types import rewrites
 from preflight.sql.parse import Statement
 
@@ -31,11 +30,8 @@ class ColumnTypeRewrite(Rule):
     severity = Severity.ERROR
 
     def check(self, statement: Statement, context: Context) -> Iterator[Finding]:
-        for table, cmd in commands(statement.node, AT.AT_AlterColumnType):
-            if context.column_is_new(table, cmd.name):
-                continue
-            new = new_type(cmd)
-            known = context.facts.columns.get((table or "", cmd.name or ""))
+        for change in context.type_changes(statement.node):
+            table, column, new, known = change.table, change.column, change.new, change.known
             verdict = rewrites(known.type if known else None, new)
             if verdict is False:
                 continue
@@ -49,11 +45,11 @@ class ColumnTypeRewrite(Rule):
                 old = f" from {known.type}" if known else ""
                 detail = f"rewrites the whole table{old}"
             yield self.finding(
-                f"changing {table}.{cmd.name} to {new} {detail}, blocking reads and writes{context.size_note(table)}",
+                f"changing {table}.{column} to {new} {detail}, blocking reads and writes{context.size_note(table)}",
                 "add a new column, backfill it in batches, switch the code, then drop the old column",
                 severity=severity,
                 table=table,
-                column=cmd.name,
+                column=column,
                 new_type=new,
                 rows=context.rows(table),
             )
