@@ -150,11 +150,6 @@ def _string_literal(expression: str) -> str | None:
     return None
 
 
-def pretty(sql: str) -> str:
-    """Format SQL for a report (sqlparse), keeping it as written when it cannot."""
-    return sqlparse.format(sql, reindent=True, keyword_case="upper").strip()
-
-
 def relation_name(node: ast.RangeVar | None) -> str | None:
     """Return 'table' or 'schema.table' (public is implied) as PostgreSQL folds it."""
     if node is None:
