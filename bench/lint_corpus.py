@@ -41,9 +41,7 @@ def main() -> None:
                 subprocess.run([*command, file], check=True, capture_output=True)
             each.append(time.perf_counter() - started)
     whole, per_file = statistics.median(one), statistics.median(each)
-    print(
-        f"corpus: {len(files)} SQL files, {len(list(FIXTURES.glob('*.yml')))} rule fixtures, median of {args.repeat}"
-    )
+    print(f"corpus: {len(files)} SQL files, {len(list(FIXTURES.glob('*.yml')))} rule fixtures, median of {args.repeat}")
     print(f"lint-sql, one process for all files: {whole:6.2f} s ({whole / len(files) * 1000:.1f} ms per file)")
     print(f"lint-sql, one process per file:      {per_file:6.2f} s")
     print(f"ratio per-file / one process:        {per_file / whole:6.1f}x")
