@@ -14,8 +14,12 @@ Verbs (each writes one JSON document, schema "preflight-probe/1", to FILE):
     sql    forwards and backwards SQL of every pending migration, byte-identical to
            `manage.py sqlmigrate [--backwards]`, all computed in this one process.
     apply  apply the pending migrations (or those up to --to) one at a time, recording
-           every statement executed (connection.execute_wrapper) with its duration;
-           stop at the first failure and report it with the failing statement.
+           every statement executed (connection.execute_wrapper) with its duration, the
+           operation it came from, the locks held after it (pg_locks) and the relations
+           it rewrote (relfilenode); stop at the first failure and report it with the
+           failing statement. --lock-timeout MS, --no-capture.
+    roundtrip  migrate back to --to (the state before the plan), then forward again;
+           report which migration cannot go back (IrreversibleError) or fails again.
 
 The project's stdout is left alone (user code may print); progress lines go to stderr
 prefixed with "@preflight-progress ". The exit status is 0 when the verb succeeded and
@@ -370,6 +374,85 @@ def verb_sql(args, connection):
     return {"migrations": result}
 
 
+USER_RELATIONS = """
+    SELECT c.oid, c.relname, c.relkind, c.relfilenode FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'm', 'i')
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'
+"""
+HELD_LOCKS = """
+    SELECT c.oid, c.relname, c.relkind, l.mode FROM pg_locks l
+    JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted
+      AND c.relkind IN ('r', 'p', 'm')
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'
+"""
+DDL = ("ALTER", "CREATE", "DROP", "CLUSTER", "VACUUM", "REINDEX", "TRUNCATE", "REFRESH", "DO")
+BOOKKEEPING = ("django_migrations", "django_content_type", "auth_permission")
+
+
+class Capture:
+    """What each statement did to the copy: locks it took, relations it rewrote.
+
+    Reads pg_locks and pg_class on the migrating connection itself (through the raw
+    DB-API connection, so Django's execute wrappers do not see these queries) right
+    after each statement; in a transaction, locks are then held until it commits.
+    """
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.at_plan_start = set()
+        self.relations = {}  # oid -> (relname, relkind, relfilenode)
+        self.sizes = {}  # oid -> bytes at migration start
+        self.seen_locks = set()
+
+    def _rows(self, query, params=None):
+        cursor = self.connection.connection.cursor()
+        try:
+            cursor.execute(query, params)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+    def start_plan(self):
+        self.at_plan_start = {row[0] for row in self._rows(USER_RELATIONS)}
+
+    def start_migration(self):
+        rows = self._rows(USER_RELATIONS)
+        self.relations = {oid: (name, kind, node) for oid, name, kind, node in rows}
+        self.sizes = dict(
+            self._rows(USER_RELATIONS.replace("c.relname, c.relkind, c.relfilenode", "pg_relation_size(c.oid)"))
+        )
+        self.seen_locks = set()
+
+    def after(self, sql):
+        """Return (locks newly held, rewrites) after a statement that succeeded."""
+        locks = []
+        for oid, name, kind, mode in self._rows(HELD_LOCKS):
+            if name in BOOKKEEPING or (oid, mode) in self.seen_locks:
+                continue
+            self.seen_locks.add((oid, mode))
+            locks.append({"relation": name, "kind": kind, "mode": mode, "new_in_plan": oid not in self.at_plan_start})
+        rewrites = []
+        if sql.lstrip().upper().startswith(DDL):
+            current = {oid: (name, kind, node) for oid, name, kind, node in self._rows(USER_RELATIONS)}
+            for oid, (name, kind, node) in current.items():
+                before = self.relations.get(oid)
+                if before is not None and before[2] != node:
+                    after = self._rows("SELECT pg_relation_size(%s)", [oid])[0][0]
+                    rewrites.append(
+                        {
+                            "relation": name,
+                            "kind": "table" if kind in "rpm" else "index",
+                            "before_bytes": self.sizes.get(oid),
+                            "after_bytes": after,
+                            "new_in_plan": oid not in self.at_plan_start,
+                        }
+                    )
+            self.relations = current
+        return locks, rewrites
+
+
 class StatementRecorder:
     """An execute_wrapper that keeps every statement's SQL, duration and row count.
 
@@ -378,13 +461,17 @@ class StatementRecorder:
     (a data migration's loop) are folded into one entry with a count.
     """
 
-    def __init__(self):
+    def __init__(self, capture=None):
+        self.capture = capture
         self.statements = []
         self.omitted = 0
         self.failed = None
+        self.operation = None
+        self.started = time.perf_counter()
 
     def reset(self):
-        self.statements, self.omitted, self.failed = [], 0, None
+        self.statements, self.omitted, self.failed, self.operation = [], 0, None, None
+        self.started = time.perf_counter()
 
     def __call__(self, execute, sql, params, many, context):
         started = time.perf_counter()
@@ -398,9 +485,12 @@ class StatementRecorder:
             elapsed = (time.perf_counter() - started) * 1000.0
             cursor = context.get("cursor")
             rows = _safe(lambda: cursor.rowcount, -1) if error is None else None
-            self._add(str(sql), elapsed, rows, error, many, params)
+            offset = (started - self.started) * 1000.0
+            entry = self._add(str(sql), elapsed, rows, error, many, params, offset)
+            if entry is not None and self.capture is not None and error is None:
+                entry["locks"], entry["rewrites"] = self.capture.after(entry["sql"])
 
-    def _add(self, sql, elapsed, rows, error, many, params):
+    def _add(self, sql, elapsed, rows, error, many, params, offset=0.0):
         # Django's bookkeeping and its catalog introspection, not the migration's own work.
         internal = any(marker in sql for marker in INTERNAL_MARKERS)
         last = self.statements[-1] if self.statements else None
@@ -408,9 +498,13 @@ class StatementRecorder:
             last["count"] += 1
             last["duration_ms"] += elapsed
             last["rows"] = (last["rows"] or 0) + max(rows or 0, 0)
-            return
+            return None  # a repeat: its locks were read after the first one
         entry = {
             "sql": sql,
+            "started_ms": offset,
+            "operation": self.operation,
+            "locks": [],
+            "rewrites": [],
             "duration_ms": elapsed,
             "rows": rows,
             "count": 1,
@@ -423,8 +517,9 @@ class StatementRecorder:
             self.failed = entry
         if len(self.statements) >= MAX_STATEMENTS and error is None:
             self.omitted += 1
-            return
+            return None
         self.statements.append(entry)
+        return entry
 
 
 def failing_operation(exc, migration):
@@ -487,20 +582,29 @@ def verb_apply(args, connection):
         raise ProbeError("usage", "apply only migrates forwards; a --to target lies behind the database's state")
     state = executor._create_project_state(with_applied_migrations=True)
     emit_pre_migrate_signal(0, False, connection.alias, apps=state.apps, plan=plan)
-    recorder = StatementRecorder()
+    if args.lock_timeout is not None:
+        with connection.cursor() as cursor:  # the session's setting: every statement below inherits it
+            cursor.execute("SELECT set_config('lock_timeout', %s, false)", [f"{args.lock_timeout}ms"])
+    capture = None if args.no_capture else Capture(connection)
+    if capture is not None:
+        capture.start_plan()
+    recorder = StatementRecorder(capture)
     results = []
     failure = None
     with connection.execute_wrapper(recorder):
         for index, (migration, _) in enumerate(plan):
             label = f"{migration.app_label}.{migration.name}"
             progress("apply", k=index + 1, n=len(plan), migration=label)
+            if capture is not None:
+                capture.start_migration()
             recorder.reset()
             started = time.perf_counter()
             entry = {"app": migration.app_label, "name": migration.name, "atomic": bool(migration.atomic)}
             try:
-                state = executor.migrate(
-                    [(migration.app_label, migration.name)], plan=[(migration, False)], state=state
-                )
+                with tracking_operations(migration, recorder):
+                    state = executor.migrate(
+                        [(migration.app_label, migration.name)], plan=[(migration, False)], state=state
+                    )
             except Exception as exc:
                 failure = dict(_describe_exception(exc), migration=label, sqlstate=_sqlstate(exc))
                 index, operation = failing_operation(exc, migration)
@@ -524,6 +628,7 @@ def verb_apply(args, connection):
             entry["duration_ms"] = (time.perf_counter() - started) * 1000.0
             entry["statements"] = recorder.statements
             entry["statements_omitted"] = recorder.omitted
+            entry["locks"], entry["rewrites"] = summarize(entry, migration.atomic)
             results.append(entry)
             if failure:
                 break
@@ -545,10 +650,87 @@ def verb_apply(args, connection):
                 "statements_omitted": 0,
             }
         )
-    return {"migrations": results, "failure": failure, "post_migrate": post}
+    return {
+        "migrations": results,
+        "failure": failure,
+        "post_migrate": post,
+        "lock_timeout_ms": args.lock_timeout,
+        "captured": capture is not None,
+    }
 
 
-VERBS = {"plan": verb_plan, "sql": verb_sql, "apply": verb_apply}
+class tracking_operations:
+    """Tell the recorder which operation of `migration` is running (deferred SQL: the last)."""
+
+    def __init__(self, migration, recorder):
+        self.migration, self.recorder = migration, recorder
+
+    def __enter__(self):
+        for index, operation in enumerate(self.migration.operations):
+            original = operation.database_forwards
+
+            def forwards(app_label, schema_editor, from_state, to_state, _index=index, _original=original):
+                self.recorder.operation = _index
+                return _original(app_label, schema_editor, from_state, to_state)
+
+            operation.database_forwards = forwards
+        return self
+
+    def __exit__(self, *exc_info):
+        for operation in self.migration.operations:
+            operation.__dict__.pop("database_forwards", None)
+        return False
+
+
+def summarize(entry, atomic):
+    """Per migration: each lock with how long it was held, and each rewrite."""
+    locks, rewrites = [], []
+    for index, statement in enumerate(entry["statements"]):
+        for lock in statement.get("locks", ()):
+            # In a transaction a lock is held from its statement until the commit.
+            held = entry["duration_ms"] - statement["started_ms"] if atomic else statement["duration_ms"]
+            locks.append(dict(lock, statement=index, operation=statement["operation"], held_ms=held))
+        for rewrite in statement.get("rewrites", ()):
+            rewrites.append(dict(rewrite, statement=index, operation=statement["operation"]))
+    return locks, rewrites
+
+
+def _step(executor, targets, events, marker):
+    """Migrate to `targets`; on failure say which migration and why."""
+    executor.loader.build_graph()
+    plan = executor.migration_plan(targets)
+    started = time.perf_counter()
+    try:
+        executor.migrate(targets, plan=plan)
+    except Exception as exc:
+        current = next((m for action, m in reversed(events) if action == marker and m is not None), None)
+        return {
+            "status": "irreversible" if type(exc).__name__ == "IrreversibleError" else "failed",
+            "migration": f"{current.app_label}.{current.name}" if current else None,
+            "error": f"{type(exc).__name__}: {str(exc).strip()}",
+            "sqlstate": _sqlstate(exc),
+            "migrations": len(plan),
+            "duration_ms": (time.perf_counter() - started) * 1000.0,
+        }
+    return {"status": "ok", "migrations": len(plan), "duration_ms": (time.perf_counter() - started) * 1000.0}
+
+
+def verb_roundtrip(args, connection):
+    """Migrate back to --to (the state before the plan), then forward again to the leaves."""
+    executor = load(connection)
+    events = []
+    executor.progress_callback = lambda action, migration=None, fake=False: events.append((action, migration))
+    targets = parse_targets(executor, args.to)
+    progress("roundtrip", step="backward")
+    backward = _step(executor, targets, events, "unapply_start")
+    forward = None
+    if backward["status"] == "ok":
+        progress("roundtrip", step="forward")
+        forward = _step(executor, executor.loader.graph.leaf_nodes(), events, "apply_start")
+    return {"backward": backward, "forward": forward}
+
+
+VERBS = {"plan": verb_plan, "sql": verb_sql, "apply": verb_apply, "roundtrip": verb_roundtrip}
 
 
 def write_json(path, document):
@@ -564,6 +746,8 @@ def main(argv=None):
     parser.add_argument("--out", required=True)
     parser.add_argument("--database", default=None)
     parser.add_argument("--to", action="append", default=[], help="app.migration target (repeatable)")
+    parser.add_argument("--lock-timeout", type=int, default=None, help="apply: lock_timeout in ms for every statement")
+    parser.add_argument("--no-capture", action="store_true", help="apply: do not read locks and rewrites")
     args = parser.parse_args(argv)
     document = {
         "schema": SCHEMA,
