@@ -68,6 +68,19 @@ def _rule_options(parser: argparse.ArgumentParser, gate: bool) -> None:
     group.add_argument("--approve-reason", help="why the --approve'd findings are safe")
 
 
+def _evidence_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("evidence from the copy")
+    group.add_argument("--lock-timeout", type=int, metavar="MS", help="lock_timeout for every statement on the copy")
+    group.add_argument(
+        "--probe-concurrency",
+        action="store_true",
+        help="measure how long a second session's reads and writes wait while migrations run",
+    )
+    group.add_argument("--no-round-trip", action="store_true", help="skip migrating back and forward again")
+    group.add_argument("--test-command", help='run your checks against the migrated copy, e.g. "pytest -x tests/"')
+    group.add_argument("--no-capture", action="store_true", help="do not read locks and rewrites (for benchmarks)")
+
+
 def _output_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("output")
     group.add_argument("--format", choices=("markdown", "json"), default="markdown")
@@ -114,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         source.add_argument("--base-ref", help="no database: migrate an empty one with the code at this git ref")
         _postgres_options(sub)
         _rule_options(sub, gate=name == "gate")
+        _evidence_options(sub)
         _output_options(sub)
 
     lint = command("lint-sql", "check SQL files with the same rules (no Django, no database)")
@@ -176,6 +190,11 @@ def cmd_preview(args: argparse.Namespace, out: progress.Progress) -> Report:
         config=config,
         approvals=_approvals(args),
         fail_on=args.fail_on or default,
+        lock_timeout=args.lock_timeout,
+        probe_concurrency=args.probe_concurrency,
+        round_trip=not args.no_round_trip,
+        test_command=args.test_command,
+        capture=not args.no_capture,
     )
     report = preview(options, out)
     _publish(report, args.format, args.output, args.json_path)

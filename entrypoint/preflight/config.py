@@ -5,6 +5,9 @@
       BR303: error              # change its severity (error | warning | info)
     thresholds:
       locking_rows: 50000       # below this many rows, locking findings are info
+      lock_ms: 1000             # a lock blocking writes held longer than this on the copy: LK213
+      rewrite_bytes: 10000000   # a table rewrite above this size: LK214 error (below: info)
+      statement_ms: 5000        # a statement slower than this on the copy: LK215
     fail_on: dangerous          # the gate's default: destructive | dangerous | any | never
     approvals:
       - migration: orders.0012_remove_order_notes
@@ -92,9 +95,10 @@ def load(path: Path) -> Config:
         else:
             raise _fail(path, f"rules.{code}", f"{value!r} is not a severity", "use error, warning, info or off")
     thresholds = data.get("thresholds") or {}
+    known = ("locking_rows", "lock_ms", "rewrite_bytes", "statement_ms")
     for key, value in thresholds.items():
-        if key != "locking_rows":
-            raise _fail(path, f"thresholds.{key}", "unknown threshold", "use locking_rows")
+        if key not in known:
+            raise _fail(path, f"thresholds.{key}", "unknown threshold", f"use {', '.join(known)}")
         if not isinstance(value, int) or value < 0:
             raise _fail(path, f"thresholds.{key}", f"{value!r} is not a whole number", "e.g. locking_rows: 10000")
     config.settings.thresholds = Thresholds(**thresholds)

@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from preflight import approvals
-from preflight.config import ApprovalRule, Config
-from preflight.rules import engine
-from preflight.rules.base import Facts, Finding, OperationRef
+from preflight.config import ApprovalRule
+from preflight.rules.base import Finding, OperationRef
 
-__all__ = ["Finding", "analyze", "inline_approvals", "statements", "units"]
+__all__ = ["Finding", "inline_approvals", "statements", "units"]
 from preflight.rules.engine import Unit
 from preflight.sql.parse import Statement, parse
 
@@ -60,15 +59,3 @@ def inline_approvals(plan: dict[str, Any], root: Path) -> list[ApprovalRule]:
         label = f"{migration['app']}.{migration['name']}"
         found += approvals.inline(path.read_text(encoding="utf-8"), migration["file"], label, spans)
     return found
-
-
-def analyze(
-    all_units: list[Unit],
-    facts: Facts,
-    config: Config,
-    extra: list[ApprovalRule],
-    missing: dict[str, list[str]] | None = None,
-) -> list[Finding]:
-    """Run the rules and mark what is approved (config first, then inline, CLI, labels)."""
-    found = engine.run(all_units, facts, config.settings, missing_migrations=missing)
-    return approvals.apply(found, [*config.approvals, *extra])

@@ -7,8 +7,8 @@ a URL target is only read through pg_dump in a read-only session.
 
 from __future__ import annotations
 
-import datetime
 import os
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -17,15 +17,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from preflight import __version__, baseline, findings, postgres, target
+from preflight import approvals, baseline, findings, postgres, posttests, target
 from preflight.config import ApprovalRule, Config
 from preflight.errors import ProjectError
 from preflight.evidence import catalog
+from preflight.evidence import failure as evidence_failure
+from preflight.evidence.blocking import BlockingProbe
 from preflight.postgres.base import Server
 from preflight.probe import runner
 from preflight.probe.runner import Project
 from preflight.progress import Progress
-from preflight.report.model import Failure, Migration, Operation, Report, Rollback, Statement, Target
+from preflight.report.build import build_report, runs
+from preflight.report.model import Report, Target
+from preflight.rules import engine
+from preflight.rules.base import Facts, Finding
+from preflight.rules.measured import Blocked, RoundTrip, RoundTripStep
 from preflight.rules.needs import needs
 
 
@@ -43,6 +49,11 @@ class PreviewOptions:
     config: Config = field(default_factory=Config)
     approvals: list[ApprovalRule] = field(default_factory=list)  # --approve, PR labels
     fail_on: str = "never"
+    lock_timeout: int | None = None  # ms, for every statement on the copy
+    probe_concurrency: bool = False
+    round_trip: bool = True
+    test_command: str | None = None
+    capture: bool = True  # read locks and rewrites after each statement
 
 
 class Timer:
@@ -69,56 +80,159 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
     """Run the whole preview and return its Report (a failed migration is in the Report)."""
     timer = Timer()
     started = time.monotonic()
+    project = options.project
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="preflight-")))
-        facts = None
+        url_facts = None
         dump = options.target_dump
         if options.target_url:
             dump = tmp / "target.dump"
             with progress.step(f"dumping {target.describe_url(options.target_url)} (read-only)"), timer.phase("dump"):
-                facts = target.dump_url(options.target_url, dump, options.pg_bin)
-        source_version = facts.server_version if facts else None
-        if dump is not None and facts is None:
+                url_facts = target.dump_url(options.target_url, dump, options.pg_bin)
+        source_version = url_facts.server_version if url_facts else None
+        if dump is not None and url_facts is None:
             # Read the archive's header before starting the server: a container must
             # run the major version the data came from.
             source_version = target.inspect_dump(dump, options.pg_bin)[1]
-        major = _major(source_version)
         with progress.step(f"starting throwaway PostgreSQL ({options.postgres})"), timer.phase("server"):
             server = stack.enter_context(
                 postgres.start(
-                    options.postgres, pg_bin=options.pg_bin, pg_user=options.pg_user, image=options.image, major=major
+                    options.postgres,
+                    pg_bin=options.pg_bin,
+                    pg_user=options.pg_user,
+                    image=options.image,
+                    major=_major(source_version),
                 )
             )
-        template, target_info = _prepare_template(options, server, dump, facts, timer, progress)
+        template, target_info = _prepare_template(options, server, dump, url_facts, timer, progress)
         with timer.phase("copy"):
             copy = server.create_database("copy", template=template)
         url = server.info.url(copy)
         with progress.step("reading the migration plan"), timer.phase("plan"):
-            plan = runner.run(options.project, "plan", url)
+            plan = runner.run(project, "plan", url)
         if plan["conflicts"]:
-            raise runner.error_from({"kind": "conflict", "message": _conflicts(plan["conflicts"])}, options.project)
+            raise runner.error_from({"kind": "conflict", "message": _conflicts(plan["conflicts"])}, project)
         pending = plan["pending"]
         with progress.step("collecting SQL (sqlmigrate)", total=len(pending) or None) as step, timer.phase("sql"):
-            sql = runner.run(options.project, "sql", url, on_progress=lambda e: step.advance(e["migration"]))
+            sql = runner.run(project, "sql", url, on_progress=lambda e: step.advance(e["migration"]))
         with progress.step("checking the SQL against the rules"), timer.phase("rules"):
-            found = _findings(options, server, copy, plan, sql, data_known=target_info.source in ("url", "dump"))
-        with progress.step("applying to the copy", total=len(pending) or None) as step, timer.phase("apply"):
-            applied = runner.run(options.project, "apply", url, on_progress=lambda e: step.advance(e["migration"]))
+            static, facts = _static_findings(options, server, copy, plan, sql, target_info, url_facts)
+        applied, blocked = _apply(options, server, copy, url, facts, len(pending), timer, progress)
+        failure_facts = None
+        if applied["failure"]:
+            with server.connect(copy) as conn:
+                failure_facts = evidence_failure.count(
+                    conn, applied["failure"].get("statement"), applied["failure"].get("sqlstate")
+                )
+        tests = None
+        if options.test_command and not applied["failure"]:
+            with progress.step(f"running {options.test_command}"), timer.phase("tests"):
+                tests = posttests.run(project, options.test_command, url)
+        trip = None
+        if options.round_trip and pending and not applied["failure"]:
+            with (
+                progress.step("round trip: back to where the plan started, then forward again"),
+                timer.phase("round_trip"),
+            ):
+                back_to = [f"{app}.{to}" for app, to in plan["rollback"].items()]
+                trip = _round_trip(runner.run(project, "roundtrip", url, to=back_to))
     timer.phases["total"] = round(time.monotonic() - started, 3)
-    report = build_report(options.project, plan, sql, applied, target_info, server, timer.phases)
-    report.findings, report.fail_on = found, options.fail_on
+    report = build_report(
+        project, plan, sql, applied, target_info, (server.info.provider, server.info.version), timer.phases, blocked
+    )
+    measured = engine.run_measured(
+        runs(report, plan, failure_facts), facts, options.config.settings, trip, plan.get("health")
+    )
+    everything = engine.merge(static, measured)
+    rules = [*options.config.approvals, *findings.inline_approvals(plan, project.root), *options.approvals]
+    report.findings = approvals.apply(everything, rules)
+    report.fail_on, report.round_trip, report.tests = options.fail_on, trip, tests
     return report
 
 
-def _findings(
-    options: PreviewOptions, server: Server, copy: str, plan: dict[str, Any], sql: dict[str, Any], data_known: bool
-) -> list[findings.Finding]:
+def _static_findings(
+    options: PreviewOptions,
+    server: Server,
+    copy: str,
+    plan: dict[str, Any],
+    sql: dict[str, Any],
+    target_info: Target,
+    url_facts: target.TargetFacts | None,
+) -> tuple[list[Finding], Facts]:
     """Run the rules over the pending SQL with facts read from the copy before it changes."""
     units = findings.units(plan, sql)
     with server.connect(copy) as conn:
-        facts = catalog.fetch(conn, needs(findings.statements(units)), data_known=data_known)
-    inline = findings.inline_approvals(plan, options.project.root)
-    return findings.analyze(units, facts, options.config, [*inline, *options.approvals], plan.get("missing_migrations"))
+        facts = catalog.fetch(conn, needs(findings.statements(units)), data_known=target_info.source in ("url", "dump"))
+    facts.lock_timeout_ms = timeout_ms(plan.get("lock_timeout_setting")) or timeout_ms(
+        url_facts.lock_timeout if url_facts else None
+    )
+    found = engine.run(units, facts, options.config.settings, missing_migrations=plan.get("missing_migrations"))
+    return found, facts
+
+
+def _apply(
+    options: PreviewOptions,
+    server: Server,
+    copy: str,
+    url: str,
+    facts: Facts,
+    count: int,
+    timer: Timer,
+    progress: Progress,
+) -> tuple[dict[str, Any], dict[str, list[Blocked]] | None]:
+    """Apply the pending migrations; with --probe-concurrency, measure who waited meanwhile."""
+    extra = [] if options.capture else ["--no-capture"]
+    if options.lock_timeout is not None:
+        extra += ["--lock-timeout", str(options.lock_timeout)]
+    probe = None
+    if options.probe_concurrency:
+        probe = BlockingProbe(server.info.conninfo(copy), sorted(facts.tables)).start()
+    starts: list[tuple[str, float]] = []
+    with progress.step("applying to the copy", total=count or None) as step, timer.phase("apply"):
+
+        def on_progress(event: dict[str, Any]) -> None:
+            starts.append((event["migration"], time.monotonic()))
+            step.advance(event["migration"])
+
+        try:
+            applied = runner.run(options.project, "apply", url, on_progress=on_progress, extra=extra)
+        finally:
+            ended = time.monotonic()
+            if probe is not None:
+                probe.stop()
+    if probe is None:
+        return applied, None
+    windows = [*starts[1:], ("", ended)]
+    blocked = {label: probe.blocked(start, stop) for (label, start), (_, stop) in zip(starts, windows, strict=True)}
+    return applied, blocked
+
+
+def _round_trip(result: dict[str, Any]) -> RoundTrip:
+    def step(data: dict[str, Any] | None) -> RoundTripStep | None:
+        if data is None:
+            return None
+        return RoundTripStep(
+            data["status"],
+            data["migrations"],
+            data["duration_ms"],
+            data.get("migration"),
+            data.get("error"),
+            data.get("sqlstate"),
+        )
+
+    backward = step(result["backward"])
+    assert backward is not None
+    return RoundTrip(backward, step(result.get("forward")))
+
+
+def timeout_ms(value: str | None) -> int | None:
+    """PostgreSQL's lock_timeout text ('5s', '500ms', '1min', '0') in milliseconds."""
+    if value is None:
+        return None
+    match = re.fullmatch(r"\s*(\d+)\s*(ms|s|min|h)?\s*", str(value))
+    if not match:
+        return None
+    return int(match.group(1)) * {None: 1, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000}[match.group(2)]
 
 
 def _conflicts(conflicts: dict[str, list[str]]) -> str:
@@ -164,91 +278,3 @@ def _prepare_template(
                 "fix the base branch's migrations, or preview against --target-dump instead",
             )
     return template, Target(source="baseline", description=options.base_ref)
-
-
-def _relative(path: str | None, root: Path) -> str | None:
-    if not path:
-        return None
-    try:
-        return str(Path(path).resolve().relative_to(root.resolve()))
-    except ValueError:
-        return path
-
-
-def _failure(failure: dict[str, Any] | None, root: Path) -> Failure | None:
-    if not failure:
-        return None
-    frame = failure.get("user_frame") or failure.get("frame") or {}
-    return Failure(
-        migration=failure["migration"],
-        error=failure.get("error", ""),
-        type=failure.get("type", "Error"),
-        file=_relative(frame.get("file"), root),
-        line=frame.get("line"),
-        statement=failure.get("statement"),
-        sqlstate=failure.get("sqlstate"),
-        partially_applied=bool(failure.get("partially_applied")),
-        operation=(failure.get("operation") or {}).get("describe"),
-    )
-
-
-def build_report(
-    project: Project,
-    plan: dict[str, Any],
-    sql: dict[str, Any],
-    applied: dict[str, Any],
-    target_info: Target,
-    server: Server,
-    timings: dict[str, float],
-) -> Report:
-    """Merge the probe's plan, SQL and apply results into one Report."""
-    sql_by = {(e["app"], e["name"]): e for e in sql["migrations"]}
-    applied_by = {(e["app"], e["name"]): e for e in applied["migrations"]}
-    migrations = []
-    for entry in plan["pending"]:
-        key = (entry["app"], entry["name"])
-        forwards, backwards = sql_by[key]["forwards"], sql_by[key]["backwards"]
-        run = applied_by.get(key, {})
-        migrations.append(
-            Migration(
-                app=entry["app"],
-                name=entry["name"],
-                file=entry["file"],
-                atomic=entry["atomic"],
-                reversible=entry["reversible"],
-                operations=[
-                    Operation(op["index"], op["type"], op["describe"], op["line"], op["reversible"], op["elidable"])
-                    for op in entry["operations"]
-                ],
-                forwards_sql=forwards.get("text"),
-                backwards_sql=backwards.get("text"),
-                backwards_error=backwards.get("error"),
-                status=run.get("status", "not_run"),
-                duration_ms=run.get("duration_ms"),
-                statements=[
-                    Statement(s["sql"], s["duration_ms"], s["rows"], s["count"], s["params"], s["internal"], s["error"])
-                    for s in run.get("statements", [])
-                ],
-                statements_omitted=run.get("statements_omitted", 0),
-            )
-        )
-    apps_in_order = list(dict.fromkeys(m.app for m in migrations))
-    rollback = [
-        Rollback(app, plan["rollback"][app], f"python manage.py migrate {app} {plan['rollback'][app]}")
-        for app in reversed(apps_in_order)
-    ]
-    return Report(
-        preflight_version=__version__,
-        generated_at=datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat(),
-        project=project.root.name,
-        settings=project.settings,
-        django_version=plan.get("_django"),
-        python_version=plan.get("_python"),
-        target=target_info,
-        scratch_provider=server.info.provider,
-        scratch_version=server.info.version,
-        migrations=migrations,
-        rollback=rollback,
-        failure=_failure(applied.get("failure"), project.root),
-        timings=timings,
-    )

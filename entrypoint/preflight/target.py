@@ -46,6 +46,7 @@ class TargetFacts:
     source: str  # "url", "dump" or "baseline"
     description: str  # redacted URL, dump file name, or "git <ref>"
     server_version: str | None = None
+    lock_timeout: str | None = None  # the target's default, as SHOW lock_timeout says
     size_bytes: int | None = None
     dump_seconds: float | None = None
     dump_bytes: int | None = None
@@ -124,6 +125,7 @@ def dump_url(url: str, dest: Path, pg_bin: str | None) -> TargetFacts:
             version_num = int(conn.execute("SHOW server_version_num").fetchone()[0])  # type: ignore[index]
             version = str(conn.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
             size = int(conn.execute("SELECT pg_database_size(current_database())").fetchone()[0])  # type: ignore[index]
+            lock_timeout = str(conn.execute("SHOW lock_timeout").fetchone()[0])  # type: ignore[index]
     except psycopg.OperationalError as exc:
         raise _connection_error(exc, description) from None
     except psycopg.ProgrammingError:
@@ -146,6 +148,7 @@ def dump_url(url: str, dest: Path, pg_bin: str | None) -> TargetFacts:
         source="url",
         description=description,
         server_version=version,
+        lock_timeout=lock_timeout,
         size_bytes=size,
         dump_seconds=time.monotonic() - started,
         dump_bytes=dest.stat().st_size,

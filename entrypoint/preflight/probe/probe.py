@@ -33,6 +33,7 @@ import ast
 import json
 import os
 import platform
+import re
 import sys
 import time
 import traceback
@@ -293,8 +294,33 @@ def verb_plan(args, connection):
         "pending": [describe_migration(migration) for migration, _ in plan],
         "rollback": rollback_targets(executor, plan),
         "missing_migrations": missing_migrations(loader),
+        "health": graph_health(loader),
+        "lock_timeout_setting": _lock_timeout_option(connection),
         "can_rollback_ddl": bool(connection.features.can_rollback_ddl),
     }
+
+
+def graph_health(loader):
+    """Applied migrations the code lacks, and squashes only partly applied."""
+    applied = set(loader.applied_migrations)
+    on_disk = set(loader.disk_migrations)
+    partial = {}
+    for key, migration in loader.disk_migrations.items():
+        replaced = [tuple(r) for r in migration.replaces]
+        done = [r for r in replaced if r in applied]
+        if replaced and done and len(done) < len(replaced) and key not in applied:
+            partial[f"{key[0]}.{key[1]}"] = [f"{a}.{n}" for a, n in replaced if (a, n) not in applied]
+    return {
+        "applied_not_in_code": sorted(f"{a}.{n}" for a, n in applied - on_disk),
+        "partially_applied_squashes": partial,
+    }
+
+
+def _lock_timeout_option(connection):
+    """lock_timeout set through DATABASES OPTIONS (e.g. {"options": "-c lock_timeout=5s"}), if any."""
+    options = str((connection.settings_dict.get("OPTIONS") or {}).get("options") or "")
+    match = re.search(r"lock_timeout\s*=\s*([^\s]+)", options)
+    return match.group(1).strip("'\"") if match else None
 
 
 def missing_migrations(loader):

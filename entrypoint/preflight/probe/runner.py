@@ -63,6 +63,7 @@ def run(
     *,
     to: list[str] | None = None,
     on_progress: Callable[[dict[str, Any]], None] | None = None,
+    extra: list[str] | None = None,
 ) -> dict[str, Any]:
     """Run one probe verb and return its `result`, or raise the matching PreflightError."""
     with tempfile.TemporaryDirectory(prefix="preflight-probe-") as tmp:
@@ -70,6 +71,7 @@ def run(
         args = [project.python, str(PROBE), verb, "--out", str(out)]
         for target in to or []:
             args += ["--to", target]
+        args += extra or []
         try:
             process = subprocess.Popen(
                 args,

@@ -15,8 +15,20 @@ from typing import Any
 
 from preflight.rules.base import Approval, Finding
 from preflight.rules.gate import blocking
+from preflight.rules.measured import Blocked, Lock, Rewrite, RoundTrip, RoundTripStep, TestRun
 
-__all__ = ["SCHEMA_VERSION", "Approval", "Finding", "Report"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "Approval",
+    "Blocked",
+    "Finding",
+    "Lock",
+    "Report",
+    "Rewrite",
+    "RoundTrip",
+    "RoundTripStep",
+    "TestRun",
+]
 
 SCHEMA_VERSION = 1
 
@@ -42,6 +54,8 @@ class Statement:
     params: int = 0
     internal: bool = False
     error: str | None = None
+    started_ms: float = 0.0  # from the start of its migration
+    operation: int | None = None  # index of the operation it came from
 
 
 @dataclass
@@ -74,6 +88,10 @@ class Migration:
     duration_ms: float | None = None
     statements: list[Statement] = field(default_factory=list)
     statements_omitted: int = 0
+    locks: list[Lock] = field(default_factory=list)
+    rewrites: list[Rewrite] = field(default_factory=list)
+    blocked: list[Blocked] = field(default_factory=list)
+    feel: str = ""  # what production will feel, in one line
 
     @property
     def label(self) -> str:
@@ -121,6 +139,10 @@ class Report:
     timings: dict[str, float] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     fail_on: str = "never"
+    round_trip: RoundTrip | None = None
+    tests: TestRun | None = None
+    lock_timeout_ms: int | None = None  # applied to every statement on the copy (--lock-timeout)
+    probed_concurrency: bool = False
     schema_version: int = SCHEMA_VERSION
 
     def count(self, status: str) -> int:

@@ -64,6 +64,17 @@ def one_line(text: str | None, limit: int = 160) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+def mermaid(text: str) -> str:
+    """Make text safe as a Mermaid gantt task name (no colons, hashes or semicolons)."""
+    return str(text).replace(":", " ").replace("#", " ").replace(";", " ")
+
+
+def lock_mode(mode: str) -> str:
+    from preflight.rules.measured import mode_name
+
+    return mode_name(mode)
+
+
 def fence(text: str) -> str:
     """Return a code fence longer than any run of backticks inside `text`."""
     longest = max((len(run) for run in text.split("\n") if set(run) == {"`"}), default=0)
@@ -86,6 +97,8 @@ def environment() -> jinja2.Environment:
         md_cell=md_cell,
         first_line=first_line,
         one_line=one_line,
+        mermaid=mermaid,
+        lock_mode=lock_mode,
         fence=fence,
     )
     return env

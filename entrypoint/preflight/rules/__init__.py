@@ -14,6 +14,7 @@ from preflight.rules.br303_not_null_without_default import NotNullWithoutDefault
 from preflight.rules.br304_missing_migrations import MissingMigrations
 from preflight.rules.dd401_unique_on_duplicates import UniqueOnDuplicates
 from preflight.rules.dd402_not_null_on_nulls import NotNullOnNulls
+from preflight.rules.dd403_failed_on_copy import FailedOnCopy
 from preflight.rules.ds101_drop_table import DropTable
 from preflight.rules.ds102_drop_column import DropColumn
 from preflight.rules.ds103_drop_schema import DropSchemaOrDatabase
@@ -25,6 +26,8 @@ from preflight.rules.ds108_drop_not_null_default import DropNotNullDefault
 from preflight.rules.ds109_separate_state_drop import SeparateDatabaseAndStateDrop
 from preflight.rules.ir501_run_python_without_reverse import RunPythonWithoutReverse
 from preflight.rules.ir502_run_sql_without_reverse import RunSQLWithoutReverse
+from preflight.rules.ir503_round_trip_back import RoundTripBackFails
+from preflight.rules.ir504_reapply_fails import ReapplyFails
 from preflight.rules.lk201_create_index import CreateIndexNonConcurrently
 from preflight.rules.lk202_drop_index import DropIndexNonConcurrently
 from preflight.rules.lk203_reindex import ReindexNonConcurrently
@@ -37,8 +40,13 @@ from preflight.rules.lk209_unique_without_index import UniqueWithoutIndex
 from preflight.rules.lk210_concurrently_in_transaction import ConcurrentlyInTransaction
 from preflight.rules.lk211_enum_add_value import EnumAddValueInTransaction
 from preflight.rules.lk212_vacuum_full_cluster import VacuumFullOrCluster
+from preflight.rules.lk213_writes_blocked_long import WritesBlockedLong
+from preflight.rules.lk214_table_rewrite import TableRewrite
+from preflight.rules.lk215_slow_statement import SlowStatement
+from preflight.rules.lk216_no_lock_timeout import NoLockTimeout
 from preflight.rules.rv601_unparseable_sql import UnparseableSQL
 from preflight.rules.rv602_dynamic_sql import DynamicSQL
+from preflight.rules.rv603_graph_health import GraphHealth
 
 REGISTRY: tuple[type[Rule], ...] = (
     DropTable,
@@ -62,16 +70,24 @@ REGISTRY: tuple[type[Rule], ...] = (
     ConcurrentlyInTransaction,
     EnumAddValueInTransaction,
     VacuumFullOrCluster,
+    WritesBlockedLong,
+    TableRewrite,
+    SlowStatement,
+    NoLockTimeout,
     RenameColumn,
     RenameTable,
     NotNullWithoutDefault,
     MissingMigrations,
     UniqueOnDuplicates,
     NotNullOnNulls,
+    FailedOnCopy,
     RunPythonWithoutReverse,
     RunSQLWithoutReverse,
+    RoundTripBackFails,
+    ReapplyFails,
     UnparseableSQL,
     DynamicSQL,
+    GraphHealth,
 )
 
 BY_CODE: dict[str, type[Rule]] = {rule.code: rule for rule in REGISTRY}

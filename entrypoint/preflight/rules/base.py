@@ -65,11 +65,15 @@ class Facts:
     duplicates: dict[tuple[str, tuple[str, ...]], int] = field(default_factory=dict)  # rows sharing a value
     volatile_functions: frozenset[str] | None = None  # None: use the built-in list
     too_long: dict[tuple[str, str, int], int] = field(default_factory=dict)  # rows longer than a new limit
+    lock_timeout_ms: int | None = None  # what production's migrate runs with: None unknown, 0 none
 
 
 @dataclass
 class Thresholds:
     locking_rows: int = 10_000  # below this many rows, locking findings are info
+    lock_ms: int = 1_000  # a lock that blocks writes held longer than this is a finding
+    rewrite_bytes: int = 10_000_000  # a table rewrite above this size is an error (below: info)
+    statement_ms: int = 5_000  # a statement slower than this on the copy is a finding
 
 
 @dataclass(frozen=True)
@@ -196,6 +200,10 @@ class Rule:
 
     def check_operation(self, operation: OperationRef, context: Context) -> Iterator[Finding]:
         """Yield findings about a Django operation as a whole (RunPython, RunSQL, ...)."""
+        return iter(())
+
+    def check_run(self, run: Any, context: Context) -> Iterator[Finding]:
+        """Yield findings from what a migration did on the copy (a measured.MigrationRun)."""
         return iter(())
 
     def finding(self, message: str, fix: str, severity: Severity | None = None, **facts: Any) -> Finding:

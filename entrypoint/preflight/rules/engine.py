@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from pglast import ast, enums
 
 from preflight.rules import REGISTRY
 from preflight.rules.base import Context, Facts, Finding, OperationRef, PlanState, Rule, Severity, Thresholds
+from preflight.rules.measured import MigrationRun, RoundTrip
 from preflight.rules.nodes import AT, CONSTR, commands
 from preflight.sql.parse import Statement, relation_name
 
@@ -131,3 +133,84 @@ def _configured(finding: Finding, settings: Settings) -> Finding:
 
 def rule_for(code: str) -> type[Rule] | None:
     return next((rule for rule in REGISTRY if rule.code == code), None)
+
+
+def run_measured(
+    runs: list[MigrationRun],
+    facts: Facts,
+    settings: Settings | None = None,
+    round_trip: RoundTrip | None = None,
+    health: dict[str, Any] | None = None,
+) -> list[Finding]:
+    """Return the evidence rules' findings about what the migrations did on the copy."""
+    settings = settings or Settings()
+    rules = [rule() for rule in REGISTRY if rule.code not in settings.disabled]
+    context = Context(facts, settings.thresholds, PlanState(), False)
+    by_label = {run.label: run for run in runs}
+    found: list[Finding] = []
+    for run in runs:
+        for rule in rules:
+            found += [_locate(f, run) for f in rule.check_run(run, context)]
+    for rule in rules:
+        if round_trip is not None and hasattr(rule, "check_round_trip"):
+            for finding in rule.check_round_trip(round_trip, context):
+                owner = by_label.get(finding.facts.get("migration") or "")
+                found.append(_locate(finding, owner) if owner else finding)
+        if health and hasattr(rule, "check_graph"):
+            found += list(rule.check_graph(health, context))
+    return [_configured(f, settings) for f in found]
+
+
+def _locate(finding: Finding, run: MigrationRun) -> Finding:
+    """Point a measured finding at its migration, operation, line and statement."""
+    op_index = finding.facts.get("operation_index")
+    operation = next((op for op in run.operations if op.index == op_index), None)
+    statement_index = finding.facts.get("statement_index")
+    statement = run.statements[statement_index][0] if statement_index is not None else run.failed_statement
+    if operation is None and run.failed_operation is not None and finding.facts.get("sqlstate"):
+        operation = next((op for op in run.operations if op.index == run.failed_operation), None)
+    return replace(
+        finding,
+        app=run.app,
+        migration=run.name,
+        file=run.file,
+        statement=statement,
+        operation=operation.describe if operation else None,
+        line=operation.line if operation else (run.operations[0].line if run.operations else None),
+    )
+
+
+def _normal(sql: str | None) -> str:
+    return " ".join((sql or "").rstrip().rstrip(";").split())
+
+
+def _same_subject(static: Finding, measured: Finding) -> bool:
+    """Same migration and category, and the same statement (or, for both none, the same operation)."""
+    if static.category != measured.category or static.label != measured.label:
+        return False
+    if measured.statement or static.statement:
+        return _normal(static.statement) == _normal(measured.statement)
+    return static.line == measured.line
+
+
+def merge(static: list[Finding], measured: list[Finding]) -> list[Finding]:
+    """Fold each measured finding into the static one about the same statement and category.
+
+    The static finding keeps its code and fix; it gains the measured facts, the measured
+    sentence and, if higher, the measured severity.
+    """
+    result = list(static)
+    for finding in measured:
+        twin = next((i for i, f in enumerate(result) if _same_subject(f, finding)), None)
+        if twin is None:
+            result.append(finding)
+            continue
+        base = result[twin]
+        severity = max(Severity.parse(base.severity), Severity.parse(finding.severity))
+        result[twin] = replace(
+            base,
+            message=f"{base.message}; measured on the copy: {finding.message}",
+            severity=str(severity),
+            facts={**base.facts, **finding.facts, "measured_by": finding.code},
+        )
+    return result

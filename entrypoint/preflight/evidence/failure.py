@@ -1,0 +1,60 @@
+"""Count the rows that made a migration fail on the copy (after its rollback).
+
+An edge module: it parses the failing statement with pglast to find the table and
+columns, then counts on the copy, which an atomic migration left as it was before.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from pglast import ast
+from psycopg import sql
+
+from preflight.rules.measured import FailureFacts
+from preflight.rules.nodes import AT, CONSTR, column_list, commands, constraints, index_columns
+from preflight.sql.parse import parse, relation_name
+
+
+def _ident(table: str) -> sql.Composable:
+    schema, _, name = table.rpartition(".")
+    return sql.Identifier(schema, name) if schema else sql.Identifier(name)
+
+
+def target(statement: str, sqlstate: str) -> tuple[str | None, tuple[str, ...], str | None]:
+    """(table, columns, constraint name) the failing statement was adding."""
+    for parsed in parse(statement):
+        node = parsed.node
+        if sqlstate == "23505":
+            if isinstance(node, ast.IndexStmt) and node.unique:
+                return relation_name(node.relation), index_columns(node) or (), node.idxname
+            for table, constraint, _ in constraints(node):
+                if constraint.contype in (CONSTR.CONSTR_UNIQUE, CONSTR.CONSTR_PRIMARY):
+                    return table, column_list(constraint.keys), constraint.conname
+        if sqlstate == "23502":
+            for table, cmd in commands(node, AT.AT_SetNotNull):
+                return table, (cmd.name or "",), None
+    return None, (), None
+
+
+def count(conn: psycopg.Connection, statement: str | None, sqlstate: str | None) -> FailureFacts | None:
+    """What the copy says about a data-dependent failure; None for other failures."""
+    if not statement or sqlstate not in ("23505", "23502", "23514", "23503"):
+        return None
+    table, columns, constraint = target(statement, sqlstate)
+    facts = FailureFacts(sqlstate=sqlstate, table=table, columns=columns, constraint=constraint)
+    if not table or not columns:
+        return facts
+    cols = sql.SQL(", ").join(map(sql.Identifier, columns))
+    if sqlstate == "23505":
+        not_null = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(sql.Identifier(c)) for c in columns)
+        query = sql.SQL(
+            "SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {} WHERE {} GROUP BY {} HAVING count(*) > 1) g"
+        ).format(_ident(table), not_null, cols)
+    else:
+        query = sql.SQL("SELECT count(*) FROM {} WHERE {} IS NULL").format(_ident(table), sql.Identifier(columns[0]))
+    try:
+        row = conn.execute(query).fetchone()
+    except psycopg.Error:
+        return facts
+    facts.violating_rows = int(row[0]) if row else None
+    return facts

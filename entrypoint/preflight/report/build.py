@@ -1,0 +1,195 @@
+"""Turn the probe's JSON (plan, sql, apply) into a Report. Pure."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any
+
+from preflight import __version__
+from preflight.probe.runner import Project
+from preflight.report.feel import feel
+from preflight.report.model import (
+    Blocked,
+    Failure,
+    Lock,
+    Migration,
+    Operation,
+    Report,
+    Rewrite,
+    Rollback,
+    Statement,
+    Target,
+)
+from preflight.rules.base import OperationRef
+from preflight.rules.measured import FailureFacts, MigrationRun
+
+
+def _relative(path: str | None, root: Path) -> str | None:
+    if not path:
+        return None
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return path
+
+
+def _failure(failure: dict[str, Any] | None, root: Path) -> Failure | None:
+    if not failure:
+        return None
+    frame = failure.get("user_frame") or failure.get("frame") or {}
+    return Failure(
+        migration=failure["migration"],
+        error=failure.get("error", ""),
+        type=failure.get("type", "Error"),
+        file=_relative(frame.get("file"), root),
+        line=frame.get("line"),
+        statement=failure.get("statement"),
+        sqlstate=failure.get("sqlstate"),
+        partially_applied=bool(failure.get("partially_applied")),
+        operation=(failure.get("operation") or {}).get("describe"),
+    )
+
+
+def build_report(
+    project: Project,
+    plan: dict[str, Any],
+    sql: dict[str, Any],
+    applied: dict[str, Any],
+    target_info: Target,
+    scratch: tuple[str, str],
+    timings: dict[str, float],
+    blocked: dict[str, list[Blocked]] | None = None,
+) -> Report:
+    """Merge the probe's plan, SQL and apply results (and measured blocking) into one Report."""
+    sql_by = {(e["app"], e["name"]): e for e in sql["migrations"]}
+    applied_by = {(e["app"], e["name"]): e for e in applied["migrations"]}
+    migrations = [
+        _migration(
+            entry,
+            sql_by[(entry["app"], entry["name"])],
+            applied_by.get((entry["app"], entry["name"]), {}),
+            (blocked or {}).get(f"{entry['app']}.{entry['name']}", []),
+        )
+        for entry in plan["pending"]
+    ]
+    apps_in_order = list(dict.fromkeys(m.app for m in migrations))
+    rollback = [
+        Rollback(app, plan["rollback"][app], f"python manage.py migrate {app} {plan['rollback'][app]}")
+        for app in reversed(apps_in_order)
+    ]
+    return Report(
+        preflight_version=__version__,
+        generated_at=datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat(),
+        project=project.root.name,
+        settings=project.settings,
+        django_version=plan.get("_django"),
+        python_version=plan.get("_python"),
+        target=target_info,
+        scratch_provider=scratch[0],
+        scratch_version=scratch[1],
+        migrations=migrations,
+        rollback=rollback,
+        failure=_failure(applied.get("failure"), project.root),
+        timings=timings,
+        lock_timeout_ms=applied.get("lock_timeout_ms"),
+        probed_concurrency=blocked is not None,
+    )
+
+
+def _migration(entry: dict[str, Any], sql: dict[str, Any], run: dict[str, Any], blocked: list[Blocked]) -> Migration:
+    forwards, backwards = sql["forwards"], sql["backwards"]
+    locks = [
+        Lock(
+            lk["relation"],
+            lk["mode"],
+            lk["held_ms"],
+            lk["statement"],
+            lk.get("operation"),
+            lk.get("new_in_plan", False),
+            lk.get("kind", "r"),
+        )
+        for lk in run.get("locks", [])
+    ]
+    rewrites = [
+        Rewrite(
+            rw["relation"],
+            rw["kind"],
+            rw.get("before_bytes"),
+            rw.get("after_bytes"),
+            rw["statement"],
+            rw.get("operation"),
+            rw.get("new_in_plan", False),
+        )
+        for rw in run.get("rewrites", [])
+    ]
+    status = run.get("status", "not_run")
+    return Migration(
+        app=entry["app"],
+        name=entry["name"],
+        file=entry["file"],
+        atomic=entry["atomic"],
+        reversible=entry["reversible"],
+        operations=[
+            Operation(op["index"], op["type"], op["describe"], op["line"], op["reversible"], op["elidable"])
+            for op in entry["operations"]
+        ],
+        forwards_sql=forwards.get("text"),
+        backwards_sql=backwards.get("text"),
+        backwards_error=backwards.get("error"),
+        status=status,
+        duration_ms=run.get("duration_ms"),
+        statements=[
+            Statement(
+                s["sql"],
+                s["duration_ms"],
+                s["rows"],
+                s["count"],
+                s["params"],
+                s["internal"],
+                s["error"],
+                s.get("started_ms", 0.0),
+                s.get("operation"),
+            )
+            for s in run.get("statements", [])
+        ],
+        statements_omitted=run.get("statements_omitted", 0),
+        locks=locks,
+        rewrites=rewrites,
+        blocked=blocked,
+        feel=feel(status, entry["atomic"], locks, rewrites, blocked),
+    )
+
+
+def runs(report: Report, plan: dict[str, Any], failure: FailureFacts | None) -> list[MigrationRun]:
+    """What each migration did on the copy, as the evidence rules read it."""
+    operations = {
+        (m["app"], m["name"]): [
+            OperationRef(op["index"], op["type"], op["describe"], op["line"], op.get("end_line"), op["reversible"])
+            for op in m["operations"]
+        ]
+        for m in plan["pending"]
+    }
+    result = []
+    for migration in report.migrations:
+        failed = report.failure is not None and report.failure.migration == migration.label
+        failed_op = next((s.operation for s in migration.statements if s.error), None) if failed else None
+        result.append(
+            MigrationRun(
+                app=migration.app,
+                name=migration.name,
+                file=migration.file,
+                atomic=migration.atomic,
+                status=migration.status,
+                duration_ms=migration.duration_ms,
+                operations=operations[(migration.app, migration.name)],
+                statements=[(s.sql, s.duration_ms, s.operation) for s in migration.statements],
+                locks=migration.locks,
+                rewrites=migration.rewrites,
+                blocked=migration.blocked,
+                failure=failure if failed else None,
+                failed_statement=report.failure.statement if failed and report.failure else None,
+                failed_operation=failed_op,
+            )
+        )
+    return result

@@ -1,0 +1,36 @@
+"""One line per migration: what production will feel while it runs. Pure."""
+
+from __future__ import annotations
+
+from preflight.rules.measured import BLOCKS_READS, BLOCKS_WRITES, Blocked, Lock, Rewrite
+
+
+def _seconds(ms: float) -> str:
+    return f"{ms / 1000:.1f} s" if ms >= 100 else f"{ms:.0f} ms"
+
+
+def feel(status: str, atomic: bool, locks: list[Lock], rewrites: list[Rewrite], blocked: list[Blocked]) -> str:
+    """Say who waits, on what, for how long (as measured on the copy)."""
+    if status == "not_run":
+        return "Not run (an earlier migration failed)."
+    existing = [lock for lock in locks if not lock.new_in_plan]
+    parts = []
+    for table in dict.fromkeys(lock.relation for lock in existing):
+        mine = [lock for lock in existing if lock.relation == table]
+        reads = max((lock.held_ms for lock in mine if lock.mode in BLOCKS_READS), default=None)
+        writes = max((lock.held_ms for lock in mine if lock.mode in BLOCKS_WRITES), default=None)
+        measured = next((b for b in blocked if b.table == table), None)
+        seen = f" (a second session waited {_seconds(measured.writes_ms)})" if measured and measured.writes_ms else ""
+        if reads is not None:
+            parts.append(f"reads and writes on {table} wait up to {_seconds(reads)}{seen}")
+        elif writes is not None:
+            parts.append(f"writes to {table} wait up to {_seconds(writes)}, reads go on{seen}")
+    for rewrite in rewrites:
+        if rewrite.kind == "table" and not rewrite.new_in_plan:
+            parts.append(f"{rewrite.relation} is rewritten")
+    if not parts:
+        if not atomic:
+            return "Not atomic: each statement's locks end with it; nothing measured blocks reads or writes."
+        return "Nothing blocks reads or writes on existing tables."
+    sentence = "; ".join(parts)
+    return sentence[0].upper() + sentence[1:] + " (times on the copy)."

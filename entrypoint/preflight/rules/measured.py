@@ -1,0 +1,140 @@
+"""What applying the migrations to the copy showed: locks, rewrites, blocking, round trip.
+
+Pure data, shared by the evidence rules and the report. The probe measures it; the
+pipeline (preview.py) turns the probe's JSON into these records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from preflight.rules.base import OperationRef
+
+# What each lock mode blocks, in the words of someone running the application.
+BLOCKS = {
+    "AccessShareLock": "blocks only schema changes",
+    "RowShareLock": "blocks only schema changes",
+    "RowExclusiveLock": "blocks only schema changes and index builds",
+    "ShareUpdateExclusiveLock": "blocks other schema changes and VACUUM; reads and writes go on",
+    "ShareLock": "blocks writes; reads go on",
+    "ShareRowExclusiveLock": "blocks writes; reads go on",
+    "ExclusiveLock": "blocks writes and SELECT ... FOR UPDATE; plain reads go on",
+    "AccessExclusiveLock": "blocks reads and writes",
+}
+BLOCKS_WRITES = {"ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock"}
+BLOCKS_READS = {"AccessExclusiveLock"}
+STRENGTH = list(BLOCKS)
+
+
+def mode_name(mode: str) -> str:
+    """'ShareRowExclusiveLock' -> 'SHARE ROW EXCLUSIVE'."""
+    words, current = [], ""
+    for char in mode.removesuffix("Lock"):
+        if char.isupper() and current:
+            words.append(current)
+            current = ""
+        current += char
+    return " ".join([*words, current]).upper()
+
+
+@dataclass
+class Lock:
+    relation: str
+    mode: str
+    held_ms: float
+    statement: int
+    operation: int | None = None
+    new_in_plan: bool = False
+    kind: str = "r"
+
+    @property
+    def blocks(self) -> str:
+        return BLOCKS.get(self.mode, self.mode)
+
+    @property
+    def blocks_writes(self) -> bool:
+        return self.mode in BLOCKS_WRITES
+
+
+@dataclass
+class Rewrite:
+    relation: str
+    kind: str  # table | index
+    before_bytes: int | None
+    after_bytes: int | None
+    statement: int
+    operation: int | None = None
+    new_in_plan: bool = False
+
+
+@dataclass
+class Blocked:
+    """What a second session measured while a migration ran (--probe-concurrency)."""
+
+    table: str
+    reads_ms: float
+    writes_ms: float
+    samples: int
+
+
+@dataclass
+class RoundTripStep:
+    status: str  # ok | irreversible | failed
+    migrations: int
+    duration_ms: float
+    migration: str | None = None
+    error: str | None = None
+    sqlstate: str | None = None
+
+
+@dataclass
+class RoundTrip:
+    backward: RoundTripStep
+    forward: RoundTripStep | None = None
+
+
+@dataclass
+class TestRun:
+    command: str
+    exit_code: int
+    duration_s: float
+    tail: str
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == 0
+
+
+@dataclass
+class FailureFacts:
+    """What the copy says about why a migration failed (counted after the rollback)."""
+
+    sqlstate: str
+    table: str | None = None
+    columns: tuple[str, ...] = ()
+    constraint: str | None = None
+    violating_rows: int | None = None
+
+
+@dataclass
+class MigrationRun:
+    """One migration as it ran on the copy, for the evidence rules."""
+
+    app: str
+    name: str
+    file: str | None
+    atomic: bool
+    status: str
+    duration_ms: float | None
+    operations: list[OperationRef]
+    statements: list[tuple[str, float, int | None]]  # (sql, duration_ms, operation index)
+    locks: list[Lock] = field(default_factory=list)
+    rewrites: list[Rewrite] = field(default_factory=list)
+    blocked: list[Blocked] = field(default_factory=list)
+    failure: FailureFacts | None = None
+    failed_statement: str | None = None
+    failed_operation: int | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.app}.{self.name}"
