@@ -20,6 +20,7 @@ from preflight.preview import PreviewOptions, preview
 from preflight.probe.runner import Project
 from preflight.progress import QuietProgress
 from preflight.report import render
+from preflight.report.feel import feel
 from preflight.report.model import SCHEMA_VERSION, Report
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -33,6 +34,16 @@ def normalize(report: Report) -> Report:
             migration.duration_ms = 10.0 * (index + 1)
         for position, statement in enumerate(migration.statements):
             statement.duration_ms = float(len(migration.statements) - position)
+            statement.started_ms = float(position)
+        for lock in migration.locks:
+            lock.held_ms = 5.0
+        migration.feel = feel(
+            migration.status, migration.atomic, migration.locks, migration.rewrites, migration.blocked
+        )
+    if report.round_trip is not None:
+        report.round_trip.backward.duration_ms = 100.0
+        if report.round_trip.forward is not None:
+            report.round_trip.forward.duration_ms = 100.0
     target = dataclasses.replace(
         report.target,
         restore_seconds=1.5 if report.target.restore_seconds else None,
@@ -120,6 +131,12 @@ def test_schema_doc_lists_every_field() -> None:
         model.Rollback,
         model.Finding,
         model.Approval,
+        model.Lock,
+        model.Rewrite,
+        model.Blocked,
+        model.RoundTrip,
+        model.RoundTripStep,
+        model.TestRun,
     ):
         section = doc.split(f"## {kind.__name__}\n", 1)[1].split("\n## ", 1)[0]
         documented = set(

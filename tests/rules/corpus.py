@@ -11,6 +11,7 @@ import yaml
 
 from preflight.rules.base import ColumnFacts, Facts, OperationRef, PlanState, TableFacts
 from preflight.rules.engine import Unit
+from preflight.rules.measured import Blocked, FailureFacts, Lock, MigrationRun, Rewrite, RoundTrip, RoundTripStep
 from preflight.sql.parse import parse
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -21,8 +22,8 @@ KEY = re.compile(r"^(?P<table>[\w.]+)\((?P<columns>[\w, ]+)\)$")
 class Case:
     rule: str
     name: str
-    sql: str
     expect: int
+    sql: str = ""
     severity: str | None = None
     message_contains: str | None = None
     transaction: bool = False
@@ -30,6 +31,10 @@ class Case:
     operation: dict[str, Any] | None = None
     missing: dict[str, list[str]] | None = None
     opaque_before: bool = False
+    run: dict[str, Any] | None = None  # a measured MigrationRun (evidence rules)
+    round_trip: dict[str, Any] | None = None
+    health: dict[str, Any] | None = None
+    thresholds: dict[str, int] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -38,7 +43,18 @@ class Case:
     @property
     def needs_context(self) -> bool:
         """Cases lint-sql cannot reproduce: they need the copy, a transaction or Django."""
-        return bool(self.facts or self.operation or self.missing is not None or self.transaction or self.opaque_before)
+        return bool(
+            self.facts
+            or self.operation
+            or self.missing is not None
+            or self.transaction
+            or self.opaque_before
+            or self.measured
+        )
+
+    @property
+    def measured(self) -> bool:
+        return bool(self.run or self.round_trip or self.health)
 
     def build_facts(self) -> Facts:
         data = self.facts
@@ -52,7 +68,43 @@ class Case:
             duplicates={_columns(key): value for key, value in (data.get("duplicates") or {}).items()},
             volatile_functions=frozenset(data["volatile_functions"]) if "volatile_functions" in data else None,
             too_long={_limit(key): value for key, value in (data.get("too_long") or {}).items()},
+            lock_timeout_ms=data.get("lock_timeout_ms"),
         )
+
+    def build_run(self) -> MigrationRun | None:
+        if not self.run:
+            return None
+        data = self.run
+        operations = [
+            OperationRef(i, op["type"], op["type"], 10 + i, 10 + i, op.get("reversible", True))
+            for i, op in enumerate(data.get("operations") or [{"type": "AddField"}])
+        ]
+        statements = [
+            (s, 1.0, 0) if isinstance(s, str) else (s["sql"], s["duration_ms"], s.get("operation", 0))
+            for s in data.get("statements") or []
+        ]
+        return MigrationRun(
+            app="app",
+            name="0001_x",
+            file="app/migrations/0001_x.py",
+            atomic=data.get("atomic", True),
+            status=data.get("status", "applied"),
+            duration_ms=data.get("duration_ms", 10.0),
+            operations=operations,
+            statements=statements,
+            locks=[Lock(**lock) for lock in data.get("locks") or []],
+            rewrites=[Rewrite(**rewrite) for rewrite in data.get("rewrites") or []],
+            blocked=[Blocked(**blocked) for blocked in data.get("blocked") or []],
+            failure=FailureFacts(**{**data["failure"], "columns": tuple(data["failure"].get("columns", ()))})
+            if data.get("failure")
+            else None,
+        )
+
+    def build_round_trip(self) -> RoundTrip | None:
+        if not self.round_trip:
+            return None
+        forward = self.round_trip.get("forward")
+        return RoundTrip(RoundTripStep(**self.round_trip["backward"]), RoundTripStep(**forward) if forward else None)
 
     def unit(self) -> Unit:
         operation = None

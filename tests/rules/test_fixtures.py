@@ -6,12 +6,18 @@ import pytest
 from corpus import Case, load
 
 from preflight.rules import engine
-from preflight.rules.base import Finding
+from preflight.rules.base import Finding, Thresholds
 
 CASES = load()
 
 
 def run_case(case: Case) -> list[Finding]:
+    if case.measured:
+        run = case.build_run()
+        settings = engine.Settings(thresholds=Thresholds(**case.thresholds))
+        return engine.run_measured(
+            [run] if run else [], case.build_facts(), settings, case.build_round_trip(), case.health
+        )
     return engine.run([case.unit()], case.build_facts(), missing_migrations=case.missing, state=case.state())
 
 

@@ -405,6 +405,7 @@ USER_RELATIONS = """
     JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'm', 'i')
       AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'
+    ORDER BY c.relkind DESC, c.relname
 """
 HELD_LOCKS = """
     SELECT c.oid, c.relname, c.relkind, l.mode FROM pg_locks l
@@ -412,6 +413,7 @@ HELD_LOCKS = """
     WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted
       AND c.relkind IN ('r', 'p', 'm')
       AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'
+    ORDER BY c.relname, l.mode
 """
 DDL = ("ALTER", "CREATE", "DROP", "CLUSTER", "VACUUM", "REINDEX", "TRUNCATE", "REFRESH", "DO")
 BOOKKEEPING = ("django_migrations", "django_content_type", "auth_permission")
