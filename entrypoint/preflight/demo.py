@@ -95,6 +95,7 @@ def run(options: DemoOptions, progress: Progress) -> Report:
                 pg_user=options.pg_user,
                 config=config,
                 fail_on=config.fail_on or "dangerous",
+                probe_concurrency=True,  # show what a second session waited, not only how long locks were held
             ),
             progress,
         )
