@@ -83,7 +83,12 @@ def _evidence_options(parser: argparse.ArgumentParser) -> None:
 
 def _output_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("output")
-    group.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    group.add_argument(
+        "--format",
+        choices=("markdown", "json", "sarif"),
+        default="markdown",
+        help="sarif: findings for GitHub code scanning (upload-sarif)",
+    )
     group.add_argument("--output", help="write the report here (default: stdout)")
     group.add_argument("--json", dest="json_path", help="also write the JSON report to this file")
     group.add_argument("--quiet", action="store_true", help="no progress output")
@@ -151,7 +156,9 @@ def _on_sigterm(signum: int, frame: object) -> NoReturn:
 
 
 def _publish(report: Report, fmt: str, output: str | None, json_path: str | None) -> None:
-    text = render.to_markdown(report) if fmt == "markdown" else render.to_json(report)
+    from preflight.report.sarif import to_sarif
+
+    text = {"markdown": render.to_markdown, "json": render.to_json}.get(fmt, lambda r: to_sarif(r.findings))(report)
     if output:
         Path(output).write_text(text, encoding="utf-8")
     else:

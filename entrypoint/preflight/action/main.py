@@ -1,0 +1,164 @@
+"""The action's entrypoint: build the real clients, then `action(settings, github, progress)`.
+
+Modelled on python-coverage-comment-action: main() reads the environment and makes the
+GitHub client; action() does the work and returns the exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import psycopg
+
+from preflight import secrets
+from preflight.action.install import install
+from preflight.action.settings import Settings, from_env
+from preflight.config import FILENAME, ApprovalRule, load
+from preflight.errors import ExitCode, PreflightError, UsageError
+from preflight.github import comment
+from preflight.github.client import ForbiddenError, GitHub, GitHubError
+from preflight.preview import PreviewOptions, preview
+from preflight.progress import PlainProgress, Progress
+from preflight.project import discover
+from preflight.publish import workflow
+from preflight.report import render
+from preflight.report.sarif import to_sarif
+
+
+def main() -> int:
+    out = PlainProgress(sys.stdout)
+    try:
+        settings = from_env()
+    except PreflightError as exc:
+        print(f"::error title=Preflight::{secrets.redact(exc.line())}")
+        return exc.exit_code
+    _mask(settings)
+    github = None
+    if settings.github_token and settings.repository and settings.pull_number:
+        github = GitHub(settings.api_url, settings.github_token)
+    try:
+        return action(settings, github, out)
+    except PreflightError as exc:
+        print(f"::error title=Preflight::{secrets.redact(exc.line())}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("::error title=Preflight::interrupted; the throwaway server and temp files were removed")
+        return ExitCode.INTERRUPTED
+
+
+def _mask(settings: Settings) -> None:
+    """Register every secret with the runner before anything can print it."""
+    workflow.add_mask(sys.stdout, settings.github_token)
+    secrets.register(settings.github_token)
+    if settings.target_database_url:
+        try:
+            password = psycopg.conninfo.conninfo_to_dict(settings.target_database_url).get("password")
+        except psycopg.ProgrammingError:
+            password = None
+        workflow.add_mask(sys.stdout, str(password) if password else None)
+        secrets.register(str(password) if password else None)
+    sys.stdout.flush()
+
+
+def label_approvals(github: GitHub, settings: Settings) -> list[ApprovalRule]:
+    """Approvals from pull-request labels: LABEL approves everything, LABEL:CODE one rule."""
+    assert settings.approve_label and settings.repository and settings.pull_number
+    pull = settings.event.get("pull_request") or github.pull(settings.repository, settings.pull_number)
+    names = [label["name"] for label in pull.get("labels") or []]
+    mine = [n for n in names if n == settings.approve_label or n.startswith(settings.approve_label + ":")]
+    if not mine:
+        return []
+    actors = {
+        e["label"]["name"]: e["actor"]["login"] for e in github.label_events(settings.repository, settings.pull_number)
+    }
+    return [
+        ApprovalRule("label", f"pull-request label {name}", code=name.partition(":")[2] or None, who=actors.get(name))
+        for name in mine
+    ]
+
+
+def action(settings: Settings, github: GitHub | None, out: Progress) -> int:
+    if settings.mode == "squash-report":
+        raise UsageError("mode squash-report is not available in this version", "use mode: preview or gate")
+    if settings.from_fork and settings.target_database_url:
+        raise UsageError(
+            "refusing to run a fork's pull-request code with target-database-url",
+            "use the two-phase workflow (docs/workflows/fork-safe-*.yml): preview forks against a dump or a base ref",
+        )
+    root = (settings.workspace / settings.project).resolve()
+    temp = Path(os.environ.get("RUNNER_TEMP") or tempfile.gettempdir())
+    python = settings.python or install(
+        root, temp / "preflight-venv", settings.install_command, settings.python_version, out
+    )
+    project = discover(root, settings.settings, python)
+    config = load(settings.workspace / settings.config if settings.config else root / FILENAME)
+    approvals = label_approvals(github, settings) if github and settings.approve_label else []
+    gate = settings.mode == "gate"
+    fail_on = settings.fail_on or ((config.fail_on or "dangerous") if gate else "never")
+    report = preview(
+        PreviewOptions(
+            project=project,
+            target_url=settings.target_database_url,
+            target_dump=settings.workspace / settings.target_dump if settings.target_dump else None,
+            base_ref=settings.base_ref,
+            postgres=settings.postgres,
+            config=config,
+            approvals=approvals,
+            fail_on=fail_on,
+            lock_timeout=settings.lock_timeout,
+            probe_concurrency=settings.probe_concurrency,
+            round_trip=settings.round_trip,
+            test_command=settings.test_command,
+        ),
+        out,
+    )
+    markdown = render.to_markdown(report)
+    reports = temp / "preflight-report"
+    reports.mkdir(parents=True, exist_ok=True)
+    prefix = f"{root.relative_to(settings.workspace.resolve())}/" if root != settings.workspace.resolve() else ""
+    (reports / "report.md").write_text(markdown)
+    (reports / "report.json").write_text(render.to_json(report))
+    (reports / "report.sarif").write_text(to_sarif(report.findings, prefix))
+    workflow.write_summary(settings.summary_path, markdown)
+    for line in workflow.annotation_lines(report.findings, prefix):
+        print(line)
+    comment_url = ""
+    if settings.comment and github and settings.repository and settings.pull_number:
+        clean = not report.blocking and report.failure is None
+        try:
+            comment_url = comment.publish(
+                github, settings.repository, settings.pull_number, markdown, clean, settings.run_url
+            )
+        except ForbiddenError as exc:
+            print(f"::warning title=Preflight::could not comment: {exc.line()}")
+        except GitHubError as exc:
+            print(f"::warning title=Preflight::could not comment: {exc.line()}")
+    blocked = bool(report.blocking) or report.failure is not None
+    workflow.write_outputs(
+        settings.output_path,
+        {
+            "pending-count": str(len(report.migrations)),
+            "findings-count": str(len([f for f in report.findings if f.approval is None])),
+            "blocked": "true" if blocked else "false",
+            "report-path": str(reports / "report.md"),
+            "report-json-path": str(reports / "report.json"),
+            "report-sarif-path": str(reports / "report.sarif"),
+            "comment-url": comment_url,
+        },
+    )
+    if report.failure is not None:
+        print(
+            f"::error title=Preflight::migration {report.failure.migration} failed on the copy: "
+            f"{secrets.redact(report.failure.error.splitlines()[0] if report.failure.error else '')}"
+        )
+        return ExitCode.MIGRATION_FAILED
+    if report.blocking:  # fail_on is "never" unless gating or asked
+        print(
+            f"::error title=Preflight::{len(report.blocking)} unapproved finding(s) block this change "
+            f"(fail-on {fail_on}); see the report"
+        )
+        return ExitCode.BLOCKED
+    return ExitCode.OK

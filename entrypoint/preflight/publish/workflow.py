@@ -1,0 +1,64 @@
+"""GitHub Actions workflow commands and files: masks, annotations, outputs, step summary.
+
+Pure formatting plus writes to the files GitHub names in GITHUB_OUTPUT and
+GITHUB_STEP_SUMMARY. Annotation text is escaped as the runner requires.
+"""
+
+from __future__ import annotations
+
+import secrets as _random
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO
+
+from preflight.rules.base import Finding
+from preflight.secrets import redact
+
+LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def add_mask(stream: IO[str], secret: str | None) -> None:
+    """Tell the runner to hide a secret in every log line (before anything prints it)."""
+    if secret:
+        stream.write(f"::add-mask::{secret}\n")
+
+
+def annotation_lines(findings: Iterable[Finding], prefix: str = "") -> list[str]:
+    """One ::error/::warning/::notice per unapproved finding, at its migration file and line."""
+    lines = []
+    for finding in findings:
+        if finding.approval is not None:
+            continue
+        where = []
+        if finding.file:
+            where.append(f"file={_escape_property(prefix + finding.file)}")
+            if finding.line:
+                where.append(f"line={finding.line}")
+        where.append(f"title={_escape_property(f'{finding.code} {finding.name}')}")
+        text = redact(f"{finding.message}. Fix: {finding.fix}.")
+        lines.append(f"::{LEVEL[finding.severity]} {','.join(where)}::{_escape_data(text)}")
+    return lines
+
+
+def write_outputs(path: str | None, values: dict[str, str]) -> None:
+    """Append step outputs to GITHUB_OUTPUT (heredoc syntax, safe for any value)."""
+    if not path:
+        return
+    with Path(path).open("a", encoding="utf-8") as handle:
+        for key, value in values.items():
+            delimiter = f"preflight_{_random.token_hex(8)}"
+            handle.write(f"{key}<<{delimiter}\n{value}\n{delimiter}\n")
+
+
+def write_summary(path: str | None, markdown: str) -> None:
+    if path:
+        with Path(path).open("a", encoding="utf-8") as handle:
+            handle.write(redact(markdown) + "\n")
