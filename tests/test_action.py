@@ -158,3 +158,34 @@ def test_a_fork_with_a_production_url_is_refused(workspace: Path, tmp_path: Path
 def test_bad_inputs(env: dict[str, str], message: str) -> None:
     with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
         from_env(env)
+
+
+def test_action_yml_inputs_are_all_read_and_outputs_all_written() -> None:
+    import inspect
+
+    import yaml
+
+    from conftest import REPO as ROOT
+    from preflight.action import main, settings
+
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    read = inspect.getsource(settings.from_env)
+    assert [name for name in action["inputs"] if f'"{name}"' not in read] == []
+    assert all(name == name.lower() and "_" not in name for name in action["inputs"])
+    written = inspect.getsource(main.action)
+    assert [name for name in action["outputs"] if f'"{name}"' not in written] == []
+    assert action["runs"] == {"using": "docker", "image": "Dockerfile"}
+
+
+def test_workflows_grant_nothing_by_default() -> None:
+    import yaml
+
+    from conftest import REPO as ROOT
+
+    files = [*(ROOT / ".github" / "workflows").glob("*.yml"), *(ROOT / "docs" / "workflows").glob("*.yml")]
+    assert len(files) >= 5
+    for path in files:
+        workflow = yaml.safe_load(path.read_text())
+        assert workflow["permissions"] == {}, path.name
+        for name, job in workflow["jobs"].items():
+            assert "permissions" in job, f"{path.name}: job {name} must say what it needs"

@@ -13,7 +13,8 @@ from preflight.errors import ProjectError, UsageError
 
 
 def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    # In a container the checkout belongs to another uid; git would refuse it as "dubious".
+    return subprocess.run(["git", "-c", "safe.directory=*", *args], cwd=cwd, capture_output=True, text=True)
 
 
 @contextmanager

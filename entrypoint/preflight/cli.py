@@ -114,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--output-dir", default="preflight-demo", help="where report.md and report.json go")
     demo.add_argument("--lines", type=int, help="rows in the biggest table (default 500000)")
     demo.add_argument("--quiet", action="store_true", help="no progress output")
+    demo.add_argument("--save-dump", type=Path, help="keep the demo's production dump here (to try `gate` on it)")
     _postgres_options(demo)
 
     for name, summary in (
@@ -134,6 +135,14 @@ def build_parser() -> argparse.ArgumentParser:
         _rule_options(sub, gate=name == "gate")
         _evidence_options(sub)
         _output_options(sub)
+
+    post = command("comment", "post a Markdown report as the sticky pull-request comment (fork-safe phase two)")
+    post.add_argument("report", type=Path, help="report.md written by a preview or gate run")
+    post.add_argument(
+        "--repo", default=os.environ.get("GITHUB_REPOSITORY"), help="owner/name (default: $GITHUB_REPOSITORY)"
+    )
+    post.add_argument("--pr", type=int, required=True, help="pull request number")
+    post.add_argument("--clean", action="store_true", help="the report has nothing blocking (say so if it had)")
 
     lint = command("lint-sql", "check SQL files with the same rules (no Django, no database)")
     lint.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -214,7 +223,10 @@ def cmd_demo(args: argparse.Namespace, out: progress.Progress) -> Report:
     from preflight import demo
 
     report = demo.run(
-        demo.DemoOptions(postgres=args.postgres, pg_bin=args.pg_bin, pg_user=args.pg_user, lines=args.lines), out
+        demo.DemoOptions(
+            postgres=args.postgres, pg_bin=args.pg_bin, pg_user=args.pg_user, lines=args.lines, save_dump=args.save_dump
+        ),
+        out,
     )
     directory = Path(args.output_dir)
     directory.mkdir(parents=True, exist_ok=True)
@@ -224,6 +236,22 @@ def cmd_demo(args: argparse.Namespace, out: progress.Progress) -> Report:
     out.log(f"Markdown report: {directory / 'report.md'}")
     out.log(f"JSON report: {directory / 'report.json'}")
     return report
+
+
+def cmd_comment(args: argparse.Namespace) -> int:
+    from preflight.github import comment
+    from preflight.github.client import GitHub
+
+    token = os.environ.get("GITHUB_TOKEN")
+    if not token or not args.repo:
+        raise UsageError(
+            "preflight comment needs GITHUB_TOKEN and --repo (or GITHUB_REPOSITORY)",
+            "run it in a workflow with permissions: pull-requests: write",
+        )
+    github = GitHub(os.environ.get("GITHUB_API_URL", "https://api.github.com"), token)
+    url = comment.publish(github, args.repo, args.pr, args.report.read_text(encoding="utf-8"), args.clean, None)
+    sys.stdout.write(url + "\n")
+    return ExitCode.OK
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
@@ -288,6 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "lint-sql":
             return cmd_lint(args)
+        if args.command == "comment":
+            return cmd_comment(args)
         report = COMMANDS[args.command](args, out)
     except PreflightError as exc:
         return _fail(exc.line(), exc.exit_code)

@@ -43,6 +43,7 @@ class DemoOptions:
     pg_bin: str | None = None
     pg_user: str | None = None
     lines: int | None = None  # rows in the biggest table; demo.yml's default when None
+    save_dump: Path | None = None  # keep the production dump (to try `preflight gate` on it)
 
 
 def seed_database(server: Server, project: Project, lines: int | None, progress: Progress) -> str:
@@ -85,6 +86,8 @@ def run(options: DemoOptions, progress: Progress) -> Report:
         project = Project(root=root, settings="shop.settings", python=sys.executable)
         dump = Path(tmp) / "shop-production.dump"
         build_production(project, dump, options, progress)
+        if options.save_dump:
+            shutil.copyfile(dump, options.save_dump)
         config = load(root / FILENAME)  # the example's own policy decides what the gate would block
         return preview(
             PreviewOptions(

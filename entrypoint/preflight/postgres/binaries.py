@@ -44,6 +44,7 @@ def parse_major(version_text: str) -> int:
 
 
 def _candidates(explicit: str | None) -> list[Path]:
+    explicit = explicit or os.environ.get("PREFLIGHT_PG_BIN")  # e.g. CI picking a PostgreSQL version
     if explicit:
         return [Path(explicit)]
     found: list[Path] = []
