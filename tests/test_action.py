@@ -189,3 +189,18 @@ def test_workflows_grant_nothing_by_default() -> None:
         assert workflow["permissions"] == {}, path.name
         for name, job in workflow["jobs"].items():
             assert "permissions" in job, f"{path.name}: job {name} must say what it needs"
+
+
+def test_comment_command_posts_a_saved_report(tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    report = tmp_path / "report.md"
+    report.write_text("## ✅ Preflight: 2 pending migrations")
+    with fake_github() as (base, state):
+        env = {"GITHUB_TOKEN": "actions-token", "GITHUB_API_URL": base, "GITHUB_REPOSITORY": REPO}
+        first = run_cli("comment", str(report), "--pr", "5", env=env)
+        second = run_cli("comment", str(report), "--pr", "5", env=env)
+        assert first.returncode == 0 and first.stdout == second.stdout
+        assert len(state.comments[(REPO, 5)]) == 1
+        fork = run_cli("comment", str(report), "--pr", "5", env={**env, "GITHUB_TOKEN": "fork-token"})
+        assert fork.returncode == 6 and "two-phase" in fork.stderr and "fork-token" not in fork.stderr
