@@ -53,14 +53,9 @@ def shop(tmp_path: Path) -> Project:
 
 def pg_dump(server: Server, database: str, dest: Path) -> Path:
     """Dump a database of `server` with the real pg_dump -Fc."""
-    from preflight.postgres import binaries
-    from preflight.target import clean_env
+    from preflight.target import dump_database
 
-    pg_dump_bin = binaries.find(("pg_dump",)).path("pg_dump")
-    subprocess.run(
-        [pg_dump_bin, "-Fc", "-f", str(dest), "-d", database], env=clean_env(server.info.client_env()), check=True
-    )
-    return dest
+    return dump_database(server, database, dest)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ dump through exactly the path a user's `preflight preview --target-dump` takes.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -19,14 +18,13 @@ import yaml
 from preflight import postgres
 from preflight.config import FILENAME, load
 from preflight.errors import InfrastructureError
-from preflight.postgres import binaries
 from preflight.postgres.base import Server
 from preflight.preview import PreviewOptions, preview
 from preflight.probe import runner
 from preflight.probe.runner import Project
 from preflight.progress import Progress
 from preflight.report.model import Report
-from preflight.target import clean_env
+from preflight.target import dump_database
 
 
 def example_dir() -> Path:
@@ -67,15 +65,7 @@ def build_production(project: Project, dump: Path, options: DemoOptions, progres
     with postgres.start(options.postgres, pg_bin=options.pg_bin, pg_user=options.pg_user) as server:
         database = seed_database(server, project, options.lines, progress)
         with progress.step("pg_dump -Fc of the demo production database"):
-            bins = binaries.find(("pg_dump",), options.pg_bin)
-            done = subprocess.run(
-                [bins.path("pg_dump"), "-Fc", "--no-sync", "-f", str(dump), "-d", database],
-                capture_output=True,
-                text=True,
-                env=clean_env(server.info.client_env()),
-            )
-            if done.returncode != 0:
-                raise InfrastructureError(f"pg_dump of the demo database failed: {done.stderr.strip()}")
+            dump_database(server, database, dump, options.pg_bin)
 
 
 def run(options: DemoOptions, progress: Progress) -> Report:

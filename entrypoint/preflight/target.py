@@ -171,6 +171,22 @@ def _error_line(stderr: str) -> str:
     return secrets.redact(re.sub(r"^(pg_restore|pg_dump|psql):\s*(error:\s*)?", "", picked).strip())
 
 
+def dump_database(server: Server, database: str, dest: Path, pg_bin: str | None = None) -> Path:
+    """pg_dump -Fc a database of a throwaway server (the demo's production, test fixtures)."""
+    bins = binaries.find(("pg_dump",), pg_bin)
+    done = subprocess.run(
+        [bins.path("pg_dump"), "-Fc", "--no-sync", "-f", str(dest), "-d", database],
+        capture_output=True,
+        text=True,
+        env=clean_env(server.info.client_env()),
+    )
+    if done.returncode != 0:
+        raise InfrastructureError(
+            f"pg_dump of {database} failed: {_error_line(done.stderr)}", "check free disk space in the destination"
+        )
+    return dest
+
+
 def dump_format(path: Path) -> str:
     """Return 'directory', 'custom', 'tar' or 'plain' from the file's own header."""
     if path.is_dir():

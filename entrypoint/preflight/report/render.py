@@ -13,6 +13,7 @@ import jinja2
 
 from preflight.report.model import Report
 from preflight.secrets import redact
+from preflight.units import size
 
 
 def template_dir() -> Path:
@@ -35,17 +36,6 @@ def duration(ms: float | None) -> str:
 
 def seconds(value: float | None) -> str:
     return duration(None if value is None else value * 1000)
-
-
-def size(value: int | None) -> str:
-    if value is None:
-        return "–"
-    amount = float(value)
-    for unit in ("B", "kB", "MB", "GB"):
-        if amount < 1000 or unit == "GB":
-            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
-        amount /= 1000
-    raise AssertionError("unreachable")
 
 
 def md_cell(text: object) -> str:

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
 from preflight.rules.measured import MigrationRun
+from preflight.units import size
 
 
 class TableRewrite(Rule):
@@ -32,11 +33,11 @@ class TableRewrite(Rule):
         for rewrite in run.rewrites:
             if rewrite.kind != "table" or rewrite.new_in_plan:
                 continue
-            size = max(rewrite.before_bytes or 0, rewrite.after_bytes or 0)
-            severity = self.severity if size >= context.thresholds.rewrite_bytes else Severity.INFO
+            largest = max(rewrite.before_bytes or 0, rewrite.after_bytes or 0)
+            severity = self.severity if largest >= context.thresholds.rewrite_bytes else Severity.INFO
             yield self.finding(
-                f"{rewrite.relation} was rewritten on the copy ({_size(rewrite.before_bytes)} -> "
-                f"{_size(rewrite.after_bytes)}), under a lock that blocks reads and writes",
+                f"{rewrite.relation} was rewritten on the copy ({size(rewrite.before_bytes)} -> "
+                f"{size(rewrite.after_bytes)}), under a lock that blocks reads and writes",
                 "avoid the rewrite (new column + backfill, metadata-only widening) or plan downtime and disk",
                 severity=severity,
                 table=rewrite.relation,
@@ -45,13 +46,3 @@ class TableRewrite(Rule):
                 statement_index=rewrite.statement,
                 operation_index=rewrite.operation,
             )
-
-
-def _size(value: int | None) -> str:
-    if value is None:
-        return "?"
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value = value / 1024  # type: ignore[assignment]
-    return "?"
