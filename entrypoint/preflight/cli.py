@@ -15,15 +15,16 @@ from typing import NoReturn
 from preflight import __version__, progress, secrets
 from preflight.config import FAIL_ON, FILENAME, ApprovalRule, Config, load, parse_cli_approval
 from preflight.errors import (
+    BlockedError,
     ExitCode,
     InfrastructureError,
     InterruptedError_,
-    MigrationFailedError,
     PreflightError,
     UsageError,
 )
 from preflight.report import render
-from preflight.report.model import Failure, Finding, Report
+from preflight.report.model import Report
+from preflight.verdict import default_fail_on, verdict
 
 EXIT_CODES_HELP = """exit codes:
   0    the migrations applied cleanly on the copy, and nothing blocks them
@@ -193,7 +194,6 @@ def cmd_preview(args: argparse.Namespace, out: progress.Progress) -> Report:
     config = load(args.config or found.root / FILENAME)
     if args.config and not args.config.exists():
         raise UsageError(f"--config {args.config} does not exist", "check the path")
-    default = (config.fail_on or "dangerous") if args.command == "gate" else "never"
     options = PreviewOptions(
         project=found,
         target_url=target_url,
@@ -205,7 +205,7 @@ def cmd_preview(args: argparse.Namespace, out: progress.Progress) -> Report:
         image=args.image,
         config=config,
         approvals=_approvals(args),
-        fail_on=args.fail_on or default,
+        fail_on=args.fail_on or default_fail_on(config, gate=args.command == "gate"),
         lock_timeout=args.lock_timeout,
         probe_concurrency=args.probe_concurrency,
         round_trip=not args.no_round_trip,
@@ -280,30 +280,6 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, progress.Progress], Report]] =
 }
 
 
-def failure_error(failure: Failure) -> MigrationFailedError:
-    """Return the one-line error for a migration that raised on the copy."""
-    where = f" at {failure.file}:{failure.line}" if failure.file else ""
-    first = failure.error.strip().splitlines()[0] if failure.error.strip() else failure.type
-    return MigrationFailedError(
-        f"migration {failure.migration} failed on the copy{where}: {first}",
-        "fix the migration; the report shows the statement that failed",
-    )
-
-
-def blocked_line(blocking: list[Finding], fail_on: str) -> str:
-    """Return the one-line error naming what blocks the change."""
-    shown = "; ".join(
-        " ".join(part for part in (f.code, f.label or f.app, f"at {f.where}" if f.where else "") if part)
-        for f in blocking[:5]
-    )
-    more = f" and {len(blocking) - 5} more" if len(blocking) > 5 else ""
-    return (
-        f"blocked by {len(blocking)} finding{'s' if len(blocking) != 1 else ''} (--fail-on {fail_on}): {shown}{more}. "
-        f"Fix {'them' if len(blocking) != 1 else 'it'}, or approve with a reason (# preflight: approve CODE -- why, "
-        ".preflight.yml, or --approve)"
-    )
-
-
 def _fail(message: str, code: int) -> int:
     sys.stderr.write(f"preflight: error: {secrets.redact(message)}\n")
     return code
@@ -339,9 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)", 70)
     finally:
         signal.signal(signal.SIGTERM, previous)
-    if report.failure:
-        failed = failure_error(report.failure)
-        return _fail(failed.line(), failed.exit_code)
-    if report.blocking and args.command != "demo":  # the demo shows what would block; it is not a gate
-        return _fail(blocked_line(report.blocking, report.fail_on), ExitCode.BLOCKED)
-    return ExitCode.OK
+    ending = verdict(report)
+    if ending is None or (isinstance(ending, BlockedError) and args.command == "demo"):
+        return ExitCode.OK  # the demo shows what would block; it is not a gate
+    return _fail(ending.line(), ending.exit_code)

@@ -25,6 +25,7 @@ from preflight.probe.runner import Project
 from preflight.progress import Progress
 from preflight.report.model import Report
 from preflight.target import dump_database
+from preflight.verdict import default_fail_on
 
 
 def example_dir() -> Path:
@@ -87,7 +88,7 @@ def run(options: DemoOptions, progress: Progress) -> Report:
                 pg_bin=options.pg_bin,
                 pg_user=options.pg_user,
                 config=config,
-                fail_on=config.fail_on or "dangerous",
+                fail_on=default_fail_on(config, gate=True),
                 probe_concurrency=True,  # show what a second session waited, not only how long locks were held
             ),
             progress,

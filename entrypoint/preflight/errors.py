@@ -39,6 +39,12 @@ class PreflightError(Exception):
         return f"{self.cause}. {self.fix[0].upper()}{self.fix[1:]}"
 
 
+class BlockedError(PreflightError):
+    """Unapproved findings fail the run (gate, --fail-on)."""
+
+    exit_code = ExitCode.BLOCKED
+
+
 class UsageError(PreflightError):
     exit_code = ExitCode.USAGE
 

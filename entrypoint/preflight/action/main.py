@@ -26,6 +26,7 @@ from preflight.project import discover
 from preflight.publish import workflow
 from preflight.report import render
 from preflight.report.sarif import to_sarif
+from preflight.verdict import default_fail_on, verdict
 
 
 def main() -> int:
@@ -97,7 +98,7 @@ def action(settings: Settings, github: GitHub | None, out: Progress) -> int:
     config = load(settings.workspace / settings.config if settings.config else root / FILENAME)
     approvals = label_approvals(github, settings) if github and settings.approve_label else []
     gate = settings.mode == "gate"
-    fail_on = settings.fail_on or ((config.fail_on or "dangerous") if gate else "never")
+    fail_on = settings.fail_on or default_fail_on(config, gate)
     report = preview(
         PreviewOptions(
             project=project,
@@ -136,29 +137,20 @@ def action(settings: Settings, github: GitHub | None, out: Progress) -> int:
             print(f"::warning title=Preflight::could not comment: {exc.line()}")
         except GitHubError as exc:
             print(f"::warning title=Preflight::could not comment: {exc.line()}")
-    blocked = bool(report.blocking) or report.failure is not None
+    ending = verdict(report)
     workflow.write_outputs(
         settings.output_path,
         {
             "pending-count": str(len(report.migrations)),
             "findings-count": str(len([f for f in report.findings if f.approval is None])),
-            "blocked": "true" if blocked else "false",
+            "blocked": "true" if ending is not None else "false",
             "report-path": str(reports / "report.md"),
             "report-json-path": str(reports / "report.json"),
             "report-sarif-path": str(reports / "report.sarif"),
             "comment-url": comment_url,
         },
     )
-    if report.failure is not None:
-        print(
-            f"::error title=Preflight::migration {report.failure.migration} failed on the copy: "
-            f"{secrets.redact(report.failure.error.splitlines()[0] if report.failure.error else '')}"
-        )
-        return ExitCode.MIGRATION_FAILED
-    if report.blocking:  # fail_on is "never" unless gating or asked
-        print(
-            f"::error title=Preflight::{len(report.blocking)} unapproved finding(s) block this change "
-            f"(fail-on {fail_on}); see the report"
-        )
-        return ExitCode.BLOCKED
+    if ending is not None:
+        print(f"::error title=Preflight::{secrets.redact(ending.line())}")
+        return ending.exit_code
     return ExitCode.OK

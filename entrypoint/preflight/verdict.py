@@ -1,0 +1,46 @@
+"""What a finished run means for its exit: one decision for the CLI and the Action. Pure."""
+
+from __future__ import annotations
+
+from preflight.config import Config
+from preflight.errors import BlockedError, MigrationFailedError, PreflightError
+from preflight.report.model import Failure, Finding, Report
+
+
+def default_fail_on(config: Config, gate: bool) -> str:
+    """The gate fails on the config's fail_on (else dangerous); a preview never fails on findings."""
+    return (config.fail_on or "dangerous") if gate else "never"
+
+
+def failure_error(failure: Failure) -> MigrationFailedError:
+    """The one-line error for a migration that raised on the copy."""
+    where = f" at {failure.file}:{failure.line}" if failure.file else ""
+    first = failure.error.strip().splitlines()[0] if failure.error.strip() else failure.type
+    return MigrationFailedError(
+        f"migration {failure.migration} failed on the copy{where}: {first}",
+        "fix the migration; the report shows the statement that failed",
+    )
+
+
+def blocked_error(blocking: list[Finding], fail_on: str) -> BlockedError:
+    """The one-line error naming what blocks the change."""
+    shown = "; ".join(
+        " ".join(part for part in (f.code, f.label or f.app, f"at {f.where}" if f.where else "") if part)
+        for f in blocking[:5]
+    )
+    more = f" and {len(blocking) - 5} more" if len(blocking) > 5 else ""
+    count = f"{len(blocking)} finding{'s' if len(blocking) != 1 else ''}"
+    return BlockedError(
+        f"blocked by {count} (--fail-on {fail_on}): {shown}{more}",
+        f"fix {'them' if len(blocking) != 1 else 'it'}, or approve with a reason (# preflight: approve CODE -- why, "
+        ".preflight.yml, or --approve)",
+    )
+
+
+def verdict(report: Report) -> PreflightError | None:
+    """The error a run ends with: a migration that failed on the copy, then blocking findings."""
+    if report.failure is not None:
+        return failure_error(report.failure)
+    if report.blocking:
+        return blocked_error(report.blocking, report.fail_on)
+    return None
