@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
-from conftest import run_cli, scenario
+from conftest import pg_dump, run_cli, scenario
 from preflight.evidence import catalog
-from preflight.postgres import binaries
 from preflight.postgres.base import Server
 from preflight.probe import runner
 from preflight.rules.needs import needs
 from preflight.sql.parse import parse
-from preflight.target import clean_env
 
 SQL = """
 ALTER TABLE accounts ALTER COLUMN code TYPE varchar(4);
@@ -65,12 +62,7 @@ def test_data_dependent_findings_from_a_dump(pg: Server, tmp_path: Path) -> None
     database = pg.create_database("dd")
     result = runner.run(project, "apply", pg.info.url(database), to=["inventory.0002_seed_items"])
     assert result["failure"] is None
-    dump = tmp_path / "inventory.dump"
-    subprocess.run(
-        [binaries.find(("pg_dump",)).path("pg_dump"), "-Fc", "-f", str(dump), "-d", database],
-        env=clean_env(pg.info.client_env()),
-        check=True,
-    )
+    dump = pg_dump(pg, database, tmp_path / "inventory.dump")
     pg.drop_database(database)
     done = run_cli(
         "gate",

@@ -13,7 +13,6 @@ from pathlib import Path
 from preflight.errors import InfrastructureError
 
 SERVER_PROGRAMS = ("initdb", "postgres")
-CLIENT_PROGRAMS = ("pg_dump", "pg_restore", "psql")
 
 
 @dataclass(frozen=True)

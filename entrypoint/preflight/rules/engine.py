@@ -14,7 +14,7 @@ from typing import Any
 from pglast import ast, enums
 
 from preflight.rules import REGISTRY
-from preflight.rules.base import Context, Facts, Finding, OperationRef, PlanState, Rule, Severity, Thresholds
+from preflight.rules.base import Context, Facts, Finding, OperationRef, PlanState, Severity, Thresholds
 from preflight.rules.measured import MigrationRun, RoundTrip
 from preflight.rules.nodes import AT, CONSTR, commands
 from preflight.sql.parse import Statement, relation_name
@@ -129,10 +129,6 @@ def _configured(finding: Finding, settings: Settings) -> Finding:
     if finding.code in settings.severity:
         return replace(finding, severity=str(settings.severity[finding.code]))
     return finding
-
-
-def rule_for(code: str) -> type[Rule] | None:
-    return next((rule for rule in REGISTRY if rule.code == code), None)
 
 
 def run_measured(

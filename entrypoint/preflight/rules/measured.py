@@ -23,7 +23,6 @@ BLOCKS = {
 }
 BLOCKS_WRITES = {"ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock"}
 BLOCKS_READS = {"AccessExclusiveLock"}
-STRENGTH = list(BLOCKS)
 
 
 def mode_name(mode: str) -> str:
