@@ -157,3 +157,15 @@ def test_missing_migrations_block_the_gate(tmp_path: Path) -> None:
     assert done.returncode == 1
     (finding,) = [f for f in json.loads(done.stdout)["findings"] if f["code"] == "BR304"]
     assert finding["app"] == "ledger" and "Add field memo to entry" in finding["message"]
+
+
+def test_bad_approval_comment_fails_before_the_copy_is_migrated(project: Path, demo_dump: Path) -> None:
+    path = project / DROP
+    path.write_text(
+        path.read_text().replace(
+            "        migrations.RemoveField(", "        # preflight: approve DS102\n        migrations.RemoveField("
+        )
+    )
+    done = run_cli("gate", "--project", str(project), "--target-dump", str(demo_dump), "--postgres", "local")
+    assert done.returncode == 2
+    assert "reading the migration plan" in done.stderr and "applying to the copy" not in done.stderr

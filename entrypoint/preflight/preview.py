@@ -113,6 +113,8 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
         if plan["conflicts"]:
             raise runner.error_from({"kind": "conflict", "message": _conflicts(plan["conflicts"])}, project)
         pending = plan["pending"]
+        # Read approval comments now: a malformed one must fail before the copy is migrated.
+        approval_rules = [*options.config.approvals, *findings.inline_approvals(plan, project.root), *options.approvals]
         with progress.step("collecting SQL (sqlmigrate)", total=len(pending) or None) as step, timer.phase("sql"):
             sql = runner.run(project, "sql", url, on_progress=lambda e: step.advance(e["migration"]))
         with progress.step("checking the SQL against the rules"), timer.phase("rules"):
@@ -144,8 +146,7 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
         runs(report, plan, failure_facts), facts, options.config.settings, trip, plan.get("health")
     )
     everything = engine.merge(static, measured)
-    rules = [*options.config.approvals, *findings.inline_approvals(plan, project.root), *options.approvals]
-    report.findings = approvals.apply(everything, rules)
+    report.findings = approvals.apply(everything, approval_rules)
     report.fail_on, report.round_trip, report.tests = options.fail_on, trip, tests
     return report
 
