@@ -57,17 +57,10 @@ def fetch(conn: psycopg.Connection, needs: Needs, data_known: bool) -> Facts:
             facts.columns[(name, column)] = ColumnFacts(type=str(row[0]), not_null=bool(row[1]), default=row[2])
     for name, column in sorted(needs.nulls):
         if name in facts.tables and _has_columns(conn, name, (column,)):
-            query = sql.SQL("SELECT count(*) FROM {} WHERE {} IS NULL").format(_ident(name), sql.Identifier(column))
-            facts.nulls[(name, column)] = _count(conn, query)
+            facts.nulls[(name, column)] = null_rows(conn, name, column)
     for name, columns in sorted(needs.duplicates):
         if name in facts.tables and _has_columns(conn, name, columns):
-            cols = sql.SQL(", ").join(map(sql.Identifier, columns))
-            not_null = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(sql.Identifier(c)) for c in columns)
-            query = sql.SQL(
-                "SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {} WHERE {} GROUP BY {} "
-                "HAVING count(*) > 1) AS groups"
-            ).format(_ident(name), not_null, cols)
-            facts.duplicates[(name, columns)] = _count(conn, query)
+            facts.duplicates[(name, columns)] = duplicate_rows(conn, name, columns)
     for name, column, limit in sorted(needs.lengths):
         if name in facts.tables and _has_columns(conn, name, (column,)):
             query = sql.SQL("SELECT count(*) FROM {} WHERE char_length({}::text) > {}").format(
@@ -90,6 +83,22 @@ def fetch(conn: psycopg.Connection, needs: Needs, data_known: bool) -> Facts:
         ).fetchall()
         facts.indexes = {index: table for index, table in owners}
     return facts
+
+
+def null_rows(conn: psycopg.Connection, table: str, column: str) -> int:
+    """Rows whose `column` is NULL (what SET NOT NULL would trip on)."""
+    return _count(
+        conn, sql.SQL("SELECT count(*) FROM {} WHERE {} IS NULL").format(_ident(table), sql.Identifier(column))
+    )
+
+
+def duplicate_rows(conn: psycopg.Connection, table: str, columns: tuple[str, ...]) -> int:
+    """Rows sharing their (non-NULL) `columns` values with another row (what UNIQUE would trip on)."""
+    not_null = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(sql.Identifier(c)) for c in columns)
+    query = sql.SQL(
+        "SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {} WHERE {} GROUP BY {} HAVING count(*) > 1) g"
+    ).format(_ident(table), not_null, sql.SQL(", ").join(map(sql.Identifier, columns)))
+    return _count(conn, query)
 
 
 def _count(conn: psycopg.Connection, query: sql.Composed | str, params: tuple[object, ...] = ()) -> int:

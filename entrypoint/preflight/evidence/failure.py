@@ -6,18 +6,15 @@ columns, then counts on the copy, which an atomic migration left as it was befor
 
 from __future__ import annotations
 
+import contextlib
+
 import psycopg
 from pglast import ast
-from psycopg import sql
 
+from preflight.evidence.catalog import duplicate_rows, null_rows
 from preflight.rules.measured import FailureFacts
 from preflight.rules.nodes import AT, CONSTR, column_list, commands, constraints, index_columns
 from preflight.sql.parse import parse, relation_name
-
-
-def _ident(table: str) -> sql.Composable:
-    schema, _, name = table.rpartition(".")
-    return sql.Identifier(schema, name) if schema else sql.Identifier(name)
 
 
 def target(statement: str, sqlstate: str) -> tuple[str | None, tuple[str, ...], str | None]:
@@ -44,17 +41,9 @@ def count(conn: psycopg.Connection, statement: str | None, sqlstate: str | None)
     facts = FailureFacts(sqlstate=sqlstate, table=table, columns=columns, constraint=constraint)
     if not table or not columns:
         return facts
-    cols = sql.SQL(", ").join(map(sql.Identifier, columns))
-    if sqlstate == "23505":
-        not_null = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(sql.Identifier(c)) for c in columns)
-        query = sql.SQL(
-            "SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {} WHERE {} GROUP BY {} HAVING count(*) > 1) g"
-        ).format(_ident(table), not_null, cols)
-    else:
-        query = sql.SQL("SELECT count(*) FROM {} WHERE {} IS NULL").format(_ident(table), sql.Identifier(columns[0]))
-    try:
-        row = conn.execute(query).fetchone()
-    except psycopg.Error:
-        return facts
-    facts.violating_rows = int(row[0]) if row else None
+    with contextlib.suppress(psycopg.Error):  # the count helps; the failure is reported either way
+        if sqlstate == "23505":
+            facts.violating_rows = duplicate_rows(conn, table, columns)
+        else:
+            facts.violating_rows = null_rows(conn, table, columns[0])
     return facts
