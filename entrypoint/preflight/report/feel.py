@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from preflight.rules.measured import BLOCKS_READS, BLOCKS_WRITES, Blocked, Lock, Rewrite
-
-
-def _seconds(ms: float) -> str:
-    return f"{ms / 1000:.1f} s" if ms >= 100 else f"{ms:.0f} ms"
+from preflight.units import duration
 
 
 def feel(status: str, atomic: bool, locks: list[Lock], rewrites: list[Rewrite], blocked: list[Blocked]) -> str:
@@ -20,11 +17,11 @@ def feel(status: str, atomic: bool, locks: list[Lock], rewrites: list[Rewrite], 
         reads = max((lock.held_ms for lock in mine if lock.mode in BLOCKS_READS), default=None)
         writes = max((lock.held_ms for lock in mine if lock.mode in BLOCKS_WRITES), default=None)
         measured = next((b for b in blocked if b.table == table), None)
-        seen = f" (a second session waited {_seconds(measured.writes_ms)})" if measured and measured.writes_ms else ""
+        seen = f" (a second session waited {duration(measured.writes_ms)})" if measured and measured.writes_ms else ""
         if reads is not None:
-            parts.append(f"reads and writes on {table} wait up to {_seconds(reads)}{seen}")
+            parts.append(f"reads and writes on {table} wait up to {duration(reads)}{seen}")
         elif writes is not None:
-            parts.append(f"writes to {table} wait up to {_seconds(writes)}, reads go on{seen}")
+            parts.append(f"writes to {table} wait up to {duration(writes)}, reads go on{seen}")
     for rewrite in rewrites:
         if rewrite.kind == "table" and not rewrite.new_in_plan:
             parts.append(f"{rewrite.relation} is rewritten")

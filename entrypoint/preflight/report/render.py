@@ -13,7 +13,7 @@ import jinja2
 
 from preflight.report.model import Report
 from preflight.secrets import redact
-from preflight.units import size
+from preflight.units import duration, size
 
 
 def template_dir() -> Path:
@@ -22,16 +22,6 @@ def template_dir() -> Path:
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parents[3] / "templates"
-
-
-def duration(ms: float | None) -> str:
-    if ms is None:
-        return "–"
-    if ms < 1000:
-        return f"{ms:.0f} ms"
-    if ms < 60_000:
-        return f"{ms / 1000:.1f} s"
-    return f"{int(ms // 60_000)} min {ms % 60_000 / 1000:.0f} s"
 
 
 def seconds(value: float | None) -> str:

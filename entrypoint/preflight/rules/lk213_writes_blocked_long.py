@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
 from preflight.rules.measured import MigrationRun, mode_name
+from preflight.units import duration
 
 
 class WritesBlockedLong(Rule):
@@ -36,10 +37,10 @@ class WritesBlockedLong(Rule):
             if not lock.blocks_writes or lock.new_in_plan or lock.held_ms < context.thresholds.lock_ms:
                 continue
             measured = next((b for b in run.blocked if b.table == lock.relation), None)
-            waited = f"; a second session's writes waited {measured.writes_ms / 1000:.1f} s" if measured else ""
+            waited = f"; a second session's writes waited {duration(measured.writes_ms)}" if measured else ""
             yield self.finding(
                 f"{mode_name(lock.mode)} lock on {lock.relation} ({lock.blocks}) was held "
-                f"{lock.held_ms / 1000:.1f} s on the copy{waited}",
+                f"{duration(lock.held_ms)} on the copy{waited}",
                 "hold the lock for less time: CONCURRENTLY, NOT VALID then VALIDATE, or batch the data change",
                 table=lock.relation,
                 mode=lock.mode,

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
 from preflight.rules.measured import MigrationRun
+from preflight.units import duration
 
 
 class SlowStatement(Rule):
@@ -29,12 +30,12 @@ class SlowStatement(Rule):
     severity = Severity.WARNING
 
     def check_run(self, run: MigrationRun, context: Context) -> Iterator[Finding]:
-        for index, (_, duration, operation) in enumerate(run.statements):
-            if duration >= context.thresholds.statement_ms:
+        for index, (_, took, operation) in enumerate(run.statements):
+            if took >= context.thresholds.statement_ms:
                 yield self.finding(
-                    f"this statement took {duration / 1000:.1f} s on the copy",
+                    f"this statement took {duration(took)} on the copy",
                     "batch large data changes and build indexes CONCURRENTLY",
-                    duration_ms=round(duration, 1),
+                    duration_ms=round(took, 1),
                     statement_index=index,
                     operation_index=operation,
                 )
