@@ -11,11 +11,12 @@ from conftest import REPO
 
 
 def test_wheel_contains_templates_probe_and_example(tmp_path: Path) -> None:
-    subprocess.run(
+    built = subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(REPO)],
-        check=True,
         capture_output=True,
+        text=True,
     )
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
     (wheel,) = tmp_path.glob("preflight-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     templates = {f"preflight/templates/{p.relative_to(REPO / 'templates')}" for p in (REPO / "templates").rglob("*.j2")}
