@@ -14,6 +14,7 @@ from typing import NoReturn
 
 from preflight import __version__, progress, secrets
 from preflight.config import FAIL_ON, FILENAME, ApprovalRule, Config, load, parse_cli_approval
+from preflight.environment import PassEnv, shield_this_process
 from preflight.errors import (
     BlockedError,
     ExitCode,
@@ -128,6 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--python", help="the project's interpreter (default: .venv/venv in the project, else this one)"
         )
+        sub.add_argument(
+            "--pass-env",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="give this environment variable (or NAME_* pattern) to the project's code (repeatable); "
+            "by default it sees only PATH, HOME, locale and temp-dir variables",
+        )
         source = sub.add_mutually_exclusive_group()
         source.add_argument("--target-url", help="database to copy (read-only pg_dump); or env PREFLIGHT_TARGET_URL")
         source.add_argument("--target-dump", type=Path, help="pg_dump file: custom, directory, tar or plain SQL")
@@ -190,7 +199,9 @@ def cmd_preview(args: argparse.Namespace, out: progress.Progress) -> Report:
     target_url = args.target_url or os.environ.get("PREFLIGHT_TARGET_URL") or None
     if target_url and (args.target_dump or args.base_ref):
         raise UsageError("PREFLIGHT_TARGET_URL is set together with --target-dump/--base-ref", "choose one source")
-    found = project.discover(args.project, args.settings, args.python)
+    if target_url:
+        secrets.register_url(target_url)  # before anything starts: no child may see the password
+    found = project.discover(args.project, args.settings, args.python, PassEnv(tuple(args.pass_env)))
     config = load(args.config or found.root / FILENAME)
     if args.config and not args.config.exists():
         raise UsageError(f"--config {args.config} does not exist", "check the path")
@@ -287,6 +298,7 @@ def _fail(message: str, code: int) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    shield_this_process()
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     out = progress.for_stream(sys.stderr, quiet=getattr(args, "quiet", False))
     try:

@@ -7,6 +7,7 @@ a URL target is only read through pg_dump in a read-only session.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tempfile
@@ -269,7 +270,7 @@ def _prepare_template(
         return template, Target(source="empty", description="empty database")
     with progress.step(f"migrating an empty database with the code at {options.base_ref}"), timer.phase("baseline"):
         with baseline.worktree(options.project.root, options.base_ref) as base_root:
-            base = Project(root=base_root, settings=options.project.settings, python=options.project.python)
+            base = dataclasses.replace(options.project, root=base_root)
             result = runner.run(base, "apply", server.info.url(template))
         if result["failure"]:
             failure = result["failure"]

@@ -6,6 +6,7 @@ import ast
 import os
 from pathlib import Path
 
+from preflight.environment import PassEnv
 from preflight.errors import ProjectError, UsageError
 from preflight.probe.runner import Project, default_python
 
@@ -29,8 +30,12 @@ def settings_from_manage(manage: Path) -> str | None:
     return None
 
 
-def discover(path: str | Path, settings: str | None = None, python: str | None = None) -> Project:
+def discover(
+    path: str | Path, settings: str | None = None, python: str | None = None, pass_env: PassEnv | None = None
+) -> Project:
     """Return the Project at `path`, or raise an error that says how to point at one."""
+    pass_env = pass_env or PassEnv()
+    pass_env.validate()
     root = Path(path).expanduser().resolve()
     if not root.is_dir():
         raise UsageError(f"--project {path} is not a directory", "pass the folder that holds manage.py")
@@ -49,4 +54,4 @@ def discover(path: str | Path, settings: str | None = None, python: str | None =
         raise UsageError(f"--python {python} does not exist", "pass the path of the project's interpreter")
     # Absolute but not resolved: a venv's python is a symlink whose location is the venv.
     chosen = os.path.abspath(os.path.expanduser(python)) if python else default_python(root)
-    return Project(root=root, settings=settings, python=chosen)
+    return Project(root=root, settings=settings, python=chosen, pass_env=pass_env)

@@ -7,7 +7,6 @@ which is far faster than restoring again.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import time
@@ -18,25 +17,12 @@ import psycopg
 from psycopg import sql
 
 from preflight import secrets
+from preflight.environment import for_libpq_client
 from preflight.errors import InfrastructureError, TargetError
 from preflight.postgres import binaries
 from preflight.postgres.base import Server
 
 READ_ONLY = "-c default_transaction_read_only=on"
-# Variables that would send a child libpq program somewhere we did not choose.
-LIBPQ_VARIABLES = (
-    "PGHOST",
-    "PGHOSTADDR",
-    "PGPORT",
-    "PGDATABASE",
-    "PGUSER",
-    "PGPASSWORD",
-    "PGPASSFILE",
-    "PGSERVICE",
-    "PGSERVICEFILE",
-    "PGOPTIONS",
-    "PGSSLMODE",
-)
 
 
 @dataclass
@@ -52,12 +38,6 @@ class TargetFacts:
     dump_bytes: int | None = None
     restore_seconds: float | None = None
     dump_format: str | None = None
-
-
-def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in LIBPQ_VARIABLES and k != "DATABASE_URL"}
-    env.update(extra or {})
-    return env
 
 
 def describe_url(url: str) -> str:
@@ -107,7 +87,7 @@ def dump_env(url: str) -> tuple[dict[str, str], str]:
     """Return (environment, conninfo without password) for pg_dump on a read-only session."""
     params = psycopg.conninfo.conninfo_to_dict(url)
     password = str(params.pop("password", "") or "")
-    env = clean_env({"PGOPTIONS": READ_ONLY})
+    env = for_libpq_client({"PGOPTIONS": READ_ONLY})
     if password:
         env["PGPASSWORD"] = password  # via the environment: never on a command line
     return env, psycopg.conninfo.make_conninfo("", **params)
@@ -115,8 +95,9 @@ def dump_env(url: str) -> tuple[dict[str, str], str]:
 
 def dump_url(url: str, dest: Path, pg_bin: str | None) -> TargetFacts:
     """Dump the target with pg_dump -Fc over a read-only session."""
+    secrets.register_url(url)
     try:
-        secrets.register(str(psycopg.conninfo.conninfo_to_dict(url).get("password") or ""))
+        psycopg.conninfo.conninfo_to_dict(url)
     except psycopg.ProgrammingError:
         raise TargetError("--target-url does not parse", "use postgresql://user@host:port/dbname") from None
     description = describe_url(url)
@@ -178,7 +159,7 @@ def dump_database(server: Server, database: str, dest: Path, pg_bin: str | None 
         [bins.path("pg_dump"), "-Fc", "--no-sync", "-f", str(dest), "-d", database],
         capture_output=True,
         text=True,
-        env=clean_env(server.info.client_env()),
+        env=for_libpq_client(server.info.client_env()),
     )
     if done.returncode != 0:
         raise InfrastructureError(
@@ -214,7 +195,7 @@ def archive_server_version(path: Path, fmt: str, restore_bin: str) -> str | None
                 if "Dumped from database version" in line:
                     return line.split("version", 1)[1].split()[0]
         return None
-    result = subprocess.run([restore_bin, "-l", str(path)], capture_output=True, text=True, env=clean_env())
+    result = subprocess.run([restore_bin, "-l", str(path)], capture_output=True, text=True, env=for_libpq_client())
     if result.returncode != 0:
         raise TargetError(
             f"{path.name} is corrupt or truncated: {_error_line(result.stderr)}", "make a new dump with pg_dump"
@@ -247,7 +228,7 @@ def restore(server: Server, path: Path, pg_bin: str | None, jobs: int) -> tuple[
     fmt, version = inspect_dump(path, pg_bin)
     bins = binaries.find(("pg_restore", "psql"), pg_bin)
     template = server.create_database("template")
-    env = clean_env(server.info.client_env())
+    env = for_libpq_client(server.info.client_env())
     started = time.monotonic()
     if fmt == "plain":
         with server.connect() as conn:

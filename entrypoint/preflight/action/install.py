@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from preflight.environment import PassEnv, for_project_code
 from preflight.errors import ProjectError
 from preflight.progress import Progress
 
@@ -27,10 +28,17 @@ def _run(args: list[str], cwd: Path, env: dict[str, str], what: str) -> None:
         )
 
 
-def install(root: Path, venv: Path, command: str | None, python_version: str | None, progress: Progress) -> str:
-    """Create `venv`, install the project into it, return its python."""
+def install(
+    root: Path, venv: Path, command: str | None, python_version: str | None, pass_env: PassEnv, progress: Progress
+) -> str:
+    """Create `venv`, install the project into it, return its python.
+
+    The installers run the project's code (setup.py, build backends, install-command), so
+    they get the allow-listed environment plus the installers' own settings: never the
+    target URL, the GitHub token or the runner's other tokens.
+    """
     uv = shutil.which("uv")
-    env = {**os.environ, "VIRTUAL_ENV": str(venv), "UV_PROJECT_ENVIRONMENT": str(venv)}
+    env = for_project_code({"VIRTUAL_ENV": str(venv), "UV_PROJECT_ENVIRONMENT": str(venv)}, pass_env, installer=True)
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     with progress.step(f"creating a virtualenv in {venv}"):
         if uv:

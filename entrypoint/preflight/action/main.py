@@ -17,6 +17,7 @@ from preflight import secrets
 from preflight.action.install import install
 from preflight.action.settings import Settings, from_env
 from preflight.config import FILENAME, ApprovalRule, load
+from preflight.environment import PassEnv, shield_this_process
 from preflight.errors import ExitCode, PreflightError, UsageError
 from preflight.github import comment
 from preflight.github.client import ForbiddenError, GitHub, GitHubError
@@ -30,6 +31,7 @@ from preflight.verdict import default_fail_on, verdict
 
 
 def main() -> int:
+    shield_this_process()
     out = PlainProgress(sys.stdout)
     try:
         settings = from_env()
@@ -60,7 +62,8 @@ def _mask(settings: Settings) -> None:
         except psycopg.ProgrammingError:
             password = None
         workflow.add_mask(sys.stdout, str(password) if password else None)
-        secrets.register(str(password) if password else None)
+        workflow.add_mask(sys.stdout, settings.target_database_url)
+        secrets.register_url(settings.target_database_url)
     sys.stdout.flush()
 
 
@@ -91,10 +94,12 @@ def action(settings: Settings, github: GitHub | None, out: Progress) -> int:
         )
     root = (settings.workspace / settings.project).resolve()
     temp = Path(os.environ.get("RUNNER_TEMP") or tempfile.gettempdir())
+    pass_env = PassEnv(settings.pass_env)
+    pass_env.validate()
     python = settings.python or install(
-        root, temp / "preflight-venv", settings.install_command, settings.python_version, out
+        root, temp / "preflight-venv", settings.install_command, settings.python_version, pass_env, out
     )
-    project = discover(root, settings.settings, python)
+    project = discover(root, settings.settings, python, pass_env)
     config = load(settings.workspace / settings.config if settings.config else root / FILENAME)
     approvals = label_approvals(github, settings) if github and settings.approve_label else []
     gate = settings.mode == "gate"

@@ -2,8 +2,9 @@
 
 The probe file and `preflight_settings.py` are passed by path; the child gets
 DJANGO_SETTINGS_MODULE=preflight_settings, PREFLIGHT_USER_SETTINGS=<theirs> and
-DATABASE_URL=<scratch copy>, with every libpq variable removed from its environment so
-user code cannot reach another server by accident.
+DATABASE_URL=<scratch copy> on top of an allow-listed environment
+(`environment.for_project_code`): no libpq variable, no Preflight input, no token, and no
+value that carries the target's password reaches the project's code.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from preflight import secrets
+from preflight.environment import PassEnv, for_project_code
 from preflight.errors import InterruptedError_, PreflightError, ProjectError, UsageError
-from preflight.target import clean_env
 
 PROBE_DIR = Path(__file__).resolve().parent
 PROBE = PROBE_DIR / "probe.py"
@@ -39,12 +40,13 @@ class Project:
     root: Path
     settings: str
     python: str
+    pass_env: PassEnv = field(default_factory=PassEnv)  # variables the user chose to give its code
 
 
 def probe_env(project: Project, database_url: str) -> dict[str, str]:
     """Return the environment that points the project's settings at a scratch database."""
     path = os.pathsep.join([str(project.root), str(PROBE_DIR)])
-    return clean_env(
+    return for_project_code(
         {
             "DJANGO_SETTINGS_MODULE": "preflight_settings",
             "PREFLIGHT_USER_SETTINGS": project.settings,
@@ -52,7 +54,8 @@ def probe_env(project: Project, database_url: str) -> dict[str, str]:
             "PYTHONPATH": path + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else ""),
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONUNBUFFERED": "1",
-        }
+        },
+        project.pass_env,
     )
 
 
