@@ -169,7 +169,9 @@ def test_action_install_runs_without_runner_secrets(tmp_path: Path, monkeypatch:
     secrets.register_url(f"postgresql://u:{PASSWORD}@db.example/prod")
     (tmp_path / "proj").mkdir()
     seen = tmp_path / "install-env.json"
-    (tmp_path / "proj" / "spy.py").write_text(f"import json, os\njson.dump(dict(os.environ), open({str(seen)!r}, 'w'))\n")
+    (tmp_path / "proj" / "spy.py").write_text(
+        f"import json, os\njson.dump(dict(os.environ), open({str(seen)!r}, 'w'))\n"
+    )
     command = f"{sys.executable} spy.py"
     install(tmp_path / "proj", tmp_path / "venv", command, None, PassEnv(("SPY_FLAG",)), QuietProgress())
     env = json.loads(seen.read_text())
@@ -222,3 +224,34 @@ def test_preflight_process_is_not_dumpable_while_it_holds_secrets() -> None:
     done = subprocess.run([sys.executable, "-c", code], env=os.environ.copy())
     assert done.returncode == 0
     assert ctypes.CDLL(None).prctl(3, 0, 0, 0, 0) == 1  # this test process itself stays dumpable
+
+
+def test_action_inputs_and_token_never_reach_project_code(
+    target_url: str, spy_tmp: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_action import run_action
+
+    shutil.copytree(PROJECTS / "envspy", tmp_path / "workspace" / "spy")
+    for name, value in {**RUNNER_ENV, "TMPDIR": str(spy_tmp)}.items():
+        monkeypatch.setenv(name, value)  # run_action passes this process's environment on
+    done, outputs = run_action(
+        tmp_path,
+        "http://127.0.0.1:9",
+        [],
+        project="spy",
+        python=sys.executable,
+        **{
+            "target-dump": "",
+            "target-database-url": target_url,
+            "github-token": TOKEN,
+            "approve-label": "",
+            "comment": "off",
+            "pass-env": "SPY_FLAG",
+            "test-command": "python manage.py check",
+        },
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert outputs["pending-count"] == "1"
+    records = _recorded(spy_tmp)
+    _assert_clean(records, target_url)
+    assert len(records) >= 4  # plan, sql, apply (settings and the data migration), the test command
