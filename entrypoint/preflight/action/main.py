@@ -62,7 +62,6 @@ def _mask(settings: Settings) -> None:
         except psycopg.ProgrammingError:
             password = None
         workflow.add_mask(sys.stdout, str(password) if password else None)
-        workflow.add_mask(sys.stdout, settings.target_database_url)
         secrets.register_url(settings.target_database_url)
     sys.stdout.flush()
 
