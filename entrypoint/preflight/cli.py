@@ -22,6 +22,7 @@ from preflight.errors import (
     PreflightError,
     UsageError,
 )
+from preflight.escape import log_line
 from preflight.report import render
 from preflight.report.model import Report
 from preflight.verdict import default_fail_on, verdict
@@ -281,7 +282,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, progress.Progress], Report]] =
 
 
 def _fail(message: str, code: int) -> int:
-    sys.stderr.write(f"preflight: error: {secrets.redact(message)}\n")
+    sys.stderr.write(f"preflight: error: {log_line(secrets.redact(message))}\n")
     return code
 
 
