@@ -193,14 +193,19 @@ def test_workflows_grant_nothing_by_default() -> None:
 
 def test_comment_command_posts_a_saved_report(tmp_path: Path) -> None:
     from conftest import run_cli
+    from preflight.report.model import Report, Target
+    from preflight.report.render import to_json
 
-    report = tmp_path / "report.md"
-    report.write_text("## ✅ Preflight: 2 pending migrations")
+    report = tmp_path / "report.json"
+    saved = Report("0.1.0", "2026-01-01T00:00:00+00:00", "shop", "shop.settings", "5.2", "3.11",
+                   Target("empty", "empty database"), "local", "15.0", migrations=[], rollback=[])  # fmt: skip
+    report.write_text(to_json(saved))
     with fake_github() as (base, state):
         env = {"GITHUB_TOKEN": "actions-token", "GITHUB_API_URL": base, "GITHUB_REPOSITORY": REPO}
         first = run_cli("comment", str(report), "--pr", "5", env=env)
         second = run_cli("comment", str(report), "--pr", "5", env=env)
         assert first.returncode == 0 and first.stdout == second.stdout
         assert len(state.comments[(REPO, 5)]) == 1
+        assert "## ✅ Preflight: no pending migrations" in state.comments[(REPO, 5)][0]["body"]
         fork = run_cli("comment", str(report), "--pr", "5", env={**env, "GITHUB_TOKEN": "fork-token"})
         assert fork.returncode == 6 and "two-phase" in fork.stderr and "fork-token" not in fork.stderr

@@ -111,8 +111,8 @@ def test_json_round_trip(tmp_path: Path) -> None:
 
 
 def test_markdown_escapes_table_cells_and_fences() -> None:
-    assert render.md_cell("a | b\nc") == "a \\| b c"
-    assert render.fence("SELECT 1;\n```\n") == "````"
+    assert render.environment().filters["md"]("a | b\nc") == "a \\| b c"
+    assert render.environment().filters["fenced"]("SELECT 1; -- ```` x\n```\n", "sql").startswith("`````sql\n")
     assert render.duration(1234.0) == "1.2 s" and render.duration(61_000.0) == "1 min 1 s"
     assert render.size(12_345_678) == "12.3 MB"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import json
 import os
 import signal
 import sys
@@ -23,6 +24,7 @@ from preflight.errors import (
     PreflightError,
     UsageError,
 )
+from preflight.escape import log_line
 from preflight.report import render
 from preflight.report.model import Report
 from preflight.verdict import default_fail_on, verdict
@@ -146,8 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
         _evidence_options(sub)
         _output_options(sub)
 
-    post = command("comment", "post a Markdown report as the sticky pull-request comment (fork-safe phase two)")
-    post.add_argument("report", type=Path, help="report.md written by a preview or gate run")
+    post = command("comment", "post a saved report as the sticky pull-request comment (fork-safe phase two)")
+    post.add_argument(
+        "report", type=Path, help="report.json written by a preview or gate run (the comment is rendered from it)"
+    )
     post.add_argument(
         "--repo", default=os.environ.get("GITHUB_REPOSITORY"), help="owner/name (default: $GITHUB_REPOSITORY)"
     )
@@ -259,10 +263,35 @@ def cmd_comment(args: argparse.Namespace) -> int:
             "preflight comment needs GITHUB_TOKEN and --repo (or GITHUB_REPOSITORY)",
             "run it in a workflow with permissions: pull-requests: write",
         )
+    markdown = _saved_markdown(args.report)
     github = GitHub(os.environ.get("GITHUB_API_URL", "https://api.github.com"), token)
-    url = comment.publish(github, args.repo, args.pr, args.report.read_text(encoding="utf-8"), args.clean, None)
+    url = comment.publish(github, args.repo, args.pr, markdown, args.clean, None)
     sys.stdout.write(url + "\n")
     return ExitCode.OK
+
+
+def _saved_markdown(path: Path) -> str:
+    """Render a saved JSON report as Markdown here, where the escaping is known to be done.
+
+    In the fork-safe pattern the file comes from the pull request's own workflow run:
+    posted as it was, a Markdown file could say anything; data rendered by our templates
+    cannot inject.
+    """
+    import jinja2
+
+    if path.suffix != ".json":
+        raise UsageError(
+            f"{path} is not a JSON report",
+            "pass the report.json of the preview run: the comment is rendered from its data, "
+            "so the pull request cannot write Markdown into it",
+        )
+    fix = "pass the report.json a preview or gate run wrote"
+    try:
+        return render.to_markdown(Report.from_dict(json.loads(path.read_text(encoding="utf-8"))))
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}", fix) from None
+    except (ValueError, TypeError, KeyError, AttributeError, jinja2.TemplateError) as exc:
+        raise UsageError(f"{path} is not a Preflight report: {exc}", fix) from None
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
@@ -292,7 +321,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, progress.Progress], Report]] =
 
 
 def _fail(message: str, code: int) -> int:
-    sys.stderr.write(f"preflight: error: {secrets.redact(message)}\n")
+    sys.stderr.write(f"preflight: error: {log_line(secrets.redact(message))}\n")
     return code
 
 

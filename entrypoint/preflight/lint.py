@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from preflight.errors import UsageError
+from preflight.escape import json_for_log, log_line
 from preflight.report.render import environment
 from preflight.rules.base import Facts, Finding
 from preflight.rules.engine import Settings, Unit, run
@@ -62,7 +63,8 @@ def to_text(report: LintReport) -> str:
         f"{len(report.findings)} findings ({counts['error']} error, {counts['warning']} warning, {counts['info']} info)"
         f" in {len(report.files)} files; {len(report.blocking)} blocking with --fail-on {report.fail_on}"
     )
-    return redact("\n".join(lines) + "\n")
+    # One finding a line, whatever the SQL's identifiers hold (a quoted name may span lines).
+    return "".join(log_line(redact(line)) + "\n" for line in lines)
 
 
 def to_json(report: LintReport) -> str:
@@ -73,7 +75,7 @@ def to_json(report: LintReport) -> str:
         "findings": [asdict(f) for f in report.findings],
         "blocking": len(report.blocking),
     }
-    return redact(json.dumps(data, indent=2)) + "\n"
+    return json_for_log(redact(json.dumps(data, indent=2))) + "\n"
 
 
 def to_markdown(report: LintReport) -> str:

@@ -1,7 +1,8 @@
 """Progress for the long steps: rich on a terminal, timestamped lines in CI.
 
 The pipeline talks to a `Progress`; the CLI picks the flavour once from whether
-stderr is a terminal. Everything printed goes through `secrets.redact`.
+stderr is a terminal. Everything printed goes through `secrets.redact`; plain lines (CI
+logs) through `escape.log_line` too, as labels carry migration names from the project.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import IO, Protocol
 
+from preflight.escape import log_line
 from preflight.secrets import redact
 
 
@@ -44,7 +46,7 @@ class PlainProgress:
 
     def log(self, message: str) -> None:
         stamp = time.strftime("%H:%M:%S")
-        self._stream.write(f"{stamp} preflight: {redact(message)}\n")
+        self._stream.write(f"{stamp} preflight: {log_line(redact(message))}\n")
         self._stream.flush()
 
     @contextmanager

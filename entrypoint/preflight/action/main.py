@@ -36,7 +36,7 @@ def main() -> int:
     try:
         settings = from_env()
     except PreflightError as exc:
-        print(f"::error title=Preflight::{secrets.redact(exc.line())}")
+        print(workflow.message_line("error", exc.line()))
         return exc.exit_code
     _mask(settings)
     github = None
@@ -45,7 +45,7 @@ def main() -> int:
     try:
         return action(settings, github, out)
     except PreflightError as exc:
-        print(f"::error title=Preflight::{secrets.redact(exc.line())}")
+        print(workflow.message_line("error", exc.line()))
         return exc.exit_code
     except KeyboardInterrupt:
         print("::error title=Preflight::interrupted; the throwaway server and temp files were removed")
@@ -138,9 +138,9 @@ def action(settings: Settings, github: GitHub | None, out: Progress) -> int:
                 github, settings.repository, settings.pull_number, markdown, clean, settings.run_url
             )
         except ForbiddenError as exc:
-            print(f"::warning title=Preflight::could not comment: {exc.line()}")
+            print(workflow.message_line("warning", f"could not comment: {exc.line()}"))
         except GitHubError as exc:
-            print(f"::warning title=Preflight::could not comment: {exc.line()}")
+            print(workflow.message_line("warning", f"could not comment: {exc.line()}"))
     ending = verdict(report)
     workflow.write_outputs(
         settings.output_path,
@@ -155,6 +155,6 @@ def action(settings: Settings, github: GitHub | None, out: Progress) -> int:
         },
     )
     if ending is not None:
-        print(f"::error title=Preflight::{secrets.redact(ending.line())}")
+        print(workflow.message_line("error", ending.line()))
         return ending.exit_code
     return ExitCode.OK

@@ -4,6 +4,7 @@ for the GitHub client passed in.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from preflight.github.client import GitHub
@@ -18,15 +19,50 @@ def fit(markdown: str, summary_url: str | None, limit: int = LIMIT) -> str:
     body = f"{MARKER}\n{markdown}"
     if len(body) <= limit:
         return body
-    cut = markdown.find("\n### Pending migrations")
-    head = markdown[: cut if cut > 0 else limit // 2]
     where = f"the [run's step summary]({summary_url})" if summary_url else "the run's step summary"
     note = (
         f"\n\n---\n*The full report ({len(markdown):,} characters) is longer than a GitHub comment allows; "
         f"it is in {where} and in the `preflight-report` artifact.*\n"
     )
-    body = f"{MARKER}\n{head}{note}"
-    return body if len(body) <= limit else f"{MARKER}\n{head[: limit - len(note) - len(MARKER) - 2]}{note}"
+    return f"{MARKER}\n{head(markdown, limit - len(MARKER) - 1 - len(note))}{note}"
+
+
+_FENCE = re.compile(r"^(`{3,})")
+
+
+def head(markdown: str, room: int) -> str:
+    """Return the report up to its "Pending migrations" section, or the whole lines that fit in `room`.
+
+    The cut never leaves a code fence or a `<details>` open: what is open at the cut is
+    closed. Only the template writes fences and `<details>` at the start of a line (the
+    project's text is escaped or inside a fence), so tracking line starts is exact.
+    """
+    kept: list[str] = []
+    size, fence, details = 0, "", 0  # characters kept, the open fence, open <details>
+    for line in markdown.splitlines(keepends=True):
+        if not fence and line.startswith("### Pending migrations"):
+            break
+        after = _after(line, fence, details)
+        if size + len(line) + len(_closing(*after)) > room:
+            break
+        kept.append(line)
+        size += len(line)
+        fence, details = after
+    return "".join(kept).rstrip("\n") + _closing(fence, details)
+
+
+def _after(line: str, fence: str, details: int) -> tuple[str, int]:
+    """Return the open fence and the `<details>` depth after `line`."""
+    stripped = line.strip()
+    if fence:
+        return ("" if set(stripped) == {"`"} and len(stripped) >= len(fence) else fence), details
+    if match := _FENCE.match(line):
+        return match.group(1), details
+    return "", details + line.startswith("<details>") - (stripped == "</details>")
+
+
+def _closing(fence: str, details: int) -> str:
+    return (f"\n{fence}" if fence else "") + "\n\n</details>" * details
 
 
 def find(github: GitHub, repo: str, number: int, login: str) -> dict[str, Any] | None:

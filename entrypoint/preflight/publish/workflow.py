@@ -1,7 +1,8 @@
 """GitHub Actions workflow commands and files: masks, annotations, outputs, step summary.
 
 Pure formatting plus writes to the files GitHub names in GITHUB_OUTPUT and
-GITHUB_STEP_SUMMARY. Annotation text is escaped as the runner requires.
+GITHUB_STEP_SUMMARY. Every message and property is escaped as the runner requires, so
+text from the project (a migration name with a line break, say) stays inside its command.
 """
 
 from __future__ import annotations
@@ -11,24 +12,23 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO
 
+from preflight.escape import command_data, command_property
 from preflight.rules.base import Finding
 from preflight.secrets import redact
 
 LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
 
 
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def add_mask(stream: IO[str], secret: str | None) -> None:
     """Tell the runner to hide a secret in every log line (before anything prints it)."""
     if secret:
-        stream.write(f"::add-mask::{secret}\n")
+        # Escaped, or the runner would unescape a literal "%0A" in it and mask another string.
+        stream.write(f"::add-mask::{command_data(secret)}\n")
+
+
+def message_line(level: str, text: str) -> str:
+    """One `::error`/`::warning` titled Preflight; the text (often from the project) stays its message."""
+    return f"::{level} title=Preflight::{command_data(redact(text))}"
 
 
 def annotation_lines(findings: Iterable[Finding], prefix: str = "") -> list[str]:
@@ -39,12 +39,12 @@ def annotation_lines(findings: Iterable[Finding], prefix: str = "") -> list[str]
             continue
         where = []
         if finding.file:
-            where.append(f"file={_escape_property(prefix + finding.file)}")
+            where.append(f"file={command_property(prefix + finding.file)}")
             if finding.line:
                 where.append(f"line={finding.line}")
-        where.append(f"title={_escape_property(f'{finding.code} {finding.name}')}")
+        where.append(f"title={command_property(f'{finding.code} {finding.name}')}")
         text = redact(f"{finding.message}. Fix: {finding.fix}.")
-        lines.append(f"::{LEVEL[finding.severity]} {','.join(where)}::{_escape_data(text)}")
+        lines.append(f"::{LEVEL[finding.severity]} {','.join(where)}::{command_data(text)}")
     return lines
 
 

@@ -168,7 +168,11 @@ class Report:
 
 
 def _build(kind: Any, value: Any) -> Any:
-    """Rebuild dataclasses (and lists/optionals of them) from JSON data."""
+    """Rebuild dataclasses (and lists/optionals of them) from JSON data, checking every type.
+
+    A saved report can come from a pull request's own workflow (`preflight comment`), so
+    a value of the wrong type is refused rather than rendered.
+    """
     if value is None:
         return None
     origin = typing.get_origin(kind)
@@ -177,9 +181,23 @@ def _build(kind: Any, value: Any) -> Any:
         return _build(inner[0], value)
     if origin is list:
         (item,) = typing.get_args(kind)
-        return [_build(item, element) for element in value]
+        return [_build(item, element) for element in _checked(list, value)]
+    if origin is dict:
+        _, item = typing.get_args(kind)
+        return {_checked(str, key): _build(item, element) for key, element in _checked(dict, value).items()}
     if dataclasses.is_dataclass(kind):
         hints = typing.get_type_hints(kind)
         names = {f.name for f in dataclasses.fields(kind)}
-        return typing.cast(Any, kind)(**{key: _build(hints[key], val) for key, val in value.items() if key in names})
+        fields = _checked(dict, value)
+        return typing.cast(Any, kind)(**{key: _build(hints[key], val) for key, val in fields.items() if key in names})
+    if kind is Any:
+        return value
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return _checked(kind, value)
+
+
+def _checked(kind: type, value: Any) -> Any:
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ValueError(f"expected {kind.__name__}, found {type(value).__name__} {str(value)[:40]!r}")
     return value

@@ -1,7 +1,9 @@
 """Render a Report to JSON or to Markdown through the Jinja2 templates.
 
 Pure: no database, subprocess or network code. Everything rendered passes through
-`secrets.redact` last, so no password can reach a report.
+`secrets.redact` last, so no password can reach a report. Autoescape is off (this is
+Markdown, not HTML): every value from the project goes through the filter for where
+it lands (`md`, `code`, `cell`, `fenced`, `html`, `mermaid`; see preflight.escape).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import jinja2
 
+from preflight import escape
 from preflight.report.model import Report
 from preflight.secrets import redact
 from preflight.units import duration, size
@@ -28,11 +31,6 @@ def seconds(value: float | None) -> str:
     return duration(None if value is None else value * 1000)
 
 
-def md_cell(text: object) -> str:
-    """Make text safe inside one Markdown table cell."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def first_line(text: str | None, limit: int = 160) -> str:
     line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
     return line if len(line) <= limit else line[: limit - 1] + "…"
@@ -44,27 +42,16 @@ def one_line(text: str | None, limit: int = 160) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def mermaid(text: str) -> str:
-    """Make text safe as a Mermaid gantt task name (no colons, hashes or semicolons)."""
-    return str(text).replace(":", " ").replace("#", " ").replace(";", " ")
-
-
 def lock_mode(mode: str) -> str:
     from preflight.rules.measured import mode_name
 
     return mode_name(mode)
 
 
-def fence(text: str) -> str:
-    """Return a code fence longer than any run of backticks inside `text`."""
-    longest = max((len(run) for run in text.split("\n") if set(run) == {"`"}), default=0)
-    return "`" * max(3, longest + 1)
-
-
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template_dir())),
-        autoescape=False,  # Markdown, not HTML; cells are escaped by md_cell
+        autoescape=False,  # Markdown, not HTML: the templates escape each value for its place
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -74,12 +61,15 @@ def environment() -> jinja2.Environment:
         duration=duration,
         seconds=seconds,
         size=size,
-        md_cell=md_cell,
         first_line=first_line,
         one_line=one_line,
-        mermaid=mermaid,
         lock_mode=lock_mode,
-        fence=fence,
+        md=escape.md,
+        code=escape.code,
+        cell=escape.cell,
+        fenced=escape.fenced,
+        html=escape.html,
+        mermaid=escape.mermaid,
     )
     return env
 
@@ -89,4 +79,4 @@ def to_markdown(report: Report) -> str:
 
 
 def to_json(report: Report) -> str:
-    return redact(json.dumps(report.to_dict(), indent=2, sort_keys=False)) + "\n"
+    return escape.json_for_log(redact(json.dumps(report.to_dict(), indent=2, sort_keys=False))) + "\n"

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 
 from preflight import __version__
+from preflight.escape import json_for_log
 from preflight.rules import REGISTRY
 from preflight.rules.base import Finding
 from preflight.secrets import redact
@@ -49,4 +50,4 @@ def to_sarif(findings: Iterable[Finding], prefix: str = "") -> str:
             {"tool": {"driver": {"name": "Preflight", "version": __version__, "rules": rules}}, "results": results}
         ],
     }
-    return json.dumps(document, indent=2) + "\n"
+    return json_for_log(json.dumps(document, indent=2)) + "\n"
