@@ -23,7 +23,7 @@ import pytest
 from psycopg import sql
 
 from conftest import PROJECTS, leftovers
-from preflight import janitor, watchdog
+from preflight import janitor, postgres, watchdog
 from preflight.postgres.base import Server
 from preflight.postgres.local import LocalProvider
 
@@ -330,3 +330,52 @@ def test_sweep_stops_a_server_left_running() -> None:
         removed = [line for line in janitor.sweep_dirs() if str(provider.tmp) in line]
         assert removed == [f"temp dir and the PostgreSQL server running in it {provider.tmp} (run {dead})"]
         assert not watchdog.alive(postmaster) and not data.exists()
+
+
+def _containers_of(pid: int) -> list[str]:
+    import docker
+
+    client = docker.from_env()
+    try:
+        found = client.containers.list(all=True, filters={"label": "preflight.owner"})
+        return [
+            c.short_id
+            for c in found
+            if (owner := janitor.Owner.parse(c.labels["preflight.owner"])) and owner.pid == pid
+        ]
+    finally:
+        client.close()
+
+
+@pytest.mark.skipif(not postgres.docker_available(), reason="no Docker-API engine answers (scripts/podman-engine.sh)")
+def test_sigkill_with_docker(tmp_path: Path, tmpdir_env: dict[str, str]) -> None:
+    # The tests run Podman with Ryuk disabled: the watchdog alone removes the container.
+    dump = tmp_path / "slow.sql"
+    dump.write_text("CREATE TABLE t (n int);\nSELECT pg_sleep(60);\n")
+    docker = ["--postgres", "docker", "--image", "postgres:15"]  # the image scripts/podman-engine.sh builds
+    args = ["preview", "--project", str(PROJECTS / "slow"), *docker, "--target-dump", str(dump)]
+    run = Run(args, tmpdir_env)
+    run.wait_for(run.printed("restoring slow.sql"), "restore")
+    assert len(_containers_of(run.process.pid)) == 1
+    killed_at, started = run.sigkill()
+    gone = within(BOUND, lambda: not _containers_of(run.process.pid))
+    assert gone is not None, run.stderr
+    print(f"\nSIGKILL with docker: container gone {time.monotonic() - killed_at:.3f} s after SIGKILL")
+    assert within(BOUND, lambda: not running(started) and not leftovers(Path(tmpdir_env["TMPDIR"]))) is not None
+
+    # With its watchdog killed too, the container stays until the next run removes it.
+    dead = Run(args, tmpdir_env)
+    dead.wait_for(dead.printed("restoring slow.sql"), "restore")
+    dead.sigkill(watchdog_too=True)
+    time.sleep(1)
+    (left,) = _containers_of(dead.process.pid)
+    done = subprocess.run(
+        [sys.executable, "-m", "preflight", "preview", "--project", str(PROJECTS / "slow"), *docker],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **tmpdir_env, "SLOW_MIGRATION_SECONDS": "0"},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"removed what a killed run left: container {left} (run {dead.process.pid})" in done.stderr
+    assert _containers_of(dead.process.pid) == []

@@ -164,7 +164,9 @@ def describe(record: dict[str, Any]) -> str:
         return f"database {record['name']}"
     if kind == "containers":
         return f"containers labelled {record['label']}"
-    return f"{kind} {record.get('path')}"
+    if kind == "dir":
+        return f"temp dir {record['path']}"
+    return f"git worktree {record.get('path')}"
 
 
 def remove_all(held: dict[str, dict[str, Any]]) -> list[str]:
