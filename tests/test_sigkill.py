@@ -192,6 +192,18 @@ def test_sigkill_during_apply(provider: str, pg: Server, external: str, tmpdir_e
     assert f"preflight: run {run.process.pid} ended without cleaning up; its watchdog removed" in run.stderr
 
 
+def test_sigkill_during_test_command(tmpdir_env: dict[str, str]) -> None:
+    # The user's checks start a worker of their own: it goes with their process group.
+    checks = "import subprocess, time; subprocess.Popen(['sleep', '600']); time.sleep(600)"
+    command = f'{sys.executable} -c "{checks}"'
+    args = ["preview", "--project", str(PROJECTS / "slow"), "--postgres", "local", "--test-command", command]
+    run = Run(args, {**tmpdir_env, "SLOW_MIGRATION_SECONDS": "0"})
+    run.wait_for(run.printed("running "), "the test command")
+    run.wait_for(lambda: any(cmd == "sleep 600 " for _, cmd in descendants(run.process.pid).values()), "its worker")
+    killed_at, started = run.sigkill()
+    check_all_gone("SIGKILL during --test-command", run, killed_at, started, Path(tmpdir_env["TMPDIR"]))
+
+
 def _git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
 
@@ -317,9 +329,10 @@ def test_next_run_removes_only_what_dead_runs_left(
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
 
 
-def test_sweep_stops_a_server_left_running() -> None:
+def test_sweep_stops_a_server_left_running(monkeypatch: pytest.MonkeyPatch, tmpdir_env: dict[str, str]) -> None:
     # Where neither the kernel nor the watchdog could act (not Linux, and the watchdog
     # killed too), the next run finds the server still running in a dead run's dir.
+    monkeypatch.setattr(tempfile, "tempdir", tmpdir_env["TMPDIR"])  # out of other runs' sweeps
     provider = LocalProvider()
     with provider:
         assert provider.tmp is not None and provider.process is not None
@@ -327,7 +340,7 @@ def test_sweep_stops_a_server_left_running() -> None:
         here = janitor.me()
         dead = _dead_pid()
         (provider.tmp / janitor.MARKER).write_text(janitor.Owner(here.host, dead, None, here.scope).text())
-        removed = [line for line in janitor.sweep_dirs() if str(provider.tmp) in line]
+        removed = [line for line in janitor.sweep_dirs() if tmpdir_env["TMPDIR"] in line]
         assert removed == [f"temp dir and the PostgreSQL server running in it {provider.tmp} (run {dead})"]
         assert not watchdog.alive(postmaster) and not data.exists()
 
