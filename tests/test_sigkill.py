@@ -341,7 +341,7 @@ def test_sweep_stops_a_server_left_running(monkeypatch: pytest.MonkeyPatch, tmpd
         dead = _dead_pid()
         (provider.tmp / janitor.MARKER).write_text(janitor.Owner(here.host, dead, None, here.scope).text())
         removed = [line for line in janitor.sweep_dirs() if tmpdir_env["TMPDIR"] in line]
-        assert removed == [f"temp dir and the PostgreSQL server running in it {provider.tmp} (run {dead})"]
+        assert removed == [f"temp dir {provider.tmp} (run {dead}), the PostgreSQL server still running in it"]
         assert not watchdog.alive(postmaster) and not data.exists()
 
 

@@ -149,7 +149,9 @@ def _send(message: dict[str, Any]) -> None:
             _process.stdin.flush()
             return
         except OSError:
-            _process = None  # it died (someone killed it): start another and tell it everything
+            # It died (someone killed it): start another and tell it everything. If none
+            # can start, the run goes on guarded by the kernel and the next run's sweep.
+            _process = None
 
 
 def _spawn() -> subprocess.Popen[bytes]:
@@ -165,11 +167,6 @@ def _spawn() -> subprocess.Popen[bytes]:
         env={**os.environ, "PYTHONPATH": path},
         start_new_session=True,
     )
-
-
-def watchdog_pid() -> int | None:
-    """Return the watchdog's pid (tests kill it to leave leftovers for the next run)."""
-    return _process.pid if _process is not None else None
 
 
 # -- children that die with Preflight --------------------------------------------------
@@ -241,10 +238,14 @@ def make_dir(kind: str, parent: str | Path | None = None, **extra: Any) -> Path:
     path = Path(parent or tempfile.gettempdir()) / f"preflight-{kind}-{owner.host}-{owner.pid}-{secrets.token_hex(6)}"
     key = watch("dir", path=str(path))
     try:
-        path.mkdir(mode=0o700)
+        path.mkdir(mode=0o700)  # never an existing dir: the watchdog would remove it
+    except BaseException:
+        forget(key)
+        raise
+    try:
         write_mark(path, **extra)
     except BaseException:
-        shutil.rmtree(path, ignore_errors=True)
+        remove_dir(path)
         forget(key)
         raise
     _dir_keys[str(path)] = key
@@ -280,26 +281,32 @@ def sweep_dirs(parents: Iterable[str | Path] = ()) -> list[str]:
     removed = []
     for parent in dict.fromkeys(str(p) for p in (tempfile.gettempdir(), *FALLBACK_TEMP_DIRS, *parents)):
         try:
-            entries = [e for e in os.scandir(parent) if e.name.startswith("preflight-") and e.is_dir()]
+            entries = [e.path for e in os.scandir(parent) if e.name.startswith("preflight-") and e.is_dir()]
         except OSError:
             continue
-        for entry in entries:
+        for path in entries:
             try:
-                text = Path(entry.path, MARKER).read_text()
+                mark = Path(path, MARKER).read_text()
             except OSError:
                 continue
-            owner = Owner.parse(text)
-            if owner is None or not owner.dead_here():
-                continue
-            what = ["temp dir"]
-            if stop_server_in(Path(entry.path) / "data"):
-                what.append("the PostgreSQL server running in it")
-            worktree = json.loads(text).get("worktree")
-            if isinstance(worktree, dict) and watchdog.remove_worktree(str(worktree["repo"]), str(worktree["path"])):
-                what.append(f"the git worktree it held in {worktree['repo']}")
-            watchdog.remove_dir(entry.path)
-            removed.append(f"{' and '.join(what)} {entry.path} (run {owner.pid})")
+            owner = Owner.parse(mark)
+            if owner is not None and owner.dead_here():
+                removed.append(", ".join([f"temp dir {path} (run {owner.pid})", *_undo(Path(path), mark)]))
     return removed
+
+
+def _undo(path: Path, mark: str) -> list[str]:
+    """Remove a dead run's temp dir and what it held; say what else that was."""
+    what = []
+    if stop_server_in(path / "data"):
+        what.append("the PostgreSQL server still running in it")
+    worktree = json.loads(mark).get("worktree")
+    if isinstance(worktree, dict) and {"repo", "path"} <= worktree.keys():
+        with suppress(OSError):  # no git: nothing registered a worktree in the first place
+            if watchdog.remove_worktree(str(worktree["repo"]), str(worktree["path"])):
+                what.append(f"the git worktree it held in {worktree['repo']}")
+    watchdog.remove_dir(str(path))
+    return what
 
 
 def stop_server_in(data: Path) -> bool:
