@@ -1,24 +1,32 @@
-"""Check out the base code in a temporary git worktree, to migrate an empty database with it."""
+"""Check out the base code in a temporary git worktree, to migrate an empty database with it.
+
+The worktree lives in a temp dir marked as this run's (`preflight-base-<host>-<pid>-...`)
+and is registered with the watchdog, so a killed run leaves no worktree in the user's
+repository; a later run removes the entries a dead run left there (ours only: never
+`git worktree prune`, which would also drop the user's own stale worktrees).
+"""
 
 from __future__ import annotations
 
-import shutil
+import re
 import subprocess
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from preflight import janitor
 from preflight.errors import ProjectError, UsageError
 
 
 def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     # In a container the checkout belongs to another uid; git would refuse it as "dubious".
-    return subprocess.run(["git", "-c", "safe.directory=*", *args], cwd=cwd, capture_output=True, text=True)
+    return subprocess.run(
+        ["git", "-c", "safe.directory=*", *args], cwd=cwd, capture_output=True, text=True, **janitor.tied()
+    )
 
 
 @contextmanager
-def worktree(project_root: Path, ref: str) -> Iterator[Path]:
+def worktree(project_root: Path, ref: str, log: Callable[[str], None] = lambda _: None) -> Iterator[Path]:
     """Yield the project's folder as it is at `ref`; remove the worktree afterwards."""
     top = _git(["rev-parse", "--show-toplevel"], project_root)
     if top.returncode != 0:
@@ -34,14 +42,45 @@ def worktree(project_root: Path, ref: str) -> Iterator[Path]:
             f"--base-ref {ref} is not a commit in {repo}",
             "fetch it first (git fetch origin main; in Actions use fetch-depth: 0)",
         )
-    tmp = Path(tempfile.mkdtemp(prefix="preflight-base-"))
-    checkout = tmp / "base"
-    try:
-        added = _git(["worktree", "add", "--detach", "--quiet", str(checkout), commit.stdout.strip()], repo)
-        if added.returncode != 0:
-            raise ProjectError(f"git worktree add failed: {added.stderr.strip()}", "check the repository is not locked")
-        yield checkout / relative
-    finally:
-        _git(["worktree", "remove", "--force", str(checkout)], repo)
-        shutil.rmtree(tmp, ignore_errors=True)
-        _git(["worktree", "prune"], repo)
+    for line in sweep(repo):
+        log(f"removed what a killed run left: {line}")
+    with janitor.temp_dir("base") as tmp:
+        checkout = tmp / "base"
+        janitor.write_mark(tmp, worktree={"repo": str(repo), "path": str(checkout)})
+        key = janitor.watch("worktree", repo=str(repo), path=str(checkout))
+        try:
+            added = _git(["worktree", "add", "--detach", "--quiet", str(checkout), commit.stdout.strip()], repo)
+            if added.returncode != 0:
+                raise ProjectError(
+                    f"git worktree add failed: {added.stderr.strip()}", "check the repository is not locked"
+                )
+            yield checkout / relative
+        finally:
+            _git(["worktree", "remove", "--force", str(checkout)], repo)
+            janitor.forget(key)
+
+
+def sweep(repo: Path) -> list[str]:
+    """Remove worktrees of `repo` that a dead run of this machine left; return a line for each.
+
+    Ours by name (.../preflight-base-<this host>-<pid>-<random>/base); the owner is the
+    mark in that temp dir, or, when the dir is gone too, the pid in its name.
+    """
+    listed = _git(["worktree", "list", "--porcelain"], repo)
+    here = janitor.me()
+    removed = []
+    for line in listed.stdout.splitlines():
+        path = Path(line.removeprefix("worktree "))
+        match = re.fullmatch(rf"preflight-base-{here.host}-(\d+)-[0-9a-f]+", path.parent.name)
+        if not line.startswith("worktree ") or path.name != "base" or not match:
+            continue
+        try:
+            owner = janitor.Owner.parse((path.parent / janitor.MARKER).read_text())
+        except OSError:
+            owner = janitor.Owner(here.host, int(match.group(1)), None, here.scope)
+        if owner is None or not owner.dead_here():
+            continue
+        if _git(["worktree", "remove", "--force", str(path)], repo).returncode == 0:
+            removed.append(f"git worktree {path} (run {owner.pid})")
+        janitor.remove_dir(path.parent)
+    return removed

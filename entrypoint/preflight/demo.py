@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from preflight import postgres
+from preflight import janitor, postgres
 from preflight.config import FILENAME, load
 from preflight.errors import InfrastructureError
 from preflight.postgres.base import Server
@@ -71,11 +70,11 @@ def build_production(project: Project, dump: Path, options: DemoOptions, progres
 
 def run(options: DemoOptions, progress: Progress) -> Report:
     """Build the demo production dump and preview the example's pending migrations."""
-    with tempfile.TemporaryDirectory(prefix="preflight-demo-") as tmp:
-        root = Path(tmp) / "shop"
+    with janitor.temp_dir("demo") as tmp:
+        root = tmp / "shop"
         shutil.copytree(example_dir(), root, ignore=shutil.ignore_patterns("__pycache__"))
         project = Project(root=root, settings="shop.settings", python=sys.executable)
-        dump = Path(tmp) / "shop-production.dump"
+        dump = tmp / "shop-production.dump"
         build_production(project, dump, options, progress)
         if options.save_dump:
             shutil.copyfile(dump, options.save_dump)

@@ -13,7 +13,7 @@ import subprocess
 import time
 from collections import deque
 
-from preflight import secrets
+from preflight import janitor, secrets, watchdog
 from preflight.errors import UsageError
 from preflight.probe.runner import Project, probe_env
 from preflight.rules.measured import TestRun
@@ -32,16 +32,27 @@ def run(project: Project, command: str, database_url: str, timeout_s: float = 18
     env["PATH"] = f"{project.python.rsplit('/', 1)[0]}:{env.get('PATH', '')}"  # the project's venv first
     started = time.monotonic()
     try:
-        done = subprocess.run(args, cwd=project.root, env=env, capture_output=True, text=True, timeout=timeout_s)
-        code, output = done.returncode, done.stdout + done.stderr
-    except FileNotFoundError:
+        # A process group of its own: test workers it starts die with it, and with Preflight.
+        with janitor.project_process(
+            args,
+            what="--test-command",
+            cwd=project.root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as process:
+            try:
+                stdout, stderr = process.communicate(timeout=timeout_s)
+                code, output = process.returncode, stdout + stderr
+            except subprocess.TimeoutExpired:
+                watchdog.kill_group(process.pid)
+                stdout, stderr = process.communicate()
+                code, output = 124, f"{stdout}{stderr}\n(timed out after {timeout_s:.0f} s)"
+    except FileNotFoundError as exc:
+        if exc.filename != args[0]:
+            raise
         raise UsageError(f"--test-command: {args[0]} not found", "use a command on PATH or the venv") from None
-    except subprocess.TimeoutExpired as exc:
-        partial = [
-            part.decode(errors="replace") if isinstance(part, bytes) else part or ""
-            for part in (exc.stdout, exc.stderr)
-        ]
-        code, output = 124, f"{''.join(partial)}\n(timed out after {timeout_s:.0f} s)"
     tail = "\n".join(deque(output.rstrip().splitlines(), maxlen=TAIL_LINES))
     return TestRun(
         command=command, exit_code=code, duration_s=round(time.monotonic() - started, 2), tail=secrets.redact(tail)

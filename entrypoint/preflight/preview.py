@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from preflight import approvals, baseline, findings, postgres, posttests, target
+from preflight import approvals, baseline, findings, janitor, postgres, posttests, target
 from preflight.config import ApprovalRule, Config
 from preflight.errors import ProjectError
 from preflight.evidence import catalog
@@ -83,7 +82,9 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
     started = time.monotonic()
     project = options.project
     with ExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="preflight-")))
+        for line in janitor.sweep_dirs():
+            progress.log(f"removed what a killed run left: {line}")
+        tmp = stack.enter_context(janitor.temp_dir("run"))
         url_facts = None
         dump = options.target_dump
         if options.target_url:
@@ -105,6 +106,8 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
                     major=_major(source_version),
                 )
             )
+        for line in server.swept:
+            progress.log(f"removed what a killed run left: {line}")
         template, target_info = _prepare_template(options, server, dump, url_facts, timer, progress)
         with timer.phase("copy"):
             copy = server.create_database("copy", template=template)
@@ -269,7 +272,7 @@ def _prepare_template(
     if not options.base_ref:
         return template, Target(source="empty", description="empty database")
     with progress.step(f"migrating an empty database with the code at {options.base_ref}"), timer.phase("baseline"):
-        with baseline.worktree(options.project.root, options.base_ref) as base_root:
+        with baseline.worktree(options.project.root, options.base_ref, progress.log) as base_root:
             base = dataclasses.replace(options.project, root=base_root)
             result = runner.run(base, "apply", server.info.url(template))
         if result["failure"]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from preflight import secrets
+from preflight import janitor, secrets
 from preflight.environment import for_libpq_client
 from preflight.errors import InfrastructureError, TargetError
 from preflight.postgres import binaries
@@ -122,6 +122,7 @@ def dump_url(url: str, dest: Path, pg_bin: str | None) -> TargetFacts:
         capture_output=True,
         text=True,
         env=env,
+        **janitor.tied(),  # die with Preflight: never go on reading production for nobody
     )
     if result.returncode != 0:
         raise TargetError(f"pg_dump of {description} failed: {_error_line(result.stderr)}", _dump_fix(result.stderr))
@@ -160,6 +161,7 @@ def dump_database(server: Server, database: str, dest: Path, pg_bin: str | None 
         capture_output=True,
         text=True,
         env=for_libpq_client(server.info.client_env()),
+        **janitor.tied(),
     )
     if done.returncode != 0:
         raise InfrastructureError(
@@ -195,7 +197,9 @@ def archive_server_version(path: Path, fmt: str, restore_bin: str) -> str | None
                 if "Dumped from database version" in line:
                     return line.split("version", 1)[1].split()[0]
         return None
-    result = subprocess.run([restore_bin, "-l", str(path)], capture_output=True, text=True, env=for_libpq_client())
+    result = subprocess.run(
+        [restore_bin, "-l", str(path)], capture_output=True, text=True, env=for_libpq_client(), **janitor.tied()
+    )
     if result.returncode != 0:
         raise TargetError(
             f"{path.name} is corrupt or truncated: {_error_line(result.stderr)}", "make a new dump with pg_dump"
@@ -250,7 +254,7 @@ def restore(server: Server, path: Path, pg_bin: str | None, jobs: int) -> tuple[
             template,
             str(path),
         ]
-    result = subprocess.run(args, capture_output=True, text=True, env=env)
+    result = subprocess.run(args, capture_output=True, text=True, env=env, **janitor.tied())
     if result.returncode != 0:
         if _disk_full(result.stderr):
             raise InfrastructureError(

@@ -9,7 +9,10 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 
+from preflight import janitor
 from preflight.errors import InfrastructureError
+
+NAME_LIMIT = 63  # PostgreSQL truncates longer identifiers (NAMEDATALEN - 1)
 
 
 @dataclass(frozen=True)
@@ -52,15 +55,28 @@ class ServerInfo:
 
 
 def unique_name(prefix: str) -> str:
-    return f"preflight_{prefix}_{_random.token_hex(6)}"
+    """Return preflight_<host>_<pid>_<prefix>_<random>: whose it is shows in the name (at most 63 bytes)."""
+    owner = janitor.me()
+    name = f"preflight_{owner.host}_{owner.pid}_{prefix[:10]}_{_random.token_hex(6)}"
+    assert len(name.encode()) <= NAME_LIMIT, name
+    return name
 
 
 class Server:
-    """A running server from which scratch databases are made and dropped."""
+    """A running server from which scratch databases are made and dropped.
 
-    def __init__(self, info: ServerInfo) -> None:
+    With `watched` (a server that outlives Preflight: external), each scratch database
+    is registered with the watchdog before it is created, so it is dropped even if
+    Preflight is killed. Every scratch database carries its owner mark as its COMMENT,
+    which is what `sweep` goes by.
+    """
+
+    def __init__(self, info: ServerInfo, watched: bool = False) -> None:
         self.info = info
         self.created: list[str] = []
+        self.watched = watched
+        self.swept: list[str] = []  # what the start-of-run sweep removed, for the progress log
+        self._keys: dict[str, str] = {}
 
     def connect(self, dbname: str = "postgres") -> psycopg.Connection:
         return psycopg.connect(self.info.conninfo(dbname), autocommit=True, connect_timeout=10)
@@ -75,30 +91,70 @@ class Server:
             # faster for a large copy on a server whose crash safety we do not need.
             if self.info.major >= 15:
                 query += sql.SQL(" STRATEGY FILE_COPY")
+        key = janitor.watch("database", conninfo=self.info.conninfo(), name=name) if self.watched else None
         try:
             with self.connect() as conn:
                 conn.execute(query)
+                conn.execute(
+                    sql.SQL("COMMENT ON DATABASE {} IS {}").format(
+                        sql.Identifier(name), sql.Literal(janitor.me().text())
+                    )
+                )
         except psycopg.Error as exc:
+            janitor.forget(key)
             raise InfrastructureError(
                 f"could not create scratch database on the {self.info.provider} server: {_first_line(exc)}",
                 "check the server has room and the user may CREATE DATABASE",
             ) from None
         self.created.append(name)
+        if key is not None:
+            self._keys[name] = key
         return name
 
     def drop_database(self, name: str) -> None:
         if name not in self.created:
             raise ValueError(f"refusing to drop {name!r}: Preflight did not create it")
+        self._drop(name)
+        self.created.remove(name)
+        janitor.forget(self._keys.pop(name, None))
+
+    def _drop(self, name: str) -> None:
         query = sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name))
         if self.info.major >= 13:
             query += sql.SQL(" WITH (FORCE)")
         with self.connect() as conn:
             conn.execute(query)
-        self.created.remove(name)
 
     def drop_all(self) -> None:
         for name in list(reversed(self.created)):
             self.drop_database(name)
+
+    def sweep(self) -> list[str]:
+        """Drop scratch databases whose owner died on this machine; return a line for each.
+
+        Only databases named preflight_<this host>_<pid>_... whose COMMENT is the owner
+        mark of that pid; never another database, whatever its name.
+        """
+        host = janitor.me().host
+        try:
+            with self.connect() as conn:
+                rows = conn.execute(
+                    "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database WHERE datname LIKE %s",
+                    (f"preflight\\_{host}\\_%",),
+                ).fetchall()
+        except psycopg.Error:
+            return self.swept  # the run itself will say what is wrong with the server
+        for name, comment in rows:
+            owner = janitor.Owner.parse(comment)
+            if owner is None or not name.startswith(f"preflight_{owner.host}_{owner.pid}_") or not owner.dead_here():
+                continue
+            try:
+                self._drop(name)
+            except psycopg.Error as exc:
+                self.swept.append(f"could not drop database {name} of run {owner.pid}: {_first_line(exc)}")
+                continue
+            self.swept.append(f"database {name} (run {owner.pid})")
+        return self.swept
 
 
 def _first_line(exc: BaseException) -> str:

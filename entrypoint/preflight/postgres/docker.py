@@ -3,6 +3,11 @@
 The image is `postgres:<major>` with the target server's major version, so the copy
 behaves like production (overridable with --image). testcontainers is an optional
 dependency (`pip install preflight[docker]`), imported only when this provider is used.
+
+Each container carries its owner mark as the label `preflight.owner`, and the watchdog
+removes the run's containers (label `preflight.run`) if Preflight is killed, with or
+without testcontainers' Ryuk. Each run first removes containers a dead run of this
+machine left.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 
 import psycopg
 
+from preflight import janitor
 from preflight import secrets as secret_registry
 from preflight.errors import InfrastructureError
 from preflight.postgres.base import Server, ServerInfo, server_version_num
@@ -22,6 +28,8 @@ DEFAULT_MAJOR = 16
 SUPERUSER = "preflight"
 # Same durability trade-off as the local provider: a copy that lives for one run.
 COMMAND = "postgres -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+OWNER_LABEL = "preflight.owner"
+RUN_LABEL = "preflight.run"
 
 
 def engine_answers(timeout: float = 2.0) -> bool:
@@ -46,6 +54,7 @@ class DockerProvider:
     def __init__(self, image: str | None = None, major: int | None = None) -> None:
         self.image = image or f"postgres:{major or DEFAULT_MAJOR}"
         self.container: Any = None
+        self._watch: str | None = None
 
     def __enter__(self) -> Server:
         try:
@@ -63,11 +72,17 @@ class DockerProvider:
                 "no Docker engine answers (DOCKER_HOST or /var/run/docker.sock)",
                 "start Docker or Podman's API service, or use --postgres local",
             )
+        swept = sweep()
         password = secrets.token_urlsafe(24)
         secret_registry.register(password)
-        container = PostgresContainer(
-            self.image, username=SUPERUSER, password=password, dbname="postgres", driver=None
-        ).with_command(COMMAND)
+        owner = janitor.me()
+        run = f"{owner.host}-{owner.pid}-{owner.start}"
+        container = (
+            PostgresContainer(self.image, username=SUPERUSER, password=password, dbname="postgres", driver=None)
+            .with_command(COMMAND)
+            .with_kwargs(labels={OWNER_LABEL: owner.text(), RUN_LABEL: run})
+        )
+        self._watch = janitor.watch("containers", label=f"{RUN_LABEL}={run}")
         try:
             self.container = container.start()
             host = container.get_container_host_ip()
@@ -85,15 +100,35 @@ class DockerProvider:
                     "check the image exists for your engine (--image), or use --postgres local",
                 ) from None
             raise
-        return Server(ServerInfo(host, port, SUPERUSER, password, version, "docker"))
+        server = Server(ServerInfo(host, port, SUPERUSER, password, version, "docker"))
+        server.swept = swept
+        return server
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self._stop(self.container)
         self.container = None
 
-    @staticmethod
-    def _stop(container: Any) -> None:
-        if container is None:
-            return
-        with contextlib.suppress(Exception):
-            container.stop()  # stops and removes the container and its volumes
+    def _stop(self, container: Any) -> None:
+        if container is not None:
+            with contextlib.suppress(Exception):
+                container.stop()  # stops and removes the container and its volumes
+        janitor.forget(self._watch)
+        self._watch = None
+
+
+def sweep() -> list[str]:
+    """Remove containers whose owner died on this machine; return a line for each."""
+    import docker
+
+    removed = []
+    with contextlib.suppress(Exception):
+        client = docker.from_env(timeout=10)
+        try:
+            for container in client.containers.list(all=True, filters={"label": OWNER_LABEL}):
+                owner = janitor.Owner.parse(container.labels.get(OWNER_LABEL))
+                if owner is not None and owner.dead_here():
+                    container.remove(force=True, v=True)
+                    removed.append(f"container {container.short_id} (run {owner.pid})")
+        finally:
+            client.close()
+    return removed

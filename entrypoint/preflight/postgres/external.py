@@ -1,5 +1,9 @@
 """An existing server the user points at: Preflight only creates and drops its own
 uniquely named scratch databases there and never touches any other database.
+
+The server outlives Preflight, so its scratch databases are watched (dropped by the
+watchdog if Preflight is killed), and each run first drops those a dead run of this
+machine left (`Server.sweep`).
 """
 
 from __future__ import annotations
@@ -54,7 +58,8 @@ class ExternalProvider:
             version_num=version,
             provider="external",
         )
-        self.server = Server(info)
+        self.server = Server(info, watched=True)
+        self.server.sweep()
         return self.server
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

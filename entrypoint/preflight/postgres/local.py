@@ -5,6 +5,9 @@ a copy that lives for one run. The server listens on a unix socket inside the te
 and on a free 127.0.0.1 port with a random password, so no other local user can read
 the copy of production data. As root, the server runs as the `postgres` OS user
 (initdb refuses root).
+
+If Preflight is killed, the kernel sends the postmaster SIGQUIT (immediate shutdown) and
+the watchdog removes the temp dir; see `preflight.janitor`.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import contextlib
 import os
 import pwd
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -24,6 +26,7 @@ from types import TracebackType
 
 import psycopg
 
+from preflight import janitor, watchdog
 from preflight import secrets as secret_registry
 from preflight.errors import InfrastructureError
 from preflight.postgres import binaries
@@ -57,6 +60,7 @@ class LocalProvider:
         self.tmp: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
         self.server: Server | None = None
+        self._watch: str | None = None
 
     @staticmethod
     def _run_as(pg_user: str | None) -> pwd.struct_passwd | None:
@@ -79,14 +83,14 @@ class LocalProvider:
         return {"user": self.run_as.pw_uid, "group": gid, "extra_groups": os.getgrouplist(name, gid)}
 
     def _run(self, args: list[str]) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(args, capture_output=True, text=True, **self._as_user())  # type: ignore[call-overload, no-any-return]
+        return subprocess.run(args, capture_output=True, text=True, **self._as_user(), **janitor.tied())  # type: ignore[call-overload, no-any-return]
 
     def _parent_dir(self) -> str:
         """Return a temp dir the server's OS user can reach (TMPDIR may be private to root)."""
         base = tempfile.gettempdir()
         if not self.run_as:
             return base
-        for candidate in dict.fromkeys((base, "/tmp", "/var/tmp")):
+        for candidate in dict.fromkeys((base, *janitor.FALLBACK_TEMP_DIRS)):
             probe = subprocess.run(["test", "-x", candidate], **self._as_user())  # type: ignore[call-overload]
             if probe.returncode == 0:
                 return candidate
@@ -106,7 +110,7 @@ class LocalProvider:
         self._cleanup()
 
     def _start(self) -> Server:
-        self.tmp = Path(tempfile.mkdtemp(prefix="preflight-pg-", dir=self._parent_dir()))
+        self.tmp = janitor.make_dir("pg", self._parent_dir())
         if self.run_as:
             os.chown(self.tmp, self.run_as.pw_uid, self.run_as.pw_gid)
         password = secrets.token_urlsafe(24)
@@ -160,21 +164,30 @@ class LocalProvider:
         log = open(self.tmp / "server.log", "ab")  # noqa: SIM115 - handed to the child
         try:
             # A session of its own: Ctrl-C in the terminal reaches Preflight, which
-            # then stops the server itself after the rest of the cleanup.
+            # then stops the server itself after the rest of the cleanup. SIGQUIT when
+            # Preflight dies: immediate shutdown, which frees the shared memory too.
             self.process = subprocess.Popen(
                 args,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 **self._as_user(),  # type: ignore[call-overload]
+                **janitor.tied(signal.SIGQUIT),
             )
         finally:
             log.close()
+        self._watch = janitor.watch(
+            "process",
+            pid=self.process.pid,
+            start=watchdog.start_time(self.process.pid),
+            signal="SIGQUIT",
+            what="PostgreSQL server",
+        )
         deadline = time.monotonic() + START_TIMEOUT
         socket_file = self.tmp / f".s.PGSQL.{port}"
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                self.process = None
+                self._stop_process()  # it exited: only forget it
                 return False
             if socket_file.exists() and self._accepting(port):
                 return True
@@ -204,14 +217,15 @@ class LocalProvider:
 
     def _stop_process(self) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGINT)  # fast shutdown: disconnect clients, exit
-        try:
-            process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGINT)  # fast shutdown: disconnect clients, exit
+            try:
+                process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        janitor.forget(self._watch)
+        self._watch = None
 
     def _cleanup(self) -> None:
         # Leaving nothing behind matters more than anything else here, and a second
@@ -219,7 +233,7 @@ class LocalProvider:
         with _signals_deferred():
             self._stop_process()
             if self.tmp is not None:
-                shutil.rmtree(self.tmp, ignore_errors=True)
+                janitor.remove_dir(self.tmp)
                 self.tmp = None
 
 

@@ -15,7 +15,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -23,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from preflight import secrets
+from preflight import janitor, secrets
 from preflight.environment import PassEnv, for_project_code
 from preflight.errors import InterruptedError_, PreflightError, ProjectError, UsageError
 
@@ -69,42 +68,41 @@ def run(
     extra: list[str] | None = None,
 ) -> dict[str, Any]:
     """Run one probe verb and return its `result`, or raise the matching PreflightError."""
-    with tempfile.TemporaryDirectory(prefix="preflight-probe-") as tmp:
-        out = Path(tmp) / "out.json"
+    with janitor.temp_dir("probe") as tmp:
+        out = tmp / "out.json"
         args = [project.python, str(PROBE), verb, "--out", str(out)]
         for target in to or []:
             args += ["--to", target]
         args += extra or []
+        tail: deque[str] = deque(maxlen=30)
         try:
-            process = subprocess.Popen(
+            # Its own process group, killed with whatever it started if we stop early or die.
+            with janitor.project_process(
                 args,
+                what=f"probe ({verb})",
                 cwd=project.root,
                 env=probe_env(project, database_url),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
                 errors="replace",
-            )
+            ) as process:
+                reader = threading.Thread(target=_read_stdout, args=(process, tail), daemon=True)
+                reader.start()
+                assert process.stderr is not None
+                for line in process.stderr:
+                    if line.startswith(PROGRESS):
+                        if on_progress:
+                            on_progress(json.loads(line[len(PROGRESS) :]))
+                    else:
+                        tail.append(line.rstrip("\n"))
+                process.wait()
         except OSError as exc:
+            if exc.filename != project.python:  # not Popen failing to start it
+                raise
             raise UsageError(
                 f"cannot run the project's Python {project.python}: {exc.strerror}", "pass --python PATH"
             ) from None
-        tail: deque[str] = deque(maxlen=30)
-        reader = threading.Thread(target=_read_stdout, args=(process, tail), daemon=True)
-        reader.start()
-        try:
-            assert process.stderr is not None
-            for line in process.stderr:
-                if line.startswith(PROGRESS):
-                    if on_progress:
-                        on_progress(json.loads(line[len(PROGRESS) :]))
-                else:
-                    tail.append(line.rstrip("\n"))
-            process.wait()
-        except BaseException:
-            process.kill()
-            process.wait()
-            raise
         reader.join(5)
         if process.returncode in (-signal.SIGINT, -signal.SIGTERM, 130):
             raise InterruptedError_("the probe was interrupted")
