@@ -255,3 +255,19 @@ def test_action_inputs_and_token_never_reach_project_code(
     records = _recorded(spy_tmp)
     _assert_clean(records, target_url)
     assert len(records) >= 4  # plan, sql, apply (settings and the data migration), the test command
+
+
+def test_watchdog_gets_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The watchdog outlives Preflight and runs as the same OS user as the project's code.
+    from preflight import janitor
+
+    for name, value in RUNNER_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("PREFLIGHT_TARGET_URL", f"postgresql://u:{PASSWORD}@db.example/prod")
+    monkeypatch.setenv("DOCKER_HOST", "unix:///run/podman.sock")
+    secrets.register(TOKEN)
+    env = janitor._watchdog_env("/src")
+    text = json.dumps(env)
+    for secret in (PASSWORD, TOKEN, RUNTIME_TOKEN):
+        assert secret not in text
+    assert env["DOCKER_HOST"] == "unix:///run/podman.sock" and env["PYTHONPATH"] == "/src"

@@ -29,6 +29,7 @@ gone; never anything else.
 
 from __future__ import annotations
 
+import fnmatch
 import itertools
 import json
 import os
@@ -49,6 +50,8 @@ from pathlib import Path
 from typing import Any
 
 from preflight import watchdog
+from preflight.environment import FORBIDDEN
+from preflight.secrets import carried_by
 
 MARKER = ".preflight-owner"
 FALLBACK_TEMP_DIRS = ("/tmp", "/var/tmp")  # where the local server's dir goes when TMPDIR is private
@@ -154,6 +157,16 @@ def _send(message: dict[str, Any]) -> None:
             _process = None
 
 
+def _watchdog_env(pythonpath: str) -> dict[str, str]:
+    """Return the watchdog's environment: this one without Preflight's inputs and secrets."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not any(fnmatch.fnmatchcase(name, pattern) for pattern in FORBIDDEN) and not carried_by(value)
+    }
+    return {**env, "PYTHONPATH": pythonpath}
+
+
 def _spawn() -> subprocess.Popen[bytes]:
     source_root = str(Path(__file__).resolve().parent.parent)
     path = os.pathsep.join(p for p in (source_root, os.environ.get("PYTHONPATH")) if p)
@@ -164,7 +177,7 @@ def _spawn() -> subprocess.Popen[bytes]:
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         cwd="/",
-        env={**os.environ, "PYTHONPATH": path},
+        env=_watchdog_env(path),
         start_new_session=True,
     )
 

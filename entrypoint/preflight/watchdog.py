@@ -192,7 +192,18 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise _Terminated
 
 
+def _not_dumpable() -> None:
+    # It is told external servers' connection strings: like Preflight itself, keep its
+    # memory and /proc files from project code running as the same OS user (Linux).
+    if sys.platform.startswith("linux"):
+        with suppress(OSError, AttributeError):
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE
+
+
 def main() -> None:
+    _not_dumpable()
     owner = os.getppid()
     # Ctrl-C is for Preflight, which cleans up itself; whoever terminates the watchdog
     # itself wants the run's things gone, so SIGTERM ends the wait like end of file.
