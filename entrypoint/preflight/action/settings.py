@@ -50,6 +50,7 @@ class Settings:
     probe_concurrency: bool = False
     round_trip: bool = True
     test_command: str | None = None
+    allow_empty_target: bool = False
     # From the runner, not inputs:
     workspace: Path = field(default_factory=Path.cwd)
     repository: str | None = None
@@ -120,6 +121,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         probe_concurrency=_flag(value("probe-concurrency") or "off", "probe-concurrency"),
         round_trip=_flag(value("round-trip") or "on", "round-trip"),
         test_command=value("test-command"),
+        allow_empty_target=_flag(value("allow-empty-target") or "off", "allow-empty-target"),
         workspace=Path(env.get("GITHUB_WORKSPACE") or Path.cwd()),
         repository=env.get("GITHUB_REPOSITORY"),
         api_url=env.get("GITHUB_API_URL") or "https://api.github.com",
