@@ -129,6 +129,7 @@ def test_schema_doc_lists_every_field() -> None:
         model.Statement,
         model.Failure,
         model.Rollback,
+        model.Irreversible,
         model.Finding,
         model.Approval,
         model.Lock,

@@ -37,6 +37,7 @@ EXIT_CODES_HELP = """exit codes:
   4    a pending migration failed on the copy (the report says which and why)
   5    target problem: unreachable, wrong password, pg_dump older than the server, corrupt dump
   6    infrastructure: no PostgreSQL binaries, throwaway server failed, disk full
+  7    --test-command failed against the migrated copy (the report shows its last lines)
   70   internal error in Preflight (a bug: please report it)
   130  interrupted (Ctrl-C or SIGTERM); everything started was stopped and removed
 """
@@ -81,7 +82,11 @@ def _evidence_options(parser: argparse.ArgumentParser) -> None:
         help="measure how long a second session's reads and writes wait while migrations run",
     )
     group.add_argument("--no-round-trip", action="store_true", help="skip migrating back and forward again")
-    group.add_argument("--test-command", help='run your checks against the migrated copy, e.g. "pytest -x tests/"')
+    group.add_argument(
+        "--test-command",
+        help='run your checks against the migrated copy through /bin/sh -c, e.g. "pytest -x tests/"; '
+        "failing fails the run (exit 7)",
+    )
     group.add_argument("--no-capture", action="store_true", help="do not read locks and rewrites (for benchmarks)")
 
 
@@ -143,6 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
         source.add_argument("--target-url", help="database to copy (read-only pg_dump); or env PREFLIGHT_TARGET_URL")
         source.add_argument("--target-dump", type=Path, help="pg_dump file: custom, directory, tar or plain SQL")
         source.add_argument("--base-ref", help="no database: migrate an empty one with the code at this git ref")
+        sub.add_argument(
+            "--allow-empty-target",
+            action="store_true",
+            help="the target may have no django_migrations table (gate refuses it otherwise, exit 5; preview warns)",
+        )
         _postgres_options(sub)
         _rule_options(sub, gate=name == "gate")
         _evidence_options(sub)
@@ -226,6 +236,7 @@ def cmd_preview(args: argparse.Namespace, out: progress.Progress) -> Report:
         round_trip=not args.no_round_trip,
         test_command=args.test_command,
         capture=not args.no_capture,
+        refuse_empty_target=args.command == "gate" and not args.allow_empty_target,
     )
     report = preview(options, out)
     _publish(report, args.format, args.output, args.json_path)

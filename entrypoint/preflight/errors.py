@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     MIGRATION_FAILED = 4  # a pending migration raised on the copy
     TARGET = 5  # target unreachable, wrong password, pg_dump too old, corrupt dump
     INFRASTRUCTURE = 6  # no PostgreSQL binaries, throwaway server failed, disk full
+    TESTS_FAILED = 7  # --test-command failed against the migrated copy
     INTERRUPTED = 130  # Ctrl-C or SIGTERM
 
 
@@ -55,6 +56,13 @@ class ProjectError(PreflightError):
 
 class MigrationFailedError(PreflightError):
     exit_code = ExitCode.MIGRATION_FAILED
+
+
+class TestsFailedError(PreflightError):
+    """--test-command exited non-zero against the migrated copy."""
+
+    __test__ = False  # not a pytest test class, whatever its name says
+    exit_code = ExitCode.TESTS_FAILED
 
 
 class TargetError(PreflightError):

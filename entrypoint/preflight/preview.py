@@ -19,7 +19,7 @@ from typing import Any
 
 from preflight import approvals, baseline, findings, janitor, postgres, posttests, target
 from preflight.config import ApprovalRule, Config
-from preflight.errors import ProjectError
+from preflight.errors import ProjectError, TargetError
 from preflight.evidence import catalog
 from preflight.evidence import failure as evidence_failure
 from preflight.evidence.blocking import BlockingProbe
@@ -54,6 +54,8 @@ class PreviewOptions:
     round_trip: bool = True
     test_command: str | None = None
     capture: bool = True  # read locks and rewrites after each statement
+    # gate: stop when a given target has no django_migrations table (--allow-empty-target turns it off)
+    refuse_empty_target: bool = False
 
 
 class Timer:
@@ -116,6 +118,9 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
             plan = runner.run(project, "plan", url)
         if plan["conflicts"]:
             raise runner.error_from({"kind": "conflict", "message": _conflicts(plan["conflicts"])}, project)
+        target_info.has_migrations_table = plan.get("has_migrations_table")
+        if target_info.lacks_migrations_table and options.refuse_empty_target:
+            raise empty_target_error(target_info)
         pending = plan["pending"]
         # Read approval comments now: a malformed one must fail before the copy is migrated.
         approval_rules = [*options.config.approvals, *findings.inline_approvals(plan, project.root), *options.approvals]
@@ -144,7 +149,15 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
                 trip = _round_trip(runner.run(project, "roundtrip", url, to=back_to))
     timer.phases["total"] = round(time.monotonic() - started, 3)
     report = build_report(
-        project, plan, sql, applied, target_info, (server.info.provider, server.info.version), timer.phases, blocked
+        project,
+        plan,
+        sql,
+        applied,
+        target_info,
+        (server.info.provider, server.info.version),
+        timer.phases,
+        blocked,
+        trip,
     )
     measured = engine.run_measured(
         runs(report, plan, failure_facts), facts, options.config.settings, trip, plan.get("health")
@@ -153,6 +166,16 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
     report.findings = approvals.apply(everything, approval_rules)
     report.fail_on, report.round_trip, report.tests = options.fail_on, trip, tests
     return report
+
+
+def empty_target_error(target_info: Target) -> TargetError:
+    """The gate's refusal of a target without django_migrations (the report only warns)."""
+    what = "database" if target_info.source == "url" else "dump"
+    return TargetError(
+        f"the target {what} {target_info.description} has no django_migrations table: "
+        "probably not this project's database",
+        "check --target-url/--target-dump, or pass --allow-empty-target if it is meant to be empty",
+    )
 
 
 def _static_findings(

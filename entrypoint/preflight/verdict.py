@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from preflight.config import Config
-from preflight.errors import BlockedError, MigrationFailedError, PreflightError
-from preflight.report.model import Failure, Finding, Report
+from preflight.errors import BlockedError, MigrationFailedError, PreflightError, TestsFailedError
+from preflight.report.model import Failure, Finding, Report, TestRun
 
 
 def default_fail_on(config: Config, gate: bool) -> str:
@@ -19,6 +19,15 @@ def failure_error(failure: Failure) -> MigrationFailedError:
     return MigrationFailedError(
         f"migration {failure.migration} failed on the copy{where}: {first}",
         "fix the migration; the report shows the statement that failed",
+    )
+
+
+def tests_error(run: TestRun) -> TestsFailedError:
+    """The one-line error for a --test-command that failed against the migrated copy."""
+    how = "timed out" if run.timed_out else f"exited with {run.exit_code}"
+    return TestsFailedError(
+        f"the post-migration tests failed: {run.command!r} {how} against the migrated copy",
+        "fix the tests or the migrations; the report shows the last lines of its output",
     )
 
 
@@ -38,9 +47,11 @@ def blocked_error(blocking: list[Finding], fail_on: str) -> BlockedError:
 
 
 def verdict(report: Report) -> PreflightError | None:
-    """The error a run ends with: a migration that failed on the copy, then blocking findings."""
+    """The error a run ends with: a migration that failed, then failed tests, then blocking findings."""
     if report.failure is not None:
         return failure_error(report.failure)
+    if report.tests is not None and not report.tests.passed:
+        return tests_error(report.tests)
     if report.blocking:
         return blocked_error(report.blocking, report.fail_on)
     return None

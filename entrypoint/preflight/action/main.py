@@ -117,6 +117,7 @@ def action(settings: Settings, github: GitHub | None, out: Progress) -> int:
             probe_concurrency=settings.probe_concurrency,
             round_trip=settings.round_trip,
             test_command=settings.test_command,
+            refuse_empty_target=gate and not settings.allow_empty_target,
         ),
         out,
     )
@@ -130,9 +131,10 @@ def action(settings: Settings, github: GitHub | None, out: Progress) -> int:
     workflow.write_summary(settings.summary_path, markdown)
     for line in workflow.annotation_lines(report.findings, prefix):
         print(line)
+    ending = verdict(report)
     comment_url = ""
     if settings.comment and github and settings.repository and settings.pull_number:
-        clean = not report.blocking and report.failure is None
+        clean = ending is None  # nothing blocks, no migration failed, the tests passed
         try:
             comment_url = comment.publish(
                 github, settings.repository, settings.pull_number, markdown, clean, settings.run_url
@@ -141,7 +143,6 @@ def action(settings: Settings, github: GitHub | None, out: Progress) -> int:
             print(workflow.message_line("warning", f"could not comment: {exc.line()}"))
         except GitHubError as exc:
             print(workflow.message_line("warning", f"could not comment: {exc.line()}"))
-    ending = verdict(report)
     workflow.write_outputs(
         settings.output_path,
         {

@@ -51,6 +51,7 @@ class Settings:
     round_trip: bool = True
     test_command: str | None = None
     pass_env: tuple[str, ...] = ()
+    allow_empty_target: bool = False
     # From the runner, not inputs:
     workspace: Path = field(default_factory=Path.cwd)
     repository: str | None = None
@@ -122,6 +123,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         round_trip=_flag(value("round-trip") or "on", "round-trip"),
         test_command=value("test-command"),
         pass_env=tuple(name for name in (value("pass-env") or "").replace(",", "\n").split() if name),
+        allow_empty_target=_flag(value("allow-empty-target") or "off", "allow-empty-target"),
         workspace=Path(env.get("GITHUB_WORKSPACE") or Path.cwd()),
         repository=env.get("GITHUB_REPOSITORY"),
         api_url=env.get("GITHUB_API_URL") or "https://api.github.com",

@@ -9,8 +9,10 @@ and Django 4.2 LTS to 5.2 LTS (tested on 4.2 and 5.2).
 Verbs (each writes one JSON document, schema "preflight-probe/1", to FILE):
 
     plan   the migration graph, the applied set, the pending plan in order, leaf nodes
-           per app (conflicts), and per migration its file, operations (type,
-           describe(), line in the file), atomic, reversible, elidable.
+           per app (conflicts), whether django_migrations exists, and per migration
+           its file (relative to the project, or for an installed package to its
+           sys.path entry: never absolute), operations (type, describe(), line in
+           the file), atomic, reversible, elidable.
     sql    forwards and backwards SQL of every pending migration, byte-identical to
            `manage.py sqlmigrate [--backwards]`, all computed in this one process.
     apply  apply the pending migrations (or those up to --to) one at a time, recording
@@ -71,8 +73,27 @@ def progress(event, **fields):
 # -- setting Django up ---------------------------------------------------------------
 
 
+def display_path(path):
+    """Return `path` as a reader should see it, never in this machine's layout.
+
+    Inside the project (and not in a virtualenv there): relative to the project root.
+    Elsewhere: relative to the sys.path entry that holds it, so a migration of an
+    installed package reads django/contrib/auth/migrations/0001_initial.py. None when
+    no sys.path entry holds it.
+    """
+    real = os.path.realpath(path)
+    root = os.path.realpath(os.getcwd())
+    installed = any(part in ("site-packages", "dist-packages") for part in real.split(os.sep))
+    if real.startswith(root + os.sep) and not installed:
+        return os.path.relpath(real, root)
+    entries = {os.path.realpath(entry or os.curdir).rstrip(os.sep) for entry in sys.path}
+    holding = [entry for entry in entries if real.startswith(entry + os.sep)]
+    return os.path.relpath(real, max(holding, key=len)) if holding else None
+
+
 def _frame(entry):
-    return {"file": entry.filename, "line": entry.lineno, "function": entry.name, "code": entry.line}
+    shown = display_path(entry.filename) if os.path.isabs(entry.filename) else None
+    return {"file": shown or entry.filename, "line": entry.lineno, "function": entry.name, "code": entry.line}
 
 
 def _user_frame(tb_entries):
@@ -166,6 +187,16 @@ def _safe(call, default=None):
         return default
 
 
+def migration_file(migration):
+    """Return the migration's file for the report: see display_path (None if it has none)."""
+    module = sys.modules.get(type(migration).__module__)
+    path = getattr(module, "__file__", None)
+    if not path:
+        return None
+    # A module's name is its path below the sys.path entry it was imported from.
+    return display_path(path) or type(migration).__module__.replace(".", "/") + ".py"
+
+
 def describe_migration(migration):
     module = sys.modules.get(type(migration).__module__)
     path = getattr(module, "__file__", None)
@@ -190,7 +221,7 @@ def describe_migration(migration):
     return {
         "app": migration.app_label,
         "name": migration.name,
-        "file": os.path.relpath(path) if path else None,
+        "file": migration_file(migration),
         "atomic": bool(migration.atomic),
         "initial": bool(getattr(migration, "initial", False)),
         "reversible": all(op["reversible"] for op in operations),
@@ -297,6 +328,8 @@ def verb_plan(args, connection):
         "health": graph_health(loader),
         "lock_timeout_setting": _lock_timeout_option(connection),
         "can_rollback_ddl": bool(connection.features.can_rollback_ddl),
+        # No django_migrations table: an empty database, or not this project's database.
+        "has_migrations_table": bool(executor.recorder.has_table()),
     }
 
 
@@ -641,7 +674,7 @@ def verb_apply(args, connection):
                     failure["operation"] = described["operations"][index]
                     if failure["user_frame"] is None and described["file"]:
                         failure["user_frame"] = {
-                            "file": os.path.abspath(described["file"]),
+                            "file": described["file"],
                             "line": described["operations"][index]["line"],
                             "function": f"operations[{index}]",
                             "code": None,

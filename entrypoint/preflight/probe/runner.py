@@ -143,8 +143,9 @@ def _where(frame: dict[str, Any] | None, root: Path) -> str:
     if not frame:
         return ""
     path = Path(frame["file"])
-    with contextlib.suppress(ValueError):
-        path = path.resolve().relative_to(root.resolve())
+    if path.is_absolute():  # the probe already made project and installed paths relative
+        with contextlib.suppress(ValueError):
+            path = path.resolve().relative_to(root.resolve())
     return f" ({path}:{frame['line']})"
 
 

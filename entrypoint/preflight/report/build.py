@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from preflight.report.feel import feel
 from preflight.report.model import (
     Blocked,
     Failure,
+    Irreversible,
     Lock,
     Migration,
     Operation,
@@ -22,12 +24,17 @@ from preflight.report.model import (
     Target,
 )
 from preflight.rules.base import OperationRef
-from preflight.rules.measured import FailureFacts, MigrationRun
+from preflight.rules.measured import FailureFacts, MigrationRun, RoundTrip
+
+# The way back past a migration that cannot be unapplied. Never a real URL: the reader's own.
+RESTORE_COMMAND = 'pg_restore --clean --if-exists --no-owner -d "$DATABASE_URL" backup.dump'
 
 
 def _relative(path: str | None, root: Path) -> str | None:
     if not path:
         return None
+    if not Path(path).is_absolute():  # the probe already made it relative (see probe.display_path)
+        return path
     try:
         return str(Path(path).resolve().relative_to(root.resolve()))
     except ValueError:
@@ -60,8 +67,9 @@ def build_report(
     scratch: tuple[str, str],
     timings: dict[str, float],
     blocked: dict[str, list[Blocked]] | None = None,
+    trip: RoundTrip | None = None,
 ) -> Report:
-    """Merge the probe's plan, SQL and apply results (and measured blocking) into one Report."""
+    """Merge the probe's plan, SQL and apply results (and measured blocking, the round trip) into one Report."""
     sql_by = {(e["app"], e["name"]): e for e in sql["migrations"]}
     applied_by = {(e["app"], e["name"]): e for e in applied["migrations"]}
     migrations = [
@@ -73,11 +81,8 @@ def build_report(
         )
         for entry in plan["pending"]
     ]
-    apps_in_order = list(dict.fromkeys(m.app for m in migrations))
-    rollback = [
-        Rollback(app, plan["rollback"][app], f"python manage.py migrate {app} {plan['rollback'][app]}")
-        for app in reversed(apps_in_order)
-    ]
+    irreversible = _irreversible(migrations, trip)
+    rollback = _rollback(plan, migrations, irreversible)
     return Report(
         preflight_version=__version__,
         generated_at=datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat(),
@@ -91,10 +96,66 @@ def build_report(
         migrations=migrations,
         rollback=rollback,
         failure=_failure(applied.get("failure"), project.root),
+        irreversible=irreversible,
+        restore_command=RESTORE_COMMAND if irreversible else None,
         timings=timings,
         lock_timeout_ms=applied.get("lock_timeout_ms"),
         probed_concurrency=blocked is not None,
     )
+
+
+def _first_line(text: str | None) -> str:
+    lines = (text or "").strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def _irreversible(migrations: list[Migration], trip: RoundTrip | None) -> list[Irreversible]:
+    """The pending migrations `migrate` cannot take back: measured by the round trip, or per their backwards SQL."""
+    found: dict[str | None, Irreversible] = {}
+    for migration in migrations:
+        if migration.backwards_error:
+            found[migration.label] = Irreversible(migration.label, _first_line(migration.backwards_error))
+        elif not migration.reversible:
+            operation = next((op.describe for op in migration.operations if not op.reversible), "an operation")
+            found[migration.label] = Irreversible(migration.label, f"{operation} has no reverse")
+    back = trip.backward if trip is not None else None
+    if back is not None and back.status != "ok":
+        # Measured on the copy: this is where `migrate` really stopped, and why.
+        found[back.migration] = Irreversible(back.migration, _first_line(back.error), measured=True)
+    order = {m.label: index for index, m in enumerate(migrations)}
+    return sorted(found.values(), key=lambda entry: order.get(entry.migration or "", -1))
+
+
+def _rollback(plan: dict[str, Any], migrations: list[Migration], irreversible: list[Irreversible]) -> list[Rollback]:
+    """`migrate` commands that undo the plan, stopping short of every migration that cannot go back.
+
+    A migration that cannot be unapplied stays applied, and so do the pending migrations
+    it depends on (`migrate` would have to unapply it first). Each app goes back to its
+    last pending migration that stays, or to where the plan started.
+    """
+    pending = [(m.app, m.name) for m in migrations]
+    if any(entry.migration is None for entry in irreversible):
+        return []  # the round trip failed without saying where: no `migrate` command is safe
+    parents = {(n["app"], n["name"]): [tuple(p) for p in n["parents"]] for n in plan.get("nodes", [])}
+    stuck = {entry.migration for entry in irreversible}
+    todo = [key for key in pending if f"{key[0]}.{key[1]}" in stuck]
+    stays: set[tuple[str, str]] = set()
+    while todo:
+        key = todo.pop()
+        if key in stays or key not in pending:
+            continue
+        stays.add(key)
+        todo.extend(parents.get(key, []))
+    commands = []
+    for app in reversed(list(dict.fromkeys(app for app, _ in pending))):
+        names = [name for a, name in pending if a == app]
+        kept = [name for name in names if (app, name) in stays]
+        if kept and kept[-1] == names[-1]:
+            continue  # the app's newest pending migration cannot be unapplied: nothing to do here
+        to = kept[-1] if kept else plan["rollback"][app]
+        # Quoted: migration names come from the pull request and this line is copied into a shell.
+        commands.append(Rollback(app, to, f"python manage.py migrate {shlex.quote(app)} {shlex.quote(to)}"))
+    return commands
 
 
 def _migration(entry: dict[str, Any], sql: dict[str, Any], run: dict[str, Any], blocked: list[Blocked]) -> Migration:

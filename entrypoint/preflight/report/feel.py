@@ -26,6 +26,8 @@ def feel(status: str, atomic: bool, locks: list[Lock], rewrites: list[Rewrite], 
         if rewrite.kind == "table" and not rewrite.new_in_plan:
             parts.append(f"{rewrite.relation} is rewritten")
     if not parts:
+        if status == "failed":
+            return "Failed on the copy; no lock on an existing table was measured before the failure."
         if not atomic:
             return "Not atomic: each statement's locks end with it; nothing measured blocks reads or writes."
         return "Nothing blocks reads or writes on existing tables."

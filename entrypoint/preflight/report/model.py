@@ -113,6 +113,12 @@ class Target:
     dump_format: str | None = None
     dump_seconds: float | None = None
     restore_seconds: float | None = None
+    has_migrations_table: bool | None = None  # whether django_migrations exists on the copy
+
+    @property
+    def lacks_migrations_table(self) -> bool:
+        """A given database without django_migrations: probably not this project's (empty is expected)."""
+        return self.source in ("url", "dump") and self.has_migrations_table is False
 
 
 @dataclass
@@ -120,6 +126,15 @@ class Rollback:
     app: str
     to: str
     command: str
+
+
+@dataclass
+class Irreversible:
+    """A pending migration that cannot be migrated back: `migrate` stops there."""
+
+    migration: str | None  # app.name; None when the round trip failed before naming one
+    reason: str
+    measured: bool = False  # the round trip on the copy stopped there (else: per its backwards SQL)
 
 
 @dataclass
@@ -136,6 +151,8 @@ class Report:
     migrations: list[Migration]
     rollback: list[Rollback]
     failure: Failure | None = None
+    irreversible: list[Irreversible] = field(default_factory=list)  # `rollback` stops before these
+    restore_command: str | None = None  # the way back past them: the backup taken before deploying
     timings: dict[str, float] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     fail_on: str = "never"

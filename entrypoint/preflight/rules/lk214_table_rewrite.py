@@ -17,7 +17,7 @@ class TableRewrite(Rule):
 
     Example:
         ALTER TABLE "customers_customer" ALTER COLUMN "phone" TYPE varchar(20);
-        -- customers_customer rewritten: 152 kB -> 152 kB
+        -- customers_customer rewritten: 152 kB → 152 kB
 
     Use instead:
         Avoid the rewrite (add a new column and backfill it, widen types in a
@@ -36,7 +36,7 @@ class TableRewrite(Rule):
             largest = max(rewrite.before_bytes or 0, rewrite.after_bytes or 0)
             severity = self.severity if largest >= context.thresholds.rewrite_bytes else Severity.INFO
             yield self.finding(
-                f"{rewrite.relation} was rewritten on the copy ({size(rewrite.before_bytes)} -> "
+                f"{rewrite.relation} was rewritten on the copy ({size(rewrite.before_bytes)} → "
                 f"{size(rewrite.after_bytes)}), under a lock that blocks reads and writes",
                 "avoid the rewrite (new column + backfill, metadata-only widening) or plan downtime and disk",
                 severity=severity,

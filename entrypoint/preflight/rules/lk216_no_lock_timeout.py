@@ -37,7 +37,7 @@ class NoLockTimeout(Rule):
             return
         if any("lock_timeout" in sql for sql, _, _ in run.statements):
             return
-        what = f"{raw[0].type} " if raw else ""
+        what = f"{raw[0].type} " if raw else "every statement "
         unknown = " (unless the production role or database sets one)" if context.facts.lock_timeout_ms is None else ""
         yield self.finding(
             f"{what}{'in a non-atomic migration ' if not run.atomic else ''}runs without a lock_timeout{unknown}: "

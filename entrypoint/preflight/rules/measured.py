@@ -98,6 +98,7 @@ class TestRun:
     exit_code: int
     duration_s: float
     tail: str
+    timed_out: bool = False
 
     @property
     def passed(self) -> bool:
