@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import secrets as _random
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
 from psycopg import sql
 
+from preflight.disk import server_full
 from preflight.errors import InfrastructureError
 
 
@@ -58,9 +60,11 @@ def unique_name(prefix: str) -> str:
 class Server:
     """A running server from which scratch databases are made and dropped."""
 
-    def __init__(self, info: ServerInfo) -> None:
+    def __init__(self, info: ServerInfo, disk: Path | None = None, log: Path | None = None) -> None:
         self.info = info
         self.created: list[str] = []
+        self.disk = disk  # the directory its data lives in, when on this machine (for a full disk)
+        self.log = log  # its log file, when on this machine
 
     def connect(self, dbname: str = "postgres") -> psycopg.Connection:
         return psycopg.connect(self.info.conninfo(dbname), autocommit=True, connect_timeout=10)
@@ -79,6 +83,9 @@ class Server:
             with self.connect() as conn:
                 conn.execute(query)
         except psycopg.Error as exc:
+            full = server_full(self, f"creating a scratch database on the {self.info.provider} server", str(exc))
+            if full is not None:
+                raise full from None
             raise InfrastructureError(
                 f"could not create scratch database on the {self.info.provider} server: {_first_line(exc)}",
                 "check the server has room and the user may CREATE DATABASE",
