@@ -40,11 +40,11 @@ def _writable_dir(option: str, value: str | Path, directory: Path) -> None:
         raise UsageError(f"{option} {value}: no permission to write in {directory}", "write to another folder")
 
 
-def output_file(option: str, value: str | Path) -> Path:
+def output_file(option: str, value: str | Path, example: str = "report.md") -> Path:
     """A file Preflight will write: its folder exists and is writable, and it is not a folder."""
     path = Path(value).expanduser()
     if path.is_dir():
-        raise UsageError(f"{option} {value} is a directory", f"pass a file name, e.g. {option} {path / 'report.md'}")
+        raise UsageError(f"{option} {value} is a directory", f"pass a file name, e.g. {option} {path / example}")
     parent = path.parent
     if not parent.exists():
         raise UsageError(f"{option} {value}: the folder {parent} does not exist", "create it, or write elsewhere")

@@ -97,7 +97,7 @@ class Parser(argparse.ArgumentParser):
     """argparse with Preflight's one-line error: cause, then where to look (exit 2)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(ExitCode.USAGE, f"preflight: error: {message}. Run `{self.prog} --help` for the options.\n")
+        self.exit(ExitCode.USAGE, f"preflight: error: {message}. Run `{self.prog} --help` for the options\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -175,11 +175,21 @@ def _publish(report: Report, fmt: str, output: str | None, json_path: str | None
 
     text = {"markdown": render.to_markdown, "json": render.to_json}.get(fmt, lambda r: to_sarif(r.findings))(report)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        _write(Path(output), text)
     else:
         sys.stdout.write(text)
     if json_path:
-        Path(json_path).write_text(render.to_json(report), encoding="utf-8")
+        _write(Path(json_path), render.to_json(report))
+
+
+def _write(path: Path, text: str) -> None:
+    """Write a report; a full disk names where (a write error carries no file name of its own)."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        if disk.is_enospc(exc):
+            raise disk.full_error(f"writing {path}", path.parent) from None
+        raise UsageError(f"cannot write {path}: {exc.strerror}", "check the path and its permissions") from None
 
 
 def _approvals(args: argparse.Namespace) -> list[ApprovalRule]:
@@ -195,9 +205,12 @@ def _target_url(args: argparse.Namespace) -> str | None:
 def validate(args: argparse.Namespace) -> None:
     """Check every argument that can be checked without work, so a mistake exits 2 at once."""
     if args.command in ("preview", "gate"):
-        for option, value in (("--output", args.output), ("--json", args.json_path)):
+        for option, value, example in (
+            ("--output", args.output, "report.md"),
+            ("--json", args.json_path, "report.json"),
+        ):
             if value:
-                checks.output_file(option, value)
+                checks.output_file(option, value, example)
         if args.output and args.json_path and Path(args.output).resolve() == Path(args.json_path).resolve():
             raise UsageError("--output and --json name the same file", "give the JSON report a file of its own")
         target_url = _target_url(args)
@@ -222,7 +235,7 @@ def validate(args: argparse.Namespace) -> None:
         checks.whole_number("--lines", args.lines, 1, 100_000_000, "e.g. --lines 20000")
         checks.output_dir("--output-dir", args.output_dir)
         if args.save_dump:
-            checks.output_file("--save-dump", args.save_dump)
+            checks.output_file("--save-dump", args.save_dump, "prod.dump")
     if args.command == "lint-sql":
         for path in args.files:
             checks.input_file("SQL file", path)

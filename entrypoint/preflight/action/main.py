@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 
-from preflight import baseline, checks, secrets
+from preflight import baseline, checks, disk, secrets
 from preflight.action.install import install
 from preflight.action.settings import Settings, from_env
 from preflight.config import FILENAME, ApprovalRule, load
@@ -48,6 +48,12 @@ def main() -> int:
     except KeyboardInterrupt:
         print("::error title=Preflight::interrupted; the throwaway server and temp files were removed")
         return ExitCode.INTERRUPTED
+    except OSError as exc:
+        if not disk.is_enospc(exc):
+            raise
+        error = disk.full_error("writing a file", Path(exc.filename).parent if exc.filename else disk.temp_dir())
+        print(f"::error title=Preflight::{secrets.redact(error.line())}")
+        return error.exit_code
 
 
 def _mask(settings: Settings) -> None:
