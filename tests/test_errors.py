@@ -258,22 +258,22 @@ def test_settings_module_that_is_not_there(tmp_path: Path, capsys: pytest.Captur
 # -- options checked up front: exit 2 ----------------------------------------------------------
 
 
-def _git_project(tmp: Path) -> Path:
-    """A repository whose first commit has no Django project, and whose second adds one."""
-    repo = tmp / "repo"
-    repo.mkdir()
+def _added_in_second_commit(repo: Path, source: Path, name: str) -> Path:
+    """Make `repo` a git repository whose first commit has no project and whose second adds `source` as `name`."""
+    repo.mkdir(exist_ok=True)
 
     def git(*args: str) -> None:
         subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", *args], cwd=repo, check=True, text=True)
 
     git("init", "-q")
     (repo / "README").write_text("first\n")
-    git("add", ".")
+    git("add", "README")
     git("commit", "-qm", "first")
-    shutil.copytree(PROJECTS / "raising", repo / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    if not (repo / name).exists():
+        shutil.copytree(source, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
     git("add", ".")
     git("commit", "-qm", "add the project")
-    return repo / "app"
+    return repo / name
 
 
 def test_options_are_checked_before_any_work(
@@ -285,7 +285,7 @@ def test_options_are_checked_before_any_work(
     empty.mkdir()
     latin1 = tmp_path / "latin1.sql"
     latin1.write_bytes(b"-- caf\xe9\nSELECT 1;\n")
-    app = _git_project(tmp_path)
+    app = _added_in_second_commit(tmp_path / "repo", PROJECTS / "raising", "app")
     preview = ["preview", "--project", EXAMPLE, "--postgres", "local"]
     cases = [
         ([*preview, "--lock-timeout", "-1"], "--lock-timeout -1 is negative. Pass milliseconds, e.g. 5000"),
@@ -546,17 +546,18 @@ def test_debug_keeps_the_exit_code(
         ({"CONFIG": "nope.yml"}, "input config: {ws}/nope.yml does not exist"),
         ({"PROJECT": "nope"}, "input project: nope is not a folder in the workspace"),
         ({"PYTHON": "shop/manage.py"}, "input python: shop/manage.py is not executable"),
-        ({"BASE-REF": "HEAD"}, "--base-ref needs a git checkout, and {ws}/shop is not in one"),
+        ({"BASE-REF": "HEAD~1"}, "the project folder shop does not exist at --base-ref HEAD~1 (commit "),
     ],
 )
 def test_action_inputs(inputs: dict[str, str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     workspace = tmp_path / "ws"
     copy_project(EXAMPLE, workspace)
+    _added_in_second_commit(workspace, EXAMPLE, "shop")
     monkeypatch.chdir(workspace)
     env = {"GITHUB_WORKSPACE": str(workspace), "INPUT_PROJECT": "shop", "INPUT_PYTHON": shutil.which("python3") or ""}
     env.update({f"INPUT_{key}": value for key, value in inputs.items()})
     with pytest.raises(PreflightError) as raised:
         action(from_env(env), None, QuietProgress())
     assert message.format(ws=workspace) in raised.value.line()
-    assert raised.value.exit_code == (3 if "BASE-REF" in inputs else 2)
+    assert raised.value.exit_code == 2
     assert "ss-97" not in raised.value.line()

@@ -27,12 +27,16 @@ from preflight.verdict import default_fail_on, verdict
 EXIT_CODES_HELP = """exit codes:
   0    the migrations applied cleanly on the copy, and nothing blocks them
   1    blocked by findings (gate, or --fail-on): fix them or approve them with a reason
-  2    bad arguments or configuration (.preflight.yml, approval comments)
-  3    project problem: not a Django project, settings do not import, broken or conflicting migrations
+  2    bad arguments or configuration, found before any work: output paths, missing or
+       non-UTF-8 inputs, a malformed --target-url, numbers out of range, --python, --pg-bin,
+       --pg-user, --postgres, --settings, --test-command, --base-ref, .preflight.yml
+  3    project problem: not a Django project, settings do not import, conflicting or circular
+       migrations, a dependency on a missing migration, a migration file that does not import
   4    a pending migration failed on the copy (the report says which and why)
   5    target problem: unreachable, wrong password, pg_dump older than the server, corrupt dump
-  6    infrastructure: no PostgreSQL binaries, throwaway server failed, disk full
-  70   internal error in Preflight (a bug: please report it)
+  6    infrastructure: no PostgreSQL binaries, throwaway server failed, disk full (names the
+       directory and its free space)
+  70   internal error in Preflight (a bug: please report it; --debug shows the traceback)
   130  interrupted (Ctrl-C or SIGTERM); everything started was stopped and removed
 """
 
