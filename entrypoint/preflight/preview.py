@@ -21,7 +21,7 @@ import psycopg
 
 from preflight import approvals, baseline, disk, findings, postgres, posttests, target
 from preflight.config import ApprovalRule, Config
-from preflight.errors import InfrastructureError, PreflightError, ProjectError
+from preflight.errors import InfrastructureError, InterruptedError_, PreflightError, ProjectError
 from preflight.evidence import catalog
 from preflight.evidence import failure as evidence_failure
 from preflight.evidence.blocking import BlockingProbe
@@ -219,7 +219,7 @@ def _full_disk_named(server: Server) -> Iterator[None]:
     """Turn any failure that a full disk under the server caused into the full-disk error (exit 6)."""
     try:
         yield
-    except InfrastructureError:
+    except (InfrastructureError, InterruptedError_):
         raise
     except (PreflightError, psycopg.Error) as exc:
         full = disk.server_full(server, "the throwaway server", str(exc))
