@@ -305,6 +305,7 @@ def test_options_are_checked_before_any_work(
         ([*preview, "--target-dump", tmp_path / "prod.dump"], f"--target-dump {tmp_path}/prod.dump does not exist"),
         ([*preview, "--target-dump", empty], f"--target-dump {empty} is a directory without toc.dat"),
         ([*preview, "--config", tmp_path / "nope.yml"], f"--config {tmp_path}/nope.yml does not exist"),
+        (["gate", "--project", EXAMPLE, "--approve", "DS999", "--approve-reason", "ok"], "--approve DS999: no rule"),
         (
             ["preview", "--project", app, "--postgres", "local", "--base-ref", "HEAD~1"],
             "the project folder app does not exist at --base-ref HEAD~1 (commit ",

@@ -154,8 +154,9 @@ def parse_cli_approval(spec: str, reason: str | None) -> ApprovalRule:
     """Read --approve CODE | app.migration | app.migration:CODE."""
     if not reason or not reason.strip():
         raise ConfigError("--approve needs --approve-reason", "say why, e.g. --approve-reason 'table is empty in prod'")
+    looks_like_code = re.fullmatch(r"[A-Za-z]{2}\d{3}", spec) is not None  # a rule code, even a mistyped one
     migration, _, code = (
-        spec.partition(":") if ":" in spec else ((None, "", spec) if spec in BY_CODE else (spec, "", ""))
+        spec.partition(":") if ":" in spec else ((None, "", spec) if looks_like_code else (spec, "", ""))
     )
     if code and code not in BY_CODE:
         raise ConfigError(f"--approve {spec}: no rule {code}", "see docs/rules.md for the codes")
