@@ -287,36 +287,3 @@ def test_terminal_gets_rich_progress(tmp_path: Path, tmpdir_env: dict[str, str])
     assert "applying to the copy" in screen
     assert "\x1b[" in screen  # rich drew on the terminal
     assert not re.search(r"^\d\d:\d\d:\d\d preflight:", screen, re.M)  # not the CI line format
-
-
-@pytest.fixture
-def tiny_tmpdir() -> Iterator[dict[str, str]]:
-    """A TMPDIR on a 64 MB tmpfs: room for a cluster, not for the restored data."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    path = Path(tempfile.mkdtemp(prefix="cli-tiny-", dir="/tmp"))
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64m,mode=0711", "tmpfs", str(path)], capture_output=True, text=True
-    )
-    if mounted.returncode != 0:
-        path.rmdir()
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    yield {"TMPDIR": str(path)}
-    subprocess.run(["umount", str(path)], check=True)
-    path.rmdir()
-
-
-def test_full_disk_during_restore(tmp_path: Path, tiny_tmpdir: dict[str, str]) -> None:
-    dump = tmp_path / "big.dump"  # on the real disk; only the throwaway server is on the tmpfs
-    script = tmp_path / "big.sql"
-    script.write_text(
-        "CREATE TABLE big AS SELECT g, repeat(md5(g::text), 8) AS filler FROM generate_series(1, 400000) g;\n"
-    )
-    dump.write_text(script.read_text())
-    done = run_cli(
-        "preview", "--project", str(EXAMPLE), "--postgres", "local", "--target-dump", str(dump), env=tiny_tmpdir
-    )
-    assert done.returncode == 6, done.stderr
-    line = _one_error_line(done.stderr)
-    assert "ran out of disk space" in line and "point TMPDIR at a bigger disk" in line
-    assert leftovers(Path(tiny_tmpdir["TMPDIR"])) == []

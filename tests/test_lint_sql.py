@@ -78,7 +78,7 @@ def test_config_disables_and_changes_severity(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "args, code, message",
     [
-        (["lint-sql", "/nonexistent.sql"], 2, "cannot read /nonexistent.sql"),
+        (["lint-sql", "/nonexistent.sql"], 2, "SQL file /nonexistent.sql does not exist"),
         (["lint-sql", "--config", "/nonexistent.yml", "x.sql"], 2, "--config /nonexistent.yml does not exist"),
     ],
 )

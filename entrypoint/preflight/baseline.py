@@ -12,22 +12,34 @@ import re
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from preflight import janitor
-from preflight.errors import ProjectError, UsageError
+from preflight.errors import InfrastructureError, ProjectError, UsageError
 
 
 def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     # In a container the checkout belongs to another uid; git would refuse it as "dubious".
-    return subprocess.run(
-        ["git", "-c", "safe.directory=*", *args], cwd=cwd, capture_output=True, text=True, **janitor.tied()
-    )
+    try:
+        return subprocess.run(
+            ["git", "-c", "safe.directory=*", *args], cwd=cwd, capture_output=True, text=True, **janitor.tied()
+        )
+    except FileNotFoundError:
+        raise InfrastructureError("--base-ref needs git, and git is not installed", "install git") from None
 
 
-@contextmanager
-def worktree(project_root: Path, ref: str, log: Callable[[str], None] = lambda _: None) -> Iterator[Path]:
-    """Yield the project's folder as it is at `ref`; remove the worktree afterwards."""
+@dataclass(frozen=True)
+class BaseRef:
+    """A --base-ref resolved: the repository, the commit, and the project's folder in it."""
+
+    repo: Path
+    commit: str
+    relative: Path
+
+
+def resolve(project_root: Path, ref: str) -> BaseRef:
+    """Check that `ref` is a commit and that the project's folder exists in it (a few git calls)."""
     top = _git(["rev-parse", "--show-toplevel"], project_root)
     if top.returncode != 0:
         raise ProjectError(
@@ -42,21 +54,35 @@ def worktree(project_root: Path, ref: str, log: Callable[[str], None] = lambda _
             f"--base-ref {ref} is not a commit in {repo}",
             "fetch it first (git fetch origin main; in Actions use fetch-depth: 0)",
         )
-    for line in sweep(repo):
+    sha = commit.stdout.strip()
+    spec = f"{sha}:{relative.as_posix()}" if relative.parts else f"{sha}:"
+    if _git(["cat-file", "-t", spec], repo).stdout.strip() != "tree":
+        raise UsageError(
+            f"the project folder {relative.as_posix()} does not exist at --base-ref {ref} (commit {sha[:12]})",
+            "pass a base ref that has it, or drop --base-ref to preview every migration from an empty database",
+        )
+    return BaseRef(repo, sha, relative)
+
+
+@contextmanager
+def worktree(project_root: Path, ref: str, log: Callable[[str], None] = lambda _: None) -> Iterator[Path]:
+    """Yield the project's folder as it is at `ref`; remove the worktree afterwards."""
+    base = resolve(project_root, ref)
+    for line in sweep(base.repo):
         log(f"removed what a killed run left: {line}")
     with janitor.temp_dir("base") as tmp:
         checkout = tmp / "base"
-        janitor.write_mark(tmp, worktree={"repo": str(repo), "path": str(checkout)})
-        key = janitor.watch("worktree", repo=str(repo), path=str(checkout))
+        janitor.write_mark(tmp, worktree={"repo": str(base.repo), "path": str(checkout)})
+        key = janitor.watch("worktree", repo=str(base.repo), path=str(checkout))
         try:
-            added = _git(["worktree", "add", "--detach", "--quiet", str(checkout), commit.stdout.strip()], repo)
+            added = _git(["worktree", "add", "--detach", "--quiet", str(checkout), base.commit], base.repo)
             if added.returncode != 0:
                 raise ProjectError(
                     f"git worktree add failed: {added.stderr.strip()}", "check the repository is not locked"
                 )
-            yield checkout / relative
+            yield checkout / base.relative
         finally:
-            _git(["worktree", "remove", "--force", str(checkout)], repo)
+            _git(["worktree", "remove", "--force", str(checkout)], base.repo)
             janitor.forget(key)
 
 

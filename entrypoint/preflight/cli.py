@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import json
 import os
 import signal
 import sys
-import tempfile
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from preflight import __version__, progress, secrets
+from preflight import __version__, checks, disk, progress, secrets
 from preflight.config import FAIL_ON, FILENAME, ApprovalRule, Config, load, parse_cli_approval
 from preflight.environment import PassEnv, shield_this_process
 from preflight.errors import (
     BlockedError,
     ExitCode,
-    InfrastructureError,
     InterruptedError_,
     PreflightError,
     UsageError,
@@ -32,13 +30,17 @@ from preflight.verdict import default_fail_on, verdict
 EXIT_CODES_HELP = """exit codes:
   0    the migrations applied cleanly on the copy, and nothing blocks them
   1    blocked by findings (gate, or --fail-on): fix them or approve them with a reason
-  2    bad arguments or configuration (.preflight.yml, approval comments)
-  3    project problem: not a Django project, settings do not import, broken or conflicting migrations
+  2    bad arguments or configuration, found before any work: output paths, missing or
+       non-UTF-8 inputs, a malformed --target-url, numbers out of range, --python, --pg-bin,
+       --pg-user, --postgres, --settings, --test-command, --base-ref, .preflight.yml
+  3    project problem: not a Django project, settings do not import, conflicting or circular
+       migrations, a dependency on a missing migration, a migration file that does not import
   4    a pending migration failed on the copy (the report says which and why)
   5    target problem: unreachable, wrong password, pg_dump older than the server, corrupt dump
-  6    infrastructure: no PostgreSQL binaries, throwaway server failed, disk full
+  6    infrastructure: no PostgreSQL binaries, throwaway server failed, disk full (names the
+       directory and its free space)
   7    --test-command failed against the migrated copy (the report shows its last lines)
-  70   internal error in Preflight (a bug: please report it)
+  70   internal error in Preflight (a bug: please report it; --debug shows the traceback)
   130  interrupted (Ctrl-C or SIGTERM); everything started was stopped and removed
 """
 
@@ -103,8 +105,15 @@ def _output_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--quiet", action="store_true", help="no progress output")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with Preflight's one-line error: cause, then where to look (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(ExitCode.USAGE, f"preflight: error: {message}. Run `{self.prog} --help` for the options\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="preflight",
         description="Preview pending Django migrations on a throwaway copy of your database.",
         epilog=EXIT_CODES_HELP,
@@ -115,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, summary: str) -> argparse.ArgumentParser:
-        return commands.add_parser(
+        return commands.add_parser(  # type: ignore[no-any-return]
             name, help=summary, epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter
         )
 
@@ -193,11 +202,21 @@ def _publish(report: Report, fmt: str, output: str | None, json_path: str | None
 
     text = {"markdown": render.to_markdown, "json": render.to_json}.get(fmt, lambda r: to_sarif(r.findings))(report)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        _write(Path(output), text)
     else:
         sys.stdout.write(text)
     if json_path:
-        Path(json_path).write_text(render.to_json(report), encoding="utf-8")
+        _write(Path(json_path), render.to_json(report))
+
+
+def _write(path: Path, text: str) -> None:
+    """Write a report; a full disk names where (a write error carries no file name of its own)."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        if disk.is_enospc(exc):
+            raise disk.full_error(f"writing {path}", path.parent) from None
+        raise UsageError(f"cannot write {path}: {exc.strerror}", "check the path and its permissions") from None
 
 
 def _approvals(args: argparse.Namespace) -> list[ApprovalRule]:
@@ -206,19 +225,65 @@ def _approvals(args: argparse.Namespace) -> list[ApprovalRule]:
     return [parse_cli_approval(spec, args.approve_reason) for spec in args.approve]
 
 
+def _target_url(args: argparse.Namespace) -> str | None:
+    return args.target_url or os.environ.get("PREFLIGHT_TARGET_URL") or None
+
+
+def validate(args: argparse.Namespace) -> None:
+    """Check every argument that can be checked without work, so a mistake exits 2 at once."""
+    if args.command in ("preview", "gate"):
+        for option, value, example in (
+            ("--output", args.output, "report.md"),
+            ("--json", args.json_path, "report.json"),
+        ):
+            if value:
+                checks.output_file(option, value, example)
+        if args.output and args.json_path and Path(args.output).resolve() == Path(args.json_path).resolve():
+            raise UsageError("--output and --json name the same file", "give the JSON report a file of its own")
+        target_url = _target_url(args)
+        if target_url and (args.target_dump or args.base_ref):
+            raise UsageError("PREFLIGHT_TARGET_URL is set together with --target-dump/--base-ref", "choose one source")
+        if target_url:
+            checks.database_url("--target-url" if args.target_url else "PREFLIGHT_TARGET_URL", target_url)
+        if args.target_dump:
+            checks.dump_path("--target-dump", args.target_dump)
+        if args.python:
+            checks.executable("--python", args.python)
+        checks.settings_module("--settings", args.settings)
+        checks.whole_number("--lock-timeout", args.lock_timeout, 0, checks.MAX_INT4, "pass milliseconds, e.g. 5000")
+    if args.command in ("preview", "gate", "demo"):
+        checks.postgres_spec("--postgres", args.postgres)
+        if args.pg_bin:
+            checks.pg_bin("--pg-bin", args.pg_bin)
+        checks.os_user("--pg-user", args.pg_user)
+    if args.command in ("preview", "gate", "lint-sql") and args.config:
+        checks.input_file("--config", args.config)
+    if args.command == "demo":
+        checks.whole_number("--lines", args.lines, 1, 100_000_000, "e.g. --lines 20000")
+        checks.output_dir("--output-dir", args.output_dir)
+        if args.save_dump:
+            checks.output_file("--save-dump", args.save_dump, "prod.dump")
+    if args.command == "lint-sql":
+        for path in args.files:
+            checks.input_file("SQL file", path)
+    if args.command == "comment":
+        checks.input_file("report", args.report)
+        checks.repository("--repo", args.repo)
+        checks.whole_number("--pr", args.pr, 1, checks.MAX_INT4, "pass the pull request's number")
+
+
 def cmd_preview(args: argparse.Namespace, out: progress.Progress) -> Report:
-    from preflight import project
+    from preflight import baseline, project
     from preflight.preview import PreviewOptions, preview
 
-    target_url = args.target_url or os.environ.get("PREFLIGHT_TARGET_URL") or None
-    if target_url and (args.target_dump or args.base_ref):
-        raise UsageError("PREFLIGHT_TARGET_URL is set together with --target-dump/--base-ref", "choose one source")
+    target_url = _target_url(args)
     if target_url:
         secrets.register_url(target_url)  # before anything starts: no child may see the password
     found = project.discover(args.project, args.settings, args.python, PassEnv(tuple(args.pass_env)))
     config = load(args.config or found.root / FILENAME)
-    if args.config and not args.config.exists():
-        raise UsageError(f"--config {args.config} does not exist", "check the path")
+    checks.test_command("--test-command", args.test_command, found.python, found.root)
+    if args.base_ref:
+        baseline.resolve(found.root, args.base_ref)
     options = PreviewOptions(
         project=found,
         target_url=target_url,
@@ -309,8 +374,6 @@ def cmd_lint(args: argparse.Namespace) -> int:
     from preflight import lint
 
     config_path = args.config or Path(FILENAME)
-    if args.config and not args.config.exists():
-        raise UsageError(f"--config {args.config} does not exist", "check the path")
     config = load(config_path) if config_path.exists() else Config()
     report = lint.lint(
         args.files,
@@ -336,12 +399,21 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _internal(exc: BaseException, debug: bool) -> int:
+    """A bug in Preflight: exit 70 with the traceback under --debug, else one line asking for it."""
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+        return _fail(f"internal error: {type(exc).__name__}: {exc} (the traceback is above; please report it)", 70)
+    return _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)", 70)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     shield_this_process()
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     out = progress.for_stream(sys.stderr, quiet=getattr(args, "quiet", False))
     try:
+        validate(args)
         if args.command == "lint-sql":
             return cmd_lint(args)
         if args.command == "comment":
@@ -352,19 +424,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return _fail("interrupted by Ctrl-C; the throwaway server and temp files were removed.", ExitCode.INTERRUPTED)
     except OSError as exc:
-        if exc.errno == errno.ENOSPC:
-            error = InfrastructureError(
-                f"no space left on device ({exc.filename or tempfile.gettempdir()})",
-                "free disk space, or point TMPDIR at a bigger disk",
-            )
+        if disk.is_enospc(exc):
+            where = Path(exc.filename).parent if exc.filename else disk.temp_dir()
+            error = disk.full_error("writing a file", where)
             return _fail(error.line(), error.exit_code)
-        if args.debug:
-            raise
-        return _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)", 70)
+        return _internal(exc, args.debug)
     except Exception as exc:
-        if args.debug:
-            raise
-        return _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)", 70)
+        return _internal(exc, args.debug)
     finally:
         signal.signal(signal.SIGTERM, previous)
     ending = verdict(report)

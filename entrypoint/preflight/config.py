@@ -73,19 +73,28 @@ def load(path: Path) -> Config:
     """Read and validate a config file; a missing file is the default config."""
     if not path.exists():
         return Config()
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory, not a configuration file", f"pass the {FILENAME} file itself")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}", "check the file's permissions") from None
+    except UnicodeDecodeError as exc:
+        raise _fail(path, f"byte {exc.start}", "is not UTF-8 text", "save the file as UTF-8") from None
+    try:
+        data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"line {mark.line + 1}" if mark else "?"
         raise _fail(path, at, "is not valid YAML", "fix the YAML syntax") from None
     if not isinstance(data, dict):
-        raise _fail(path, "top level", "must be a mapping", "see README: Configuration")
-    unknown = set(data) - {"rules", "thresholds", "approvals", "fail_on"}
+        kind = "a list" if isinstance(data, list) else "plain text" if isinstance(data, str) else "a single value"
+        raise _fail(path, "top level", f"must be a mapping (key: value lines), not {kind}", "see README: Configuration")
+    unknown = {str(key) for key in data} - {"rules", "thresholds", "approvals", "fail_on"}
     if unknown:
         raise _fail(path, ", ".join(sorted(unknown)), "unknown key", "use rules, thresholds, approvals or fail_on")
     config = Config(path=path)
-    for code, value in (data.get("rules") or {}).items():
+    for code, value in _mapping(path, data, "rules", "e.g. rules: {LK208: off}").items():
         if code not in BY_CODE:
             raise _fail(path, f"rules.{code}", "no such rule", "see docs/rules.md for the codes")
         if value is False or str(value).lower() == "off":
@@ -94,28 +103,38 @@ def load(path: Path) -> Config:
             config.settings.severity[code] = Severity.parse(str(value))
         else:
             raise _fail(path, f"rules.{code}", f"{value!r} is not a severity", "use error, warning, info or off")
-    thresholds = data.get("thresholds") or {}
+    thresholds = _mapping(path, data, "thresholds", "e.g. thresholds: {locking_rows: 10000}")
     known = ("locking_rows", "lock_ms", "rewrite_bytes", "statement_ms")
     for key, value in thresholds.items():
         if key not in known:
             raise _fail(path, f"thresholds.{key}", "unknown threshold", f"use {', '.join(known)}")
-        if not isinstance(value, int) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise _fail(path, f"thresholds.{key}", f"{value!r} is not a whole number", "e.g. locking_rows: 10000")
     config.settings.thresholds = Thresholds(**thresholds)
     fail_on = data.get("fail_on")
-    if fail_on is not None and fail_on not in FAIL_ON:
+    if fail_on is not None and (not isinstance(fail_on, str) or fail_on not in FAIL_ON):
         raise _fail(path, "fail_on", f"{fail_on!r} is not one of {', '.join(FAIL_ON)}", "pick one of them")
     config.fail_on = fail_on
-    for index, entry in enumerate(data.get("approvals") or []):
+    approvals = data.get("approvals") or []
+    if not isinstance(approvals, list):
+        raise _fail(path, "approvals", "must be a list", "start each approval with '- migration: ...'")
+    for index, entry in enumerate(approvals):
         config.approvals.append(_approval(path, index, entry))
     return config
+
+
+def _mapping(path: Path, data: dict[str, Any], key: str, example: str) -> dict[Any, Any]:
+    value = data.get(key) or {}
+    if not isinstance(value, dict):
+        raise _fail(path, key, "must be a mapping", example)
+    return value
 
 
 def _approval(path: Path, index: int, entry: Any) -> ApprovalRule:
     where = f"approvals[{index}]"
     if not isinstance(entry, dict):
         raise _fail(path, where, "must be a mapping", "write migration:, rule: and reason:")
-    unknown = set(entry) - {"migration", "rule", "reason"}
+    unknown = {str(key) for key in entry} - {"migration", "rule", "reason"}
     if unknown:
         raise _fail(path, f"{where}.{sorted(unknown)[0]}", "unknown key", "use migration, rule and reason")
     reason = str(entry.get("reason") or "").strip()
@@ -126,7 +145,7 @@ def _approval(path: Path, index: int, entry: Any) -> ApprovalRule:
         raise _fail(path, where, "approves nothing", "name a migration (app.name), a rule code, or both")
     if migration is not None and not MIGRATION.match(str(migration)):
         raise _fail(path, f"{where}.migration", f"{migration!r} is not app.migration_name", "e.g. orders.0012_x")
-    if code is not None and code not in BY_CODE:
+    if code is not None and (not isinstance(code, str) or code not in BY_CODE):
         raise _fail(path, f"{where}.rule", f"no rule {code}", "see docs/rules.md for the codes")
     return ApprovalRule("config", reason, migration=migration, code=code)
 
@@ -135,8 +154,9 @@ def parse_cli_approval(spec: str, reason: str | None) -> ApprovalRule:
     """Read --approve CODE | app.migration | app.migration:CODE."""
     if not reason or not reason.strip():
         raise ConfigError("--approve needs --approve-reason", "say why, e.g. --approve-reason 'table is empty in prod'")
+    looks_like_code = re.fullmatch(r"[A-Za-z]{2}\d{3}", spec) is not None  # a rule code, even a mistyped one
     migration, _, code = (
-        spec.partition(":") if ":" in spec else ((None, "", spec) if spec in BY_CODE else (spec, "", ""))
+        spec.partition(":") if ":" in spec else ((None, "", spec) if looks_like_code else (spec, "", ""))
     )
     if code and code not in BY_CODE:
         raise ConfigError(f"--approve {spec}: no rule {code}", "see docs/rules.md for the codes")

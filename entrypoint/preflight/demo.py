@@ -16,6 +16,7 @@ import yaml
 
 from preflight import janitor, postgres
 from preflight.config import FILENAME, load
+from preflight.disk import full_error, is_enospc
 from preflight.errors import InfrastructureError
 from preflight.postgres.base import Server
 from preflight.preview import PreviewOptions, preview
@@ -77,7 +78,12 @@ def run(options: DemoOptions, progress: Progress) -> Report:
         dump = tmp / "shop-production.dump"
         build_production(project, dump, options, progress)
         if options.save_dump:
-            shutil.copyfile(dump, options.save_dump)
+            try:
+                shutil.copyfile(dump, options.save_dump)
+            except OSError as exc:
+                if is_enospc(exc):
+                    raise full_error(f"saving the dump to {options.save_dump}", options.save_dump.parent) from None
+                raise
         config = load(root / FILENAME)  # the example's own policy decides what the gate would block
         return preview(
             PreviewOptions(

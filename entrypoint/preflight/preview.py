@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from preflight import approvals, baseline, findings, janitor, postgres, posttests, target
+import psycopg
+
+from preflight import approvals, baseline, disk, findings, janitor, postgres, posttests, target
 from preflight.config import ApprovalRule, Config
-from preflight.errors import ProjectError, TargetError
+from preflight.errors import InfrastructureError, InterruptedError_, PreflightError, ProjectError, TargetError
 from preflight.evidence import catalog
 from preflight.evidence import failure as evidence_failure
 from preflight.evidence.blocking import BlockingProbe
@@ -110,6 +112,7 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
             )
         for line in server.swept:
             progress.log(f"removed what a killed run left: {line}")
+        stack.enter_context(_full_disk_named(server))
         template, target_info = _prepare_template(options, server, dump, url_facts, timer, progress)
         with timer.phase("copy"):
             copy = server.create_database("copy", template=template)
@@ -129,6 +132,7 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
         with progress.step("checking the SQL against the rules"), timer.phase("rules"):
             static, facts = _static_findings(options, server, copy, plan, sql, target_info, url_facts)
         applied, blocked = _apply(options, server, copy, url, facts, len(pending), timer, progress)
+        _raise_if_full(server, applied["failure"])
         failure_facts = None
         if applied["failure"]:
             with server.connect(copy) as conn:
@@ -146,7 +150,9 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
                 timer.phase("round_trip"),
             ):
                 back_to = [f"{app}.{to}" for app, to in plan["rollback"].items()]
-                trip = _round_trip(runner.run(project, "roundtrip", url, to=back_to))
+                trip_result = runner.run(project, "roundtrip", url, to=back_to)
+                _raise_if_full(server, trip_result["backward"], trip_result.get("forward"))
+                trip = _round_trip(trip_result)
     timer.phases["total"] = round(time.monotonic() - started, 3)
     report = build_report(
         project,
@@ -235,6 +241,30 @@ def _apply(
     return applied, blocked
 
 
+@contextmanager
+def _full_disk_named(server: Server) -> Iterator[None]:
+    """Turn any failure that a full disk under the server caused into the full-disk error (exit 6)."""
+    try:
+        yield
+    except (InfrastructureError, InterruptedError_):
+        raise
+    except (PreflightError, psycopg.Error) as exc:
+        full = disk.server_full(server, "the throwaway server", str(exc))
+        if full is not None:
+            raise full from None
+        raise
+
+
+def _raise_if_full(server: Server, *failures: dict[str, Any] | None) -> None:
+    """A migration that failed for want of disk space on the copy is not the migration's fault."""
+    for failure in failures:
+        if not failure or failure.get("status") == "ok":
+            continue
+        if failure.get("sqlstate") == disk.SQLSTATE or disk.server_full(server, "", str(failure.get("error"))):
+            what = f"applying {failure['migration']} on the copy" if failure.get("migration") else "migrating the copy"
+            raise disk.full_error(what, server.disk)
+
+
 def _round_trip(result: dict[str, Any]) -> RoundTrip:
     def step(data: dict[str, Any] | None) -> RoundTripStep | None:
         if data is None:
@@ -298,6 +328,7 @@ def _prepare_template(
         with baseline.worktree(options.project.root, options.base_ref, progress.log) as base_root:
             base = dataclasses.replace(options.project, root=base_root)
             result = runner.run(base, "apply", server.info.url(template))
+        _raise_if_full(server, result["failure"])
         if result["failure"]:
             failure = result["failure"]
             raise ProjectError(

@@ -17,6 +17,7 @@ import psycopg
 from psycopg import sql
 
 from preflight import janitor, secrets
+from preflight.disk import full_error, says_full, server_full
 from preflight.environment import for_libpq_client
 from preflight.errors import InfrastructureError, TargetError
 from preflight.postgres import binaries
@@ -125,6 +126,8 @@ def dump_url(url: str, dest: Path, pg_bin: str | None) -> TargetFacts:
         **janitor.tied(),  # die with Preflight: never go on reading production for nobody
     )
     if result.returncode != 0:
+        if says_full(result.stderr):
+            raise full_error(f"pg_dump of {description} could not write the dump", dest.parent)
         raise TargetError(f"pg_dump of {description} failed: {_error_line(result.stderr)}", _dump_fix(result.stderr))
     return TargetFacts(
         source="url",
@@ -139,8 +142,6 @@ def dump_url(url: str, dest: Path, pg_bin: str | None) -> TargetFacts:
 
 
 def _dump_fix(stderr: str) -> str:
-    if "No space left" in stderr:
-        return "free disk space in the temp dir (TMPDIR)"
     if "permission denied" in stderr:
         return "the --target-url user needs SELECT on every table (a read-only role is enough)"
     return "check the target is reachable and the user can read every table"
@@ -164,6 +165,8 @@ def dump_database(server: Server, database: str, dest: Path, pg_bin: str | None 
         **janitor.tied(),
     )
     if done.returncode != 0:
+        if says_full(done.stderr):
+            raise full_error(f"pg_dump of {database} could not write the dump", dest.parent)
         raise InfrastructureError(
             f"pg_dump of {database} failed: {_error_line(done.stderr)}", "check free disk space in the destination"
         )
@@ -256,11 +259,9 @@ def restore(server: Server, path: Path, pg_bin: str | None, jobs: int) -> tuple[
         ]
     result = subprocess.run(args, capture_output=True, text=True, env=env, **janitor.tied())
     if result.returncode != 0:
-        if _disk_full(result.stderr):
-            raise InfrastructureError(
-                f"the throwaway server ran out of disk space restoring {path.name}: {_disk_line(result.stderr)}",
-                "free disk space, point TMPDIR at a bigger disk, or use --postgres external:URL",
-            )
+        full = server_full(server, f"restoring {path.name} into the throwaway server", result.stderr)
+        if full is not None:
+            raise full
         raise TargetError(f"restoring {path.name} failed: {_error_line(result.stderr)}", _restore_fix(result.stderr))
     with server.connect(template) as conn:
         conn.execute("ANALYZE")
@@ -275,15 +276,6 @@ def restore(server: Server, path: Path, pg_bin: str | None, jobs: int) -> tuple[
         dump_bytes=path.stat().st_size if path.is_file() else None,
     )
     return template, facts
-
-
-def _disk_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if "No space left" in line or "could not extend" in line]
-    return _error_line(lines[0]) if lines else _error_line(stderr)
-
-
-def _disk_full(stderr: str) -> bool:
-    return "No space left" in stderr or "could not extend file" in stderr or "DiskFull" in stderr
 
 
 def _restore_fix(stderr: str) -> str:

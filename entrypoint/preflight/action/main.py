@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 
-from preflight import secrets
+from preflight import baseline, checks, disk, secrets
 from preflight.action.install import install
 from preflight.action.settings import Settings, from_env
 from preflight.config import FILENAME, ApprovalRule, load
@@ -50,6 +50,12 @@ def main() -> int:
     except KeyboardInterrupt:
         print("::error title=Preflight::interrupted; the throwaway server and temp files were removed")
         return ExitCode.INTERRUPTED
+    except OSError as exc:
+        if not disk.is_enospc(exc):
+            raise
+        error = disk.full_error("writing a file", Path(exc.filename).parent if exc.filename else disk.temp_dir())
+        print(f"::error title=Preflight::{secrets.redact(error.line())}")
+        return error.exit_code
 
 
 def _mask(settings: Settings) -> None:
@@ -83,6 +89,18 @@ def label_approvals(github: GitHub, settings: Settings) -> list[ApprovalRule]:
     ]
 
 
+def _check_paths(settings: Settings, root: Path) -> None:
+    """Check the inputs that name files before installing anything (same checks as the CLI's)."""
+    if not root.is_dir():
+        raise UsageError(f"input project: {settings.project} is not a folder in the workspace", "check the path")
+    if settings.target_dump:
+        checks.dump_path("input target-dump:", settings.workspace / settings.target_dump)
+    if settings.config:
+        checks.input_file("input config:", settings.workspace / settings.config)
+    if settings.python:
+        checks.executable("input python:", settings.python)
+
+
 def action(settings: Settings, github: GitHub | None, out: Progress) -> int:
     if settings.mode == "squash-report":
         raise UsageError("mode squash-report is not available in this version", "use mode: preview or gate")
@@ -93,6 +111,7 @@ def action(settings: Settings, github: GitHub | None, out: Progress) -> int:
         )
     root = (settings.workspace / settings.project).resolve()
     temp = Path(os.environ.get("RUNNER_TEMP") or tempfile.gettempdir())
+    _check_paths(settings, root)
     pass_env = PassEnv(settings.pass_env)
     pass_env.validate()
     python = settings.python or install(
@@ -100,6 +119,9 @@ def action(settings: Settings, github: GitHub | None, out: Progress) -> int:
     )
     project = discover(root, settings.settings, python, pass_env)
     config = load(settings.workspace / settings.config if settings.config else root / FILENAME)
+    checks.test_command("input test-command:", settings.test_command, project.python, project.root)
+    if settings.base_ref:
+        baseline.resolve(project.root, settings.base_ref)
     approvals = label_approvals(github, settings) if github and settings.approve_label else []
     gate = settings.mode == "gate"
     fail_on = settings.fail_on or default_fail_on(config, gate)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from preflight import checks
 from preflight.errors import UsageError
 from preflight.rules.gate import FAIL_ON
 
@@ -96,6 +97,13 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
     lock_timeout = value("lock-timeout")
     if lock_timeout is not None and not lock_timeout.isdigit():
         raise UsageError(f"input lock-timeout: {lock_timeout!r} is not a number of milliseconds", "e.g. 5000")
+    checks.whole_number(
+        "input lock-timeout:", int(lock_timeout) if lock_timeout else None, 0, checks.MAX_INT4, "e.g. 5000"
+    )
+    if value("target-database-url"):
+        checks.database_url("input target-database-url", str(value("target-database-url")))
+    checks.postgres_spec("input postgres:", value("postgres") or "auto")
+    checks.settings_module("input settings:", value("settings"))
     sources = [name for name in ("target-database-url", "target-dump", "base-ref") if value(name)]
     if len(sources) > 1:
         raise UsageError(f"inputs {' and '.join(sources)} are both set", "give one source for the database")

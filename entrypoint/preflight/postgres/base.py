@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import secrets as _random
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
 from psycopg import sql
 
 from preflight import janitor
+from preflight.disk import server_full
 from preflight.errors import InfrastructureError
 
 NAME_LIMIT = 63  # PostgreSQL truncates longer identifiers (NAMEDATALEN - 1)
@@ -68,15 +70,20 @@ class Server:
     With `watched` (a server that outlives Preflight: external), each scratch database
     is registered with the watchdog before it is created, so it is dropped even if
     Preflight is killed. Every scratch database carries its owner mark as its COMMENT,
-    which is what `sweep` goes by.
+    which is what `sweep` goes by. `disk` and `log` (a server on this machine) let a full
+    disk be named as such.
     """
 
-    def __init__(self, info: ServerInfo, watched: bool = False) -> None:
+    def __init__(
+        self, info: ServerInfo, watched: bool = False, disk: Path | None = None, log: Path | None = None
+    ) -> None:
         self.info = info
         self.created: list[str] = []
         self.watched = watched
         self.swept: list[str] = []  # what the start-of-run sweep removed, for the progress log
         self._keys: dict[str, str] = {}
+        self.disk = disk  # the directory its data lives in, when on this machine (for a full disk)
+        self.log = log  # its log file, when on this machine
 
     def connect(self, dbname: str = "postgres") -> psycopg.Connection:
         return psycopg.connect(self.info.conninfo(dbname), autocommit=True, connect_timeout=10)
@@ -102,6 +109,9 @@ class Server:
                 )
         except psycopg.Error as exc:
             janitor.forget(key)
+            full = server_full(self, f"creating a scratch database on the {self.info.provider} server", str(exc))
+            if full is not None:
+                raise full from None
             raise InfrastructureError(
                 f"could not create scratch database on the {self.info.provider} server: {_first_line(exc)}",
                 "check the server has room and the user may CREATE DATABASE",

@@ -28,6 +28,7 @@ import psycopg
 
 from preflight import janitor, watchdog
 from preflight import secrets as secret_registry
+from preflight.disk import full_error, log_says_full, says_full
 from preflight.errors import InfrastructureError
 from preflight.postgres import binaries
 from preflight.postgres.base import Server, ServerInfo, server_version_num
@@ -139,6 +140,8 @@ class LocalProvider:
         )
         pwfile.unlink()
         if result.returncode != 0:
+            if says_full(result.stderr, result.stdout):
+                raise full_error("initdb could not write the throwaway cluster", self.tmp.parent)
             raise InfrastructureError(
                 f"initdb failed: {_last_line(result.stderr)}",
                 "check free disk space in the temp dir (TMPDIR) and that --pg-bin is a full server install",
@@ -148,12 +151,14 @@ class LocalProvider:
             if self._launch(data, port):
                 break
             if attempt == 2:
+                if log_says_full(self.tmp / "server.log"):
+                    raise full_error("the throwaway PostgreSQL could not start", self.tmp.parent)
                 raise InfrastructureError(
                     f"PostgreSQL did not start: {self._log_tail()}",
                     "check free disk space and memory, or use --postgres docker|external:URL",
                 )
         info = ServerInfo("127.0.0.1", port, SUPERUSER, password, self._version(port, password), "local")
-        self.server = Server(info)
+        self.server = Server(info, disk=self.tmp.parent, log=self.tmp / "server.log")
         return self.server
 
     def _launch(self, data: Path, port: int) -> bool:

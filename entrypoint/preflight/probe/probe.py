@@ -100,6 +100,8 @@ def _user_frame(tb_entries):
     """Return the innermost frame in the project's own code (not Django, not site-packages)."""
     root = os.path.realpath(os.getcwd())
     for entry in reversed(tb_entries):
+        if entry.filename.startswith("<"):
+            continue  # <frozen importlib._bootstrap>: Python's own, though realpath would put it here
         path = os.path.realpath(entry.filename)
         if path.startswith(root + os.sep) and "site-packages" not in path and not path.endswith("probe.py"):
             return _frame(entry)
@@ -233,14 +235,129 @@ def describe_migration(migration):
 
 
 def load(connection):
-    from django.db.migrations.exceptions import BadMigrationError, NodeNotFoundError
+    """Build the executor; a broken migration graph is the project's problem, named precisely."""
+    from django.db.migrations.exceptions import BadMigrationError, CircularDependencyError, NodeNotFoundError
     from django.db.migrations.executor import MigrationExecutor
 
     try:
         executor = MigrationExecutor(connection)
-    except (NodeNotFoundError, BadMigrationError, ImportError, SyntaxError, ValueError) as exc:
-        raise ProbeError("graph", "the migration graph does not load", **_describe_exception(exc)) from exc
+    except NodeNotFoundError as exc:
+        raise _missing_dependency(exc) from exc
+    except CircularDependencyError as exc:
+        raise _cycle(exc) from exc
+    except Exception as exc:
+        broken = _broken_file(exc)
+        if broken is not None:
+            raise broken from exc
+        if isinstance(exc, (BadMigrationError, ValueError)):
+            raise ProbeError("graph", "the migration graph does not load", **_describe_exception(exc)) from exc
+        raise
     return executor
+
+
+def _relative(path):
+    """Return `path` relative to the project (the probe runs in its folder) when it is inside it."""
+    root = os.path.realpath(os.getcwd())
+    real = os.path.realpath(path)
+    return os.path.relpath(real, root) if real.startswith(root + os.sep) else path
+
+
+def _migration_module_file(app_label, name):
+    """Return the file of an already imported migration module, or None."""
+    from django.db.migrations.loader import MigrationLoader
+
+    module_name = _safe(lambda: MigrationLoader.migrations_module(app_label)[0])
+    module = sys.modules.get(f"{module_name}.{name}") if module_name else None
+    path = getattr(module, "__file__", None)
+    return _relative(path) if path else None
+
+
+def _line_naming(path, text):
+    """Return the first line of `path` that contains `text` (where a dependency is declared)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                if text in line:
+                    return number
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _missing_dependency(exc):
+    """A migration depends on one that does not exist (or on an app that is not installed)."""
+    from django.apps import apps
+
+    origin = getattr(exc, "origin", None)
+    node = getattr(exc, "node", None)
+    if origin is None or not isinstance(node, tuple) or len(node) != 2:
+        # Django's own wording is the clearest here (e.g. a squash that could not replace).
+        return ProbeError("graph", "the migration graph does not load", **_describe_exception(exc))
+    label = "{}.{}".format(getattr(origin, "app_label", "?"), getattr(origin, "name", origin))
+    path = _migration_module_file(getattr(origin, "app_label", ""), getattr(origin, "name", ""))
+    line = _line_naming(path, node[1]) if path else None
+    installed = _safe(lambda: apps.get_app_config(node[0]) is not None, False)
+    return ProbeError(
+        "missing_dependency",
+        f"migration {label} depends on {node[0]}.{node[1]}, which does not exist"
+        if installed
+        else f"migration {label} depends on {node[0]}.{node[1]}, but no installed app is labelled {node[0]!r}",
+        migration=label,
+        missing="{}.{}".format(*node),
+        app_installed=installed,
+        file=path,
+        line=line,
+    )
+
+
+def _cycle(exc):
+    """Migrations that depend on each other in a circle; name them in dependency order."""
+    # Django lists the cycle parent first: each entry is a dependency of the one after it,
+    # and the first depends on the last. Read backwards, each one depends on the next.
+    listed = [part.strip() for part in str(exc).split(",") if part.strip()]
+    if listed:  # start at the smallest name, so the same cycle always reads the same
+        first = listed.index(min(listed))
+        listed = listed[first:] + listed[:first]
+    order = [listed[0], *reversed(listed[1:]), listed[0]] if listed else []
+    files = []
+    for label in order[:-1]:
+        app, _, name = label.partition(".")
+        path = _migration_module_file(app, name)
+        if path:
+            files.append(path)
+    return ProbeError(
+        "cycle",
+        "circular migration dependencies: " + " -> ".join(order) + " (each depends on the next)",
+        cycle=listed,
+        files=files,
+    )
+
+
+def _broken_file(exc):
+    """A project file (a migration) that raised while Django imported it: which one, which line."""
+    if isinstance(exc, SyntaxError) and exc.filename and os.path.isfile(exc.filename):
+        path, line = _relative(exc.filename), exc.lineno
+        error = f"SyntaxError: {exc.msg}"
+    else:
+        root = os.path.realpath(os.getcwd())
+        inside = [
+            entry
+            for entry in traceback.extract_tb(exc.__traceback__)
+            if not entry.filename.startswith("<")  # <frozen importlib._bootstrap>
+            and os.path.realpath(entry.filename).startswith(root + os.sep)
+            and "site-packages" not in entry.filename
+            and not entry.filename.endswith("probe.py")
+        ]
+        if not inside:
+            return None
+        path, line = _relative(inside[0].filename), inside[0].lineno  # the outermost: the file Django imported
+        error = f"{type(exc).__name__}: {str(exc).strip()}".rstrip(": ")
+    if path.startswith(os.sep):
+        return None  # outside the project: not a migration file of its own
+    what = "migration file" if "migrations" in path.split(os.sep)[:-1] else "file"
+    detail = _describe_exception(exc)
+    detail.update(error=error, file=path, line=line)
+    return ProbeError("migration_import", f"{what} {path} does not import", **detail)
 
 
 def check_graph(executor, connection):
@@ -259,7 +376,9 @@ def check_graph(executor, connection):
     try:
         executor.loader.check_consistent_history(connection)
     except InconsistentMigrationHistory as exc:
-        raise ProbeError("graph", "inconsistent migration history on the database", **_describe_exception(exc)) from exc
+        raise ProbeError(
+            "history", "inconsistent migration history on the database", **_describe_exception(exc)
+        ) from exc
 
 
 def parse_targets(executor, names):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from preflight import janitor, secrets
+from preflight import disk, janitor, secrets
 from preflight.environment import PassEnv, for_project_code
 from preflight.errors import InterruptedError_, PreflightError, ProjectError, UsageError
 
@@ -113,6 +114,8 @@ def run(
                 "a SIGKILL usually means the machine ran out of memory (the project's code or a data migration)",
             )
         if not out.exists():
+            if disk.says_full(*tail):
+                raise disk.full_error(f"the probe ({verb}) could not write its answer", disk.temp_dir())
             raise ProjectError(
                 f"the probe ({verb}) exited with {process.returncode} and wrote nothing: {_last(tail)}",
                 f"check that {project.python} can run Django (pass --python PATH)",
@@ -139,9 +142,15 @@ def _last(lines: deque[str]) -> str:
     return secrets.redact(meaningful[-1]) if meaningful else "no output"
 
 
+def _path_in(text: str) -> Path | None:
+    """Return the absolute path an OSError message names ("...: '/tmp/x'"), if any."""
+    match = re.search(r"'(/[^']+)'", text)
+    return Path(match.group(1)).parent if match else None
+
+
 def _where(frame: dict[str, Any] | None, root: Path) -> str:
-    if not frame:
-        return ""
+    if not frame or str(frame.get("file", "")).startswith("<"):
+        return ""  # "<frozen importlib._bootstrap>": Python's import machinery, not a place to fix
     path = Path(frame["file"])
     if path.is_absolute():  # the probe already made project and installed paths relative
         with contextlib.suppress(ValueError):
@@ -165,14 +174,33 @@ def error_from(error: dict[str, Any], project: Project) -> PreflightError:
         return ProjectError(f"{message}: {cause}{where}", "fix the error so `manage.py check` passes")
     if kind == "conflict":
         return ProjectError(message, "run `python manage.py makemigrations --merge` and commit the merge migration")
-    if kind == "graph":
+    if kind == "missing_dependency":
+        at = f" ({error['file']}:{error['line']})" if error.get("file") and error.get("line") else ""
+        in_file = f" in {error['file']}" if error.get("file") else ""
+        if not error.get("app_installed", True):
+            return ProjectError(f"{message}{at}", "add that app to INSTALLED_APPS, or remove the dependency")
         return ProjectError(
-            f"{message}: {cause}{where}", "fix the migration files (a dependency names a missing migration?)"
+            f"{message}{at}", f"fix the dependency{in_file}, or add the missing migration {error.get('missing')}"
         )
+    if kind == "cycle":
+        files = ", ".join(secrets.redact(str(f)) for f in error.get("files") or [])
+        return ProjectError(message, "remove one of these dependencies" + (f" (in {files})" if files else ""))
+    if kind == "migration_import":
+        line = f"line {error['line']}: " if error.get("line") else ""
+        return ProjectError(f"{message}: {line}{cause}", "fix the error in that file")
+    if kind == "history":
+        return ProjectError(
+            f"{message}: {cause}",
+            "the database has a migration applied before its dependency: preview the branch that database runs",
+        )
+    if kind == "graph":
+        return ProjectError(f"{message}: {cause}{where}", "fix the migration files")
     if kind == "usage":
         return UsageError(message)
     if kind == "database":
         return ProjectError(f"{message}: {cause}", "the settings must use the PostgreSQL backend for this alias")
+    if disk.says_full(cause):
+        return disk.full_error(message, _path_in(cause) or disk.temp_dir())
     return ProjectError(f"{message}: {cause}{where}", "this looks like a bug in Preflight's probe: please report it")
 
 
