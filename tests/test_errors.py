@@ -300,8 +300,12 @@ def test_options_are_checked_before_any_work(
             "--postgres external:URL is not a valid PostgreSQL URL",
         ),
         ([*preview, "--settings", "shop/settings.py"], "--settings 'shop/settings.py' is not a Python module name. "),
-        ([*preview, "--test-command", "pytest 'tests"], "--test-command does not parse: No closing quotation"),
-        ([*preview, "--test-command", "no-such-program-x -q"], "--test-command: no-such-program-x not found"),
+        (
+            [*preview, "--test-command", "pytest 'tests"],
+            "--test-command is not a valid shell command: /bin/sh: 1: Syntax error: Unterminated quoted string",
+        ),
+        ([*preview, "--test-command", "pytest | | wc"], "--test-command is not a valid shell command: "),
+        ([*preview, "--test-command", "   "], "--test-command is empty"),
         ([*preview, "--target-dump", tmp_path / "prod.dump"], f"--target-dump {tmp_path}/prod.dump does not exist"),
         ([*preview, "--target-dump", empty], f"--target-dump {empty} is a directory without toc.dat"),
         ([*preview, "--config", tmp_path / "nope.yml"], f"--config {tmp_path}/nope.yml does not exist"),
@@ -320,7 +324,7 @@ def test_options_are_checked_before_any_work(
         (["lint-sql", tmp_path], f"SQL file {tmp_path} is a directory"),
         (["lint-sql", latin1], f"cannot read {latin1}: 'utf-8' codec can't decode byte 0xe9"),
         (["comment", tmp_path / "report.md", "--pr", "7", "--repo", "o/r"], f"report {tmp_path}/report.md does not"),
-        (["comment", latin1, "--pr", "7", "--repo", "o/r"], f"{latin1} is not UTF-8 text"),
+        (["comment", latin1, "--pr", "7", "--repo", "o/r"], f"{latin1} is not a JSON report"),
         (["comment", latin1, "--pr", "7", "--repo", "shop"], "--repo 'shop' is not owner/name"),
         (["comment", latin1, "--pr", "0", "--repo", "o/r"], "--pr 0 is out of range"),
     ]
