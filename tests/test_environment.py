@@ -271,3 +271,24 @@ def test_watchdog_gets_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     for secret in (PASSWORD, TOKEN, RUNTIME_TOKEN):
         assert secret not in text
     assert env["DOCKER_HOST"] == "unix:///run/podman.sock" and env["PYTHONPATH"] == "/src"
+
+
+def test_settings_that_need_a_withheld_variable_say_how_to_pass_it(spy_tmp: Path, tmp_path: Path) -> None:
+    project = copy_project(PROJECTS / "envspy", tmp_path)
+    settings = project / "proj" / "settings.py"
+    settings.write_text(
+        settings.read_text().replace('SECRET_KEY = "test"', 'SECRET_KEY = os.environ["APP_SECRET_KEY"]')
+    )
+    env = {"TMPDIR": str(spy_tmp), "APP_SECRET_KEY": "preview-only"}
+    done = run_cli("preview", "--project", str(project), "--postgres", "local", "--no-round-trip", env=env)
+    assert done.returncode == 3, done.stderr
+    assert "KeyError: 'APP_SECRET_KEY' (proj/settings.py:" in done.stderr
+    assert (
+        "The settings read $APP_SECRET_KEY, which the project's code does not get from Preflight: "
+        "pass --pass-env APP_SECRET_KEY" in done.stderr
+    )
+    done = run_cli(
+        "preview", "--project", str(project), "--postgres", "local", "--no-round-trip",
+        "--pass-env", "APP_SECRET_KEY", env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr

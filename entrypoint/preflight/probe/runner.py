@@ -158,6 +158,21 @@ def _where(frame: dict[str, Any] | None, root: Path) -> str:
     return f" ({path}:{frame['line']})"
 
 
+_MISSING_VARIABLE = (
+    re.compile(r"^KeyError: '([A-Za-z_][A-Za-z0-9_]*)'$"),  # os.environ["NAME"]
+    re.compile(r"\bSet the ([A-Za-z_][A-Za-z0-9_]*) environment variable\b"),  # django-environ
+)
+
+
+def _withheld_variable(cause: str, project: Project) -> str | None:
+    """Name the environment variable the settings wanted and did not get, if that is the error."""
+    for pattern in _MISSING_VARIABLE:
+        match = pattern.search(cause.strip())
+        if match and match.group(1) not in probe_env(project, "postgresql://"):
+            return match.group(1)
+    return None
+
+
 def error_from(error: dict[str, Any], project: Project) -> PreflightError:
     """Map a probe error document to the exception (and exit code) the user sees."""
     kind = error.get("kind", "internal")
@@ -166,6 +181,13 @@ def error_from(error: dict[str, Any], project: Project) -> PreflightError:
     where = _where(error.get("user_frame") or error.get("frame"), project.root)
     if kind == "django_missing":
         return ProjectError(message, "install the project's requirements into that interpreter, or pass --python PATH")
+    variable = _withheld_variable(cause, project)
+    if kind in ("settings_import", "setup") and variable:
+        return ProjectError(
+            f"{message}: {cause}{where}",
+            f"the settings read ${variable}, which the project's code does not get from Preflight: "
+            f"pass --pass-env {variable} (with a harmless value if the real one is a secret)",
+        )
     if kind == "settings_import":
         return ProjectError(
             f"{message}: {cause}{where}", "fix the error, or pass --settings with the module manage.py uses"
