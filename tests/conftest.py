@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,6 +38,15 @@ def django_pythons() -> dict[str, str]:
     """Interpreters with each supported Django LTS (scripts/django-envs.sh makes them)."""
     subprocess.run(["bash", str(REPO / "scripts" / "django-envs.sh")], check=True)
     return {series: str(REPO / ".ci" / ".cache" / f"django-{series}" / "bin" / "python") for series in DJANGO_SERIES}
+
+
+@pytest.fixture
+def tmpdir_env() -> Iterator[dict[str, str]]:
+    """A TMPDIR of the test's own (reachable by the postgres OS user), to see what is left in it."""
+    path = Path(tempfile.mkdtemp(prefix="pftest-tmp-", dir="/tmp"))
+    path.chmod(0o711)
+    yield {"TMPDIR": str(path)}
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def copy_project(source: Path, tmp_path: Path) -> Path:

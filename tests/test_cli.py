@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,15 +20,6 @@ from conftest import EXAMPLE, PROJECTS, leftovers, run_cli
 from preflight.postgres.base import Server
 
 PASSWORD = "Cli-s3cret-pw"
-
-
-@pytest.fixture
-def tmpdir_env() -> Iterator[dict[str, str]]:
-    """A TMPDIR of the test's own (reachable by the postgres OS user), to prove nothing is left in it."""
-    path = Path(tempfile.mkdtemp(prefix="cli-tmp-", dir="/tmp"))
-    path.chmod(0o711)
-    yield {"TMPDIR": str(path)}
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def _one_error_line(stderr: str) -> str:

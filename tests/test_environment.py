@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,11 +71,8 @@ def target_url(pg: Server) -> Iterator[str]:
 
 
 @pytest.fixture
-def spy_tmp() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="envspy-tmp-", dir="/tmp"))
-    path.chmod(0o711)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+def spy_tmp(tmpdir_env: dict[str, str]) -> Path:
+    return Path(tmpdir_env["TMPDIR"])
 
 
 def _recorded(tmp: Path) -> list[dict[str, object]]:

@@ -16,7 +16,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,15 +28,6 @@ from preflight.postgres.base import Server
 from preflight.postgres.local import LocalProvider
 
 BOUND = 10.0  # seconds within which everything must be gone (it takes well under one here)
-
-
-@pytest.fixture
-def tmpdir_env() -> Iterator[dict[str, str]]:
-    """A TMPDIR of the test's own (reachable by the postgres OS user), to see what is left in it."""
-    path = Path(tempfile.mkdtemp(prefix="sigkill-tmp-", dir="/tmp"))
-    path.chmod(0o711)
-    yield {"TMPDIR": str(path)}
-    shutil.rmtree(path, ignore_errors=True)
 
 
 class Run:
