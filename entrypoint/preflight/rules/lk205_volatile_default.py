@@ -128,8 +128,8 @@ class AddColumnVolatileDefault(Rule):
     severity = Severity.ERROR
 
     def check(self, statement: Statement, context: Context) -> Iterator[Finding]:
-        looked_up = context.facts.volatile_functions is not None
-        volatile = context.facts.volatile_functions if looked_up else VOLATILE
+        looked_up = context.facts.volatile_functions
+        volatile = VOLATILE if looked_up is None else looked_up
         old_server = context.facts.server_version_num is not None and context.facts.server_version_num < 110000
         for table, cmd in commands(statement.node, AT.AT_AddColumn):
             column = cmd.def_
@@ -150,7 +150,7 @@ class AddColumnVolatileDefault(Rule):
                         reason = f"its default calls volatile {', '.join(called)}()"
                     elif old_server and not _is_null(constraint.raw_expr):
                         reason = "before PostgreSQL 11 any default is written into every row"
-                    elif unknown and not looked_up:
+                    elif unknown and looked_up is None:
                         reason = f"its default calls {'(), '.join(unknown)}(), possibly volatile"
                         unchecked = True
             if reason is None:
