@@ -26,6 +26,7 @@ class Case:
     sql: str = ""
     severity: str | None = None
     message_contains: str | None = None
+    statement: int | list[int] | None = None  # 0-based index of the statement each finding is about
     transaction: bool = False
     facts: dict[str, Any] = field(default_factory=dict)
     operation: dict[str, Any] | None = None

@@ -32,3 +32,7 @@ def test_case(case: Case) -> None:
             assert finding.severity == case.severity, finding.message
         if case.message_contains:
             assert case.message_contains in finding.message + " " + finding.fix
+    if case.statement is not None:
+        at = [case.statement] if isinstance(case.statement, int) else case.statement
+        texts = [s.text for s in case.unit().statements]
+        assert [f.statement for f in found] == [texts[i] for i in at], "finding about the wrong statement"

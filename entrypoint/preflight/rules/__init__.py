@@ -44,6 +44,7 @@ from preflight.rules.lk213_writes_blocked_long import WritesBlockedLong
 from preflight.rules.lk214_table_rewrite import TableRewrite
 from preflight.rules.lk215_slow_statement import SlowStatement
 from preflight.rules.lk216_no_lock_timeout import NoLockTimeout
+from preflight.rules.lk217_validate_in_same_transaction import ValidateInSameTransaction
 from preflight.rules.rv601_unparseable_sql import UnparseableSQL
 from preflight.rules.rv602_dynamic_sql import DynamicSQL
 from preflight.rules.rv603_graph_health import GraphHealth
@@ -74,6 +75,7 @@ REGISTRY: tuple[type[Rule], ...] = (
     TableRewrite,
     SlowStatement,
     NoLockTimeout,
+    ValidateInSameTransaction,
     RenameColumn,
     RenameTable,
     NotNullWithoutDefault,

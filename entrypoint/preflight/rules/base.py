@@ -88,6 +88,9 @@ class OperationRef:
     reversible: bool
 
 
+Transaction = tuple[str | int | None, ...]  # which transaction a statement runs in; None: autocommit
+
+
 @dataclass
 class PlanState:
     """What earlier statements of the plan (or file) did: new tables and columns."""
@@ -96,6 +99,9 @@ class PlanState:
     added_columns: dict[tuple[str, str], bool] = field(default_factory=dict)  # -> added NOT NULL
     opaque_before: bool = False  # a RunPython (unknown SQL) ran earlier in the plan
     in_transaction: bool = False  # plain SQL: inside BEGIN ... COMMIT
+    blocks: int = 0  # BEGINs seen so far: tells one BEGIN ... COMMIT block from the next
+    # (table, constraint) added NOT VALID -> (the transaction it was added in, the ADD's constraint)
+    not_valid: dict[tuple[str, str], tuple[Transaction | None, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,7 @@ class Context:
     state: PlanState
     in_transaction: bool
     operation: OperationRef | None = None
+    transaction: Transaction | None = None  # the transaction this statement runs in, None: its own
 
     def is_new(self, table: str | None) -> bool:
         """A table created earlier in the plan: nobody else can be using it yet."""

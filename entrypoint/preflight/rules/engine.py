@@ -14,9 +14,9 @@ from typing import Any
 from pglast import ast, enums
 
 from preflight.rules import REGISTRY
-from preflight.rules.base import Context, Facts, Finding, OperationRef, PlanState, Severity, Thresholds
+from preflight.rules.base import Context, Facts, Finding, OperationRef, PlanState, Severity, Thresholds, Transaction
 from preflight.rules.measured import MigrationRun, RoundTrip
-from preflight.rules.nodes import AT, CONSTR, commands
+from preflight.rules.nodes import AT, CONSTR, commands, constraints
 from preflight.sql.parse import Statement, relation_name
 
 
@@ -48,7 +48,17 @@ def target_table(node: object) -> str | None:
     return None
 
 
-def observe(state: PlanState, statement: Statement) -> None:
+def transaction_of(unit: Unit, state: PlanState) -> Transaction | None:
+    """The transaction a statement of `unit` runs in: a BEGIN block, the whole atomic
+    migration (every operation of it) or SQL file, or None when it commits on its own."""
+    if state.in_transaction:
+        return ("block", unit.app, unit.migration, unit.file, state.blocks)
+    if unit.in_transaction:
+        return ("unit", unit.app, unit.migration, unit.file)
+    return None
+
+
+def observe(state: PlanState, statement: Statement, transaction: Transaction | None = None) -> None:
     """Record what a statement did, for the statements after it."""
     node = statement.node
     if isinstance(node, ast.CreateStmt):
@@ -66,12 +76,16 @@ def observe(state: PlanState, statement: Statement) -> None:
         kind = enums.TransactionStmtKind
         if node.kind in (kind.TRANS_STMT_BEGIN, kind.TRANS_STMT_START):
             state.in_transaction = True
+            state.blocks += 1
         elif node.kind in (kind.TRANS_STMT_COMMIT, kind.TRANS_STMT_ROLLBACK):
             state.in_transaction = False
     for table, cmd in commands(node, AT.AT_AddColumn):
         if isinstance(cmd.def_, ast.ColumnDef):
             not_null = any(c.contype == CONSTR.CONSTR_NOTNULL for c in cmd.def_.constraints or ())
             state.added_columns[(table or "", cmd.def_.colname or "")] = not_null
+    for table, constraint, _ in constraints(node):
+        if constraint.skip_validation and constraint.conname:
+            state.not_valid[(table or "", constraint.conname)] = (transaction, constraint)
 
 
 def run(
@@ -93,12 +107,13 @@ def run(
             for rule in rules:
                 findings += [_home(f, unit, None, None) for f in rule.check_operation(unit.operation, base)]
         for position, statement in enumerate(unit.statements):
-            context = replace(base, in_transaction=unit.in_transaction or state.in_transaction)
+            transaction = transaction_of(unit, state)
+            context = replace(base, in_transaction=unit.in_transaction or state.in_transaction, transaction=transaction)
             home = origins.get((unit.app, unit.migration, target_table(statement.node) or ""), unit)
             line = unit.lines[position] if unit.lines else None
             for rule in rules:
                 findings += [_home(f, home, statement, line) for f in rule.check(statement, context)]
-            observe(state, statement)
+            observe(state, statement, transaction)
             if isinstance(statement.node, ast.CreateStmt) and unit.operation is not None:
                 origins[(unit.app, unit.migration, relation_name(statement.node.relation) or "")] = unit
         if unit.operation is not None and unit.operation.type == "RunPython":

