@@ -49,7 +49,7 @@ class MissingMigrations(Rule):
                 installed = f"{package} {version}" if version else str(package)
                 finding = self.finding(
                     f"installed package {installed} (app {app}) does not match its own migrations: "
-                    f"its models have changes none of them make: {'; '.join(changes)}{said}",
+                    f"its models have changes that no migration of it makes: {'; '.join(changes)}{said}",
                     f"install the release of {package} whose migrations match its models (check the version your "
                     "requirements pin), or report it to its maintainers; do not write a migration for it here",
                     app=app,
