@@ -12,7 +12,8 @@ Verbs (each writes one JSON document, schema "preflight-probe/1", to FILE):
            per app (conflicts), whether django_migrations exists, and per migration
            its file (relative to the project, or for an installed package to its
            sys.path entry: never absolute), operations (type, describe(), line in
-           the file), atomic, reversible, elidable.
+           the file), atomic, reversible, elidable; and the model changes that
+           `makemigrations --check` would write (missing_migrations).
     sql    forwards and backwards SQL of every pending migration, byte-identical to
            `manage.py sqlmigrate [--backwards]`, all computed in this one process.
     apply  apply the pending migrations (or those up to --to) one at a time, recording

@@ -41,8 +41,8 @@ class MissingMigrations(Rule):
             # Older shape, still used by rule fixtures: {app: [changes]}.
             entry: dict[str, Any] = found if isinstance(found, dict) else {"changes": found}
             changes = [str(change) for change in entry.get("changes") or []]
-            notes = [str(note) for note in entry.get("notes") or []]
-            said = f" (makemigrations --noinput says: {' '.join(notes)})" if notes else ""
+            notes = [str(note).rstrip(".") for note in entry.get("notes") or []]
+            said = f" (makemigrations --noinput says: {'; '.join(notes)})" if notes else ""
             package = entry.get("package")
             if package:
                 version = entry.get("version")
