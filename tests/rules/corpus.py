@@ -30,7 +30,7 @@ class Case:
     transaction: bool = False
     facts: dict[str, Any] = field(default_factory=dict)
     operation: dict[str, Any] | None = None
-    missing: dict[str, list[str]] | None = None
+    missing: dict[str, Any] | None = None
     opaque_before: bool = False
     run: dict[str, Any] | None = None  # a measured MigrationRun (evidence rules)
     round_trip: dict[str, Any] | None = None

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
 
@@ -11,13 +12,21 @@ class MissingMigrations(Rule):
 
     Why is this bad?
         The code expects columns or tables that no migration creates, so it fails
-        against the database as soon as it is deployed.
+        against the database as soon as it is deployed. Preflight asks exactly what
+        `manage.py makemigrations --check --dry-run --noinput` would: translations off
+        (a translated `verbose_name` or choice is not a change), `MIGRATION_MODULES`
+        respected, every installed app. The finding points at the first changed model.
+        For an installed package (outside the project, or in site-packages) it names
+        the package and its installed version instead: its models and its own
+        migrations disagree, which is not yours to fix with a migration.
 
     Example:
         A field added to a model in models.py, with no new file in migrations/.
 
     Use instead:
-        Run `python manage.py makemigrations` and commit the migration with the change.
+        Run `python manage.py makemigrations APP` and commit the migration with the change.
+        For an installed package, install the release whose migrations match its models
+        (check the version your requirements pin), or report it to its maintainers.
     """
 
     code = "BR304"
@@ -25,14 +34,36 @@ class MissingMigrations(Rule):
     category = Category.BREAKING
     severity = Severity.ERROR
 
-    def check_project(self, missing: dict[str, list[str]], context: Context) -> Iterator[Finding]:
-        for app, changes in sorted(missing.items()):
+    def check_project(self, missing: dict[str, Any], context: Context) -> Iterator[Finding]:
+        for app, found in sorted(missing.items()):
             if app == "_error":
                 continue
+            # Older shape, still used by rule fixtures: {app: [changes]}.
+            entry: dict[str, Any] = found if isinstance(found, dict) else {"changes": found}
+            changes = [str(change) for change in entry.get("changes") or []]
+            notes = [str(note).rstrip(".") for note in entry.get("notes") or []]
+            said = f" (makemigrations --noinput says: {'; '.join(notes)})" if notes else ""
+            package = entry.get("package")
+            if package:
+                version = entry.get("version")
+                installed = f"{package} {version}" if version else str(package)
+                finding = self.finding(
+                    f"installed package {installed} (app {app}) does not match its own migrations: "
+                    f"its models have changes that no migration of it makes: {'; '.join(changes)}{said}",
+                    f"install the release of {package} whose migrations match its models (check the version your "
+                    "requirements pin), or report it to its maintainers; do not write a migration for it here",
+                    app=app,
+                    changes=changes,
+                    package=package,
+                    version=version,
+                )
+                yield replace(finding, app=app)
+                continue
             finding = self.finding(
-                f"app {app} has model changes without a migration: {'; '.join(changes)}",
-                f"run `python manage.py makemigrations {app}` and commit the migration",
+                f"app {app} has model changes without a migration: {'; '.join(changes)}{said}",
+                f"run python manage.py makemigrations {app} and commit the migration it writes",
                 app=app,
                 changes=changes,
             )
-            yield replace(finding, app=app)
+            line = entry.get("line") if isinstance(entry.get("line"), int) else None
+            yield replace(finding, app=app, file=entry.get("file") or None, line=line)

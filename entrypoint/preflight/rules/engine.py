@@ -92,7 +92,7 @@ def run(
     units: Iterable[Unit],
     facts: Facts,
     settings: Settings | None = None,
-    missing_migrations: dict[str, list[str]] | None = None,
+    missing_migrations: dict[str, Any] | None = None,
     state: PlanState | None = None,
 ) -> list[Finding]:
     """Return the findings of every enabled rule over `units`, in plan order."""
