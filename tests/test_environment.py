@@ -89,6 +89,8 @@ def _assert_clean(records: list[dict[str, object]], url: str) -> None:
             assert secret not in text, f"{secret!r} reached the project's code ({record['argv']})"
         assert not [name for name in env if name.startswith(("PREFLIGHT_TARGET", "INPUT_", "ACTIONS_", "PGP", "PGH"))]
         assert "GITHUB_TOKEN" not in env and "AWS_SECRET_ACCESS_KEY" not in env and "SPY_HIDDEN" not in env
+        if record["argv"] == ["postgres-server"]:
+            continue  # what the throwaway server runs programs with (COPY ... FROM PROGRAM)
         assert env["SPY_FLAG"] == "passed-on-purpose"  # --pass-env SPY_FLAG
         assert "127.0.0.1" in env["DATABASE_URL"] or "/" in env["DATABASE_URL"]  # the copy, never production
         assert "spy_owner" not in env["DATABASE_URL"]
@@ -113,6 +115,7 @@ def test_target_password_and_tokens_never_reach_project_code(
     argvs = [" ".join(map(str, r["argv"])) for r in records]  # type: ignore[call-overload]
     assert any("check" in argv for argv in argvs), argvs  # --test-command ran and was inspected
     assert any(argv == "" for argv in argvs), argvs  # the data migration ran and was inspected
+    assert "postgres-server" in argvs, argvs  # and it read the throwaway server's environment
     assert PASSWORD not in done.stdout + done.stderr
 
 
@@ -288,3 +291,30 @@ def test_settings_that_need_a_withheld_variable_say_how_to_pass_it(spy_tmp: Path
         "--pass-env", "APP_SECRET_KEY", env=env,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
+
+
+def test_pass_env_refuses_a_copy_of_a_runner_token(spy_tmp: Path) -> None:
+    env = {"TMPDIR": str(spy_tmp), "GITHUB_TOKEN": TOKEN, "MYTOK": TOKEN, "github_token": TOKEN}
+    for name in ("MYTOK", "github_token"):
+        done = run_cli("preview", "--project", str(PROJECTS / "envspy"), "--pass-env", name, env=env)
+        assert done.returncode == 2, done.stderr
+        assert f"--pass-env {name}: ${name} carries the target's password or a token" in done.stderr
+        assert TOKEN not in done.stderr + done.stdout
+
+
+def test_a_plain_sql_dump_cannot_read_the_environment_through_psql(spy_tmp: Path, tmp_path: Path) -> None:
+    # A "sanitized" dump kept in the repository can be changed by the pull request.
+    seen = spy_tmp / "psql.env"
+    dump = tmp_path / "prod.sql"
+    dump.write_text(f"\\! env > {seen}\nCREATE TABLE django_migrations (id int);\n")
+    env = {**RUNNER_ENV, "TMPDIR": str(spy_tmp)}
+    done = run_cli(
+        "preview", "--project", str(PROJECTS / "envspy"), "--postgres", "local", "--target-dump", str(dump),
+        "--no-round-trip", env=env,
+    )  # fmt: skip
+    assert seen.exists(), done.stderr  # psql ran the meta-command: the test looked at something
+    text = seen.read_text()
+    assert "PATH=" in text
+    for secret in (PASSWORD, TOKEN, RUNTIME_TOKEN, CLOUD_KEY):
+        assert secret not in text
+    assert "GITHUB_TOKEN" not in text and "SPY_FLAG" not in text

@@ -14,7 +14,7 @@ from typing import NoReturn
 
 from preflight import __version__, checks, disk, progress, secrets
 from preflight.config import FAIL_ON, FILENAME, ApprovalRule, Config, load, parse_cli_approval
-from preflight.environment import PassEnv, shield_this_process
+from preflight.environment import PassEnv, register_runner_secrets, shield_this_process
 from preflight.errors import (
     BlockedError,
     ExitCode,
@@ -410,6 +410,7 @@ def _internal(exc: BaseException, debug: bool) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     shield_this_process()
+    register_runner_secrets()
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     out = progress.for_stream(sys.stderr, quiet=getattr(args, "quiet", False))
     try:

@@ -7,8 +7,9 @@ Two kinds of child process get an environment from here:
   from Preflight's own environment minus a deny-list, so a variable nobody thought of
   (`PREFLIGHT_TARGET_URL`, `INPUT_GITHUB-TOKEN`, `ACTIONS_RUNTIME_TOKEN`, a cloud key)
   never reaches code written by whoever opened the pull request;
-- PostgreSQL's own programs (pg_dump, pg_restore, psql): `for_libpq_client` keeps the
-  caller's environment but drops every libpq variable, so they connect only where told.
+- PostgreSQL's own programs (initdb, the throwaway server, pg_dump, pg_restore, psql):
+  `for_postgres` gives them the same allow-list plus the connection Preflight chooses, as
+  the project's code can make the server run programs and a plain-SQL dump can make psql.
 
 The allow-list is documented in README.md ("What your project's code can see").
 """
@@ -175,12 +176,44 @@ def shield_this_process() -> None:
         return
 
 
-def for_libpq_client(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Return this process's environment without libpq variables, plus `extra`.
+def for_postgres(extra: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Return the environment for PostgreSQL's own programs: the server, initdb, pg_dump, psql.
 
-    For PostgreSQL's own programs only: they run no project code, and need what a
-    libpq client needs (locale, TMPDIR, PATH) to connect where `extra` says.
+    Allow-listed too, never Preflight's own: the project's code is superuser on the copy
+    and can run `COPY ... FROM PROGRAM 'env'` as the server, and a plain-SQL dump (which
+    may come from the pull request) can run `\\! env` in psql. Only `extra` (the connection
+    Preflight chooses: host, port, password of the server it talks to) is added.
     """
-    env = {k: v for k, v in os.environ.items() if k not in LIBPQ and k != "DATABASE_URL"}
+    environ = os.environ if environ is None else environ
+    env = {
+        name: value
+        for name, value in environ.items()
+        if _matches(name, ALLOWED) and not _matches(name, FORBIDDEN) and not _carries_secret(value)
+    }
     env.update(extra or {})
     return env
+
+
+# Variables whose values are secrets whatever they look like: registered at start-up, so
+# that a copy of one under another name (MYTOKEN=$GITHUB_TOKEN) is recognised as well.
+SECRET_NAMES = (
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "ACTIONS_*TOKEN*",
+    "INPUT_GITHUB-TOKEN",
+    "INPUT_TARGET-DATABASE-URL",
+    "PREFLIGHT_TARGET_URL",
+    "PGPASSWORD",
+)
+
+
+def register_runner_secrets(environ: Mapping[str, str] | None = None) -> None:
+    """Register the tokens and URLs in Preflight's own environment with `secrets`."""
+    environ = os.environ if environ is None else environ
+    for name, value in environ.items():
+        if not (_matches(name, SECRET_NAMES) and value):
+            continue
+        if "://" in value or "=" in value:
+            secrets.register_url(value)  # the URL, and its password on its own
+        else:
+            secrets.register(value)

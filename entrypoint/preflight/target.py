@@ -18,7 +18,7 @@ from psycopg import sql
 
 from preflight import janitor, secrets
 from preflight.disk import full_error, says_full, server_full
-from preflight.environment import for_libpq_client
+from preflight.environment import for_postgres
 from preflight.errors import InfrastructureError, TargetError
 from preflight.postgres import binaries
 from preflight.postgres.base import Server
@@ -88,7 +88,7 @@ def dump_env(url: str) -> tuple[dict[str, str], str]:
     """Return (environment, conninfo without password) for pg_dump on a read-only session."""
     params = psycopg.conninfo.conninfo_to_dict(url)
     password = str(params.pop("password", "") or "")
-    env = for_libpq_client({"PGOPTIONS": READ_ONLY})
+    env = for_postgres({"PGOPTIONS": READ_ONLY})
     if password:
         env["PGPASSWORD"] = password  # via the environment: never on a command line
     return env, psycopg.conninfo.make_conninfo("", **params)
@@ -161,7 +161,7 @@ def dump_database(server: Server, database: str, dest: Path, pg_bin: str | None 
         [bins.path("pg_dump"), "-Fc", "--no-sync", "-f", str(dest), "-d", database],
         capture_output=True,
         text=True,
-        env=for_libpq_client(server.info.client_env()),
+        env=for_postgres(server.info.client_env()),
         **janitor.tied(),
     )
     if done.returncode != 0:
@@ -201,7 +201,7 @@ def archive_server_version(path: Path, fmt: str, restore_bin: str) -> str | None
                     return line.split("version", 1)[1].split()[0]
         return None
     result = subprocess.run(
-        [restore_bin, "-l", str(path)], capture_output=True, text=True, env=for_libpq_client(), **janitor.tied()
+        [restore_bin, "-l", str(path)], capture_output=True, text=True, env=for_postgres(), **janitor.tied()
     )
     if result.returncode != 0:
         raise TargetError(
@@ -235,7 +235,7 @@ def restore(server: Server, path: Path, pg_bin: str | None, jobs: int) -> tuple[
     fmt, version = inspect_dump(path, pg_bin)
     bins = binaries.find(("pg_restore", "psql"), pg_bin)
     template = server.create_database("template")
-    env = for_libpq_client(server.info.client_env())
+    env = for_postgres(server.info.client_env())
     started = time.monotonic()
     if fmt == "plain":
         with server.connect() as conn:

@@ -17,7 +17,7 @@ from preflight import baseline, checks, disk, secrets
 from preflight.action.install import install
 from preflight.action.settings import Settings, from_env
 from preflight.config import FILENAME, ApprovalRule, load
-from preflight.environment import PassEnv, shield_this_process
+from preflight.environment import PassEnv, register_runner_secrets, shield_this_process
 from preflight.errors import ExitCode, PreflightError, UsageError
 from preflight.github import comment
 from preflight.github.client import ForbiddenError, GitHub, GitHubError
@@ -32,6 +32,7 @@ from preflight.verdict import default_fail_on, verdict
 
 def main() -> int:
     shield_this_process()
+    register_runner_secrets()
     out = PlainProgress(sys.stdout)
     try:
         settings = from_env()

@@ -29,6 +29,7 @@ import psycopg
 from preflight import janitor, watchdog
 from preflight import secrets as secret_registry
 from preflight.disk import full_error, log_says_full, says_full
+from preflight.environment import for_postgres
 from preflight.errors import InfrastructureError
 from preflight.postgres import binaries
 from preflight.postgres.base import Server, ServerInfo, server_version_num
@@ -84,7 +85,9 @@ class LocalProvider:
         return {"user": self.run_as.pw_uid, "group": gid, "extra_groups": os.getgrouplist(name, gid)}
 
     def _run(self, args: list[str]) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(args, capture_output=True, text=True, **self._as_user(), **janitor.tied())  # type: ignore[call-overload, no-any-return]
+        return subprocess.run(  # type: ignore[call-overload, no-any-return]
+            args, capture_output=True, text=True, env=for_postgres(), **self._as_user(), **janitor.tied()
+        )
 
     def _parent_dir(self) -> str:
         """Return a temp dir the server's OS user can reach (TMPDIR may be private to root)."""
@@ -176,6 +179,7 @@ class LocalProvider:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                env=for_postgres(),  # the project is superuser here: COPY ... FROM PROGRAM sees this
                 **self._as_user(),  # type: ignore[call-overload]
                 **janitor.tied(signal.SIGQUIT),
             )
