@@ -283,6 +283,10 @@ def test_options_are_checked_before_any_work(
     not_executable.write_text("#!/bin/sh\n")
     empty = tmp_path / "empty"
     empty.mkdir()
+    fifo = tmp_path / "prod.fifo"
+    os.mkfifo(fifo)
+    dump = tmp_path / "real.dump"
+    dump.write_bytes(b"PGDMP")
     latin1 = tmp_path / "latin1.sql"
     latin1.write_bytes(b"-- caf\xe9\nSELECT 1;\n")
     app = _added_in_second_commit(tmp_path / "repo", PROJECTS / "raising", "app")
@@ -309,6 +313,12 @@ def test_options_are_checked_before_any_work(
         ([*preview, "--target-dump", tmp_path / "prod.dump"], f"--target-dump {tmp_path}/prod.dump does not exist"),
         ([*preview, "--target-dump", empty], f"--target-dump {empty} is a directory without toc.dat"),
         ([*preview, "--config", tmp_path / "nope.yml"], f"--config {tmp_path}/nope.yml does not exist"),
+        ([*preview, "--target-dump", fifo], f"--target-dump {fifo} is not a regular file. Pass a file"),
+        ([*preview, "--target-dump", dump, "--output", dump], "--output names the --target-dump file"),
+        (
+            [*preview, "--target-url", "postgresql://u:pw@127.0.0.1:99999/app"],
+            "--target-url has a port outside 1-65535",
+        ),
         (["gate", "--project", EXAMPLE, "--approve", "DS999", "--approve-reason", "ok"], "--approve DS999: no rule"),
         (
             ["preview", "--project", app, "--postgres", "local", "--base-ref", "HEAD~1"],

@@ -75,6 +75,8 @@ def input_file(option: str, value: str | Path) -> Path:
         raise UsageError(f"{option} {value} does not exist", "check the path")
     if path.is_dir():
         raise UsageError(f"{option} {value} is a directory", "pass a file")
+    if not path.is_file():  # a FIFO, socket or device: reading it could wait forever
+        raise UsageError(f"{option} {value} is not a regular file", "pass a file")
     if not os.access(path, os.R_OK):
         raise UsageError(f"{option} {value} is not readable", "check the file's permissions")
     return path
@@ -157,6 +159,8 @@ def database_url(option: str, url: str) -> None:
     port = str(params.get("port") or "")
     if port and not re.fullmatch(r"\d+(,\d*)*", port):
         raise UsageError(f"{option} has a port that is not a number", f"use {URL_FORM}, e.g. port 5432")
+    if any(not 1 <= int(part) <= 65535 for part in port.split(",") if part):
+        raise UsageError(f"{option} has a port outside 1-65535", f"use {URL_FORM}, e.g. port 5432")
 
 
 def postgres_spec(option: str, value: str) -> None:

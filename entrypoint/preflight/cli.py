@@ -240,6 +240,9 @@ def validate(args: argparse.Namespace) -> None:
                 checks.output_file(option, value, example)
         if args.output and args.json_path and Path(args.output).resolve() == Path(args.json_path).resolve():
             raise UsageError("--output and --json name the same file", "give the JSON report a file of its own")
+        for option, value in (("--output", args.output), ("--json", args.json_path)):
+            if value and args.target_dump and Path(value).resolve() == Path(args.target_dump).resolve():
+                raise UsageError(f"{option} names the --target-dump file", "write the report to a file of its own")
         target_url = _target_url(args)
         if target_url and (args.target_dump or args.base_ref):
             raise UsageError("PREFLIGHT_TARGET_URL is set together with --target-dump/--base-ref", "choose one source")
