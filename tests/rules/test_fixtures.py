@@ -32,3 +32,7 @@ def test_case(case: Case) -> None:
             assert finding.severity == case.severity, finding.message
         if case.message_contains:
             assert case.message_contains in finding.message + " " + finding.fix
+        for key, value in case.where.items():
+            assert finding.facts.get(key) == value, (key, finding.facts)
+        if case.statement:
+            assert finding.statement == case.statement, finding.statement

@@ -15,9 +15,10 @@ from pglast import ast, enums
 
 from preflight.rules import REGISTRY
 from preflight.rules.base import Context, Facts, Finding, OperationRef, PlanState, Severity, Thresholds
+from preflight.rules.locks import with_parameters
 from preflight.rules.measured import MigrationRun, RoundTrip
 from preflight.rules.nodes import AT, CONSTR, commands
-from preflight.sql.parse import Statement, relation_name
+from preflight.sql.parse import Statement, parse, relation_name
 
 
 @dataclass
@@ -141,12 +142,17 @@ def run_measured(
     """Return the evidence rules' findings about what the migrations did on the copy."""
     settings = settings or Settings()
     rules = [rule() for rule in REGISTRY if rule.code not in settings.disabled]
-    context = Context(facts, settings.thresholds, PlanState(), False)
+    state = PlanState()
+    context = Context(facts, settings.thresholds, state, False)
     by_label = {run.label: run for run in runs}
     found: list[Finding] = []
     for run in runs:
         for rule in rules:
             found += [_locate(f, run) for f in rule.check_run(run, context)]
+        # Tables the run created are new to the runs after it (nobody else uses them yet).
+        for sql, _, _ in run.statements:
+            for statement in parse(with_parameters(sql)):
+                observe(state, statement)
     for rule in rules:
         if round_trip is not None and hasattr(rule, "check_round_trip"):
             for finding in rule.check_round_trip(round_trip, context):
