@@ -7,7 +7,7 @@ points every finding home: app, migration, operation, file and line.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -49,6 +49,14 @@ def target_table(node: object) -> str | None:
     return None
 
 
+def defaults_set(node: object) -> Iterator[tuple[str, str]]:
+    """(table, column) of every ALTER COLUMN ... SET DEFAULT to something other than NULL."""
+    for table, cmd in commands(node, AT.AT_ColumnDefault):
+        value = cmd.def_
+        if value is not None and not (isinstance(value, ast.A_Const) and value.isnull):
+            yield table or "", cmd.name or ""
+
+
 def observe(state: PlanState, statement: Statement) -> None:
     """Record what a statement did, for the statements after it."""
     node = statement.node
@@ -69,6 +77,9 @@ def observe(state: PlanState, statement: Statement) -> None:
             state.in_transaction = True
         elif node.kind in (kind.TRANS_STMT_COMMIT, kind.TRANS_STMT_ROLLBACK):
             state.in_transaction = False
+    for key in defaults_set(node):
+        if state.defaults_ahead[key] > 0:
+            state.defaults_ahead[key] -= 1
     for table, cmd in commands(node, AT.AT_AddColumn):
         if isinstance(cmd.def_, ast.ColumnDef):
             not_null = any(c.contype == CONSTR.CONSTR_NOTNULL for c in cmd.def_.constraints or ())
@@ -86,6 +97,10 @@ def run(
     settings = settings or Settings()
     rules = [rule() for rule in REGISTRY if rule.code not in settings.disabled]
     state = state or PlanState()
+    units = list(units)
+    for unit in units:  # what later statements will do, for rules that look ahead in the plan
+        for statement in unit.statements:
+            state.defaults_ahead.update(defaults_set(statement.node))
     origins: dict[tuple[str | None, str | None, str], Unit] = {}  # table created by which operation
     findings: list[Finding] = []
     for unit in units:
