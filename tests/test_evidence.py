@@ -139,13 +139,39 @@ class Migration(migrations.Migration):
     assert run(shop, demo_dump, round_trip=False).failure is not None  # without it, the check raises
 
 
+RAW_ALTERS = """from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    atomic = {atomic}
+    dependencies = [("orders", "{after}")]
+    operations = [
+        migrations.RunSQL("UPDATE orders_order SET status = status WHERE id < 0", migrations.RunSQL.noop),
+        migrations.RunSQL("ALTER TABLE orders_order ADD COLUMN {column} text", migrations.RunSQL.noop),
+    ]
+"""
+
+
 def test_no_lock_timeout_finding_and_its_suppression(shop: Project, demo_dump: Path) -> None:
+    migrations = shop.root / "orders/migrations"
+    (migrations / "0014_raw_alter.py").write_text(
+        RAW_ALTERS.format(atomic=True, after="0013_rename_total_order_grand_total", column="note_a")
+    )
+    (migrations / "0015_raw_alter_non_atomic.py").write_text(
+        RAW_ALTERS.format(atomic=False, after="0014_raw_alter", column="note_b")
+    )
     report = run(shop, demo_dump, round_trip=False)
-    assert {f.migration for f in report.findings if f.code == "LK216"} == {
-        "0011_product_name_idx",
-        "0012_normalize_skus",
-        "0010_backfill_line_totals",
-    }
+    found = {f.migration: f for f in report.findings if f.code == "LK216"}
+    # Not the row locks of an UPDATE (RunSQL, RunPython), nor CREATE INDEX CONCURRENTLY.
+    assert set(found) == {"0014_raw_alter", "0015_raw_alter_non_atomic"}
+    atomic, non_atomic = found["0014_raw_alter"], found["0015_raw_alter_non_atomic"]
+    assert atomic.statement == non_atomic.statement.replace("note_b", "note_a")
+    assert atomic.statement == "ALTER TABLE orders_order ADD COLUMN note_a text"
+    assert atomic.facts["measured"] is True and atomic.facts["mode"] == "AccessExclusiveLock"
+    assert "ACCESS EXCLUSIVE lock on orders_order (measured on the copy)" in atomic.message
+    assert "SET LOCAL lock_timeout = '5s'" in atomic.fix
+    assert non_atomic.facts["measured"] is False and non_atomic.facts["operation_index"] == 1
+    assert "session-level SET lock_timeout = '5s' (not SET LOCAL" in non_atomic.fix
     settings = shop.root / "shop" / "settings.py"
     settings.write_text(
         settings.read_text().replace(

@@ -36,6 +36,8 @@ class Case:
     round_trip: dict[str, Any] | None = None
     health: dict[str, Any] | None = None
     thresholds: dict[str, int] = field(default_factory=dict)
+    where: dict[str, Any] = field(default_factory=dict)  # facts every finding has (statement_index, ...)
+    statement_text: str | None = None  # the statement every finding points at
 
     @property
     def id(self) -> str:

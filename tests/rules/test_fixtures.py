@@ -32,6 +32,10 @@ def test_case(case: Case) -> None:
             assert finding.severity == case.severity, finding.message
         if case.message_contains:
             assert case.message_contains in finding.message + " " + finding.fix
+        for key, value in case.where.items():
+            assert finding.facts.get(key) == value, (key, finding.facts)
+        if case.statement_text:
+            assert finding.statement == case.statement_text, finding.statement
     if case.statement is not None:
         at = [case.statement] if isinstance(case.statement, int) else case.statement
         texts = [s.text for s in case.unit().statements]

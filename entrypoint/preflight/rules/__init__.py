@@ -12,6 +12,9 @@ from preflight.rules.br301_rename_column import RenameColumn
 from preflight.rules.br302_rename_table import RenameTable
 from preflight.rules.br303_not_null_without_default import NotNullWithoutDefault
 from preflight.rules.br304_missing_migrations import MissingMigrations
+from preflight.rules.br305_set_not_null_running_release import SetNotNullRunningRelease
+from preflight.rules.br306_column_type_running_release import ColumnTypeRunningRelease
+from preflight.rules.br307_unique_running_release import UniqueRunningRelease
 from preflight.rules.dd401_unique_on_duplicates import UniqueOnDuplicates
 from preflight.rules.dd402_not_null_on_nulls import NotNullOnNulls
 from preflight.rules.dd403_failed_on_copy import FailedOnCopy
@@ -80,6 +83,9 @@ REGISTRY: tuple[type[Rule], ...] = (
     RenameTable,
     NotNullWithoutDefault,
     MissingMigrations,
+    SetNotNullRunningRelease,
+    ColumnTypeRunningRelease,
+    UniqueRunningRelease,
     UniqueOnDuplicates,
     NotNullOnNulls,
     FailedOnCopy,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import inspect
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -93,10 +94,11 @@ Transaction = tuple[str | int | None, ...]  # which transaction a statement runs
 
 @dataclass
 class PlanState:
-    """What earlier statements of the plan (or file) did: new tables and columns."""
+    """What earlier statements of the plan (or file) did: new tables and columns; and what later ones will do."""
 
     created_tables: set[str] = field(default_factory=set)
     added_columns: dict[tuple[str, str], bool] = field(default_factory=dict)  # -> added NOT NULL
+    defaults_ahead: Counter[tuple[str, str]] = field(default_factory=Counter)  # SET DEFAULTs still to run
     opaque_before: bool = False  # a RunPython (unknown SQL) ran earlier in the plan
     in_transaction: bool = False  # plain SQL: inside BEGIN ... COMMIT
     blocks: int = 0  # BEGINs seen so far: tells one BEGIN ... COMMIT block from the next
@@ -130,6 +132,10 @@ class Context:
             return None
         known = self.facts.tables.get(table)
         return known.rows if known else None
+
+    def default_set_later(self, table: str | None, column: str | None) -> bool:
+        """A later statement of the plan gives the column a database default again."""
+        return self.state.defaults_ahead[(table or "", column or "")] > 0
 
     def column_is_new(self, table: str | None, column: str | None) -> bool:
         return self.is_new(table) or (table, column) in self.state.added_columns

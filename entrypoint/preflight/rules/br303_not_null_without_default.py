@@ -18,6 +18,8 @@ class NotNullWithoutDefault(Rule):
         code is live. This is what Django's AddField does for a NOT NULL field: it adds
         the column with a default and drops the default in the same migration. Plain
         ADD COLUMN ... NOT NULL without a default also fails outright on a table with rows.
+        A later pending migration that sets a database default on the column again
+        (SET DEFAULT) closes the gap, and then the dropped default is not reported.
 
     Example:
         ALTER TABLE "orders_orderline" ADD COLUMN "line_total" numeric(12, 2) DEFAULT 0 NOT NULL;
@@ -53,6 +55,7 @@ class NotNullWithoutDefault(Rule):
                 cmd.def_ is None
                 and context.state.added_columns.get((table or "", cmd.name or ""))
                 and not context.is_new(table)
+                and not context.default_set_later(table, cmd.name)
             ):
                 yield self.finding(
                     f"{table}.{cmd.name} was added NOT NULL and its default is dropped: inserts from the running "

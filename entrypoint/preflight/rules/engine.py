@@ -7,7 +7,7 @@ points every finding home: app, migration, operation, file and line.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -15,9 +15,10 @@ from pglast import ast, enums
 
 from preflight.rules import REGISTRY
 from preflight.rules.base import Context, Facts, Finding, OperationRef, PlanState, Severity, Thresholds, Transaction
+from preflight.rules.locks import with_parameters
 from preflight.rules.measured import MigrationRun, RoundTrip
 from preflight.rules.nodes import AT, CONSTR, commands, constraints
-from preflight.sql.parse import Statement, relation_name
+from preflight.sql.parse import Statement, parse, relation_name
 
 
 @dataclass
@@ -58,6 +59,14 @@ def transaction_of(unit: Unit, state: PlanState) -> Transaction | None:
     return None
 
 
+def defaults_set(node: object) -> Iterator[tuple[str, str]]:
+    """(table, column) of every ALTER COLUMN ... SET DEFAULT to something other than NULL."""
+    for table, cmd in commands(node, AT.AT_ColumnDefault):
+        value = cmd.def_
+        if value is not None and not (isinstance(value, ast.A_Const) and value.isnull):
+            yield table or "", cmd.name or ""
+
+
 def observe(state: PlanState, statement: Statement, transaction: Transaction | None = None) -> None:
     """Record what a statement did, for the statements after it."""
     node = statement.node
@@ -79,6 +88,9 @@ def observe(state: PlanState, statement: Statement, transaction: Transaction | N
             state.blocks += 1
         elif node.kind in (kind.TRANS_STMT_COMMIT, kind.TRANS_STMT_ROLLBACK):
             state.in_transaction = False
+    for key in defaults_set(node):
+        if state.defaults_ahead[key] > 0:
+            state.defaults_ahead[key] -= 1
     for table, cmd in commands(node, AT.AT_AddColumn):
         if isinstance(cmd.def_, ast.ColumnDef):
             not_null = any(c.contype == CONSTR.CONSTR_NOTNULL for c in cmd.def_.constraints or ())
@@ -99,6 +111,10 @@ def run(
     settings = settings or Settings()
     rules = [rule() for rule in REGISTRY if rule.code not in settings.disabled]
     state = state or PlanState()
+    units = list(units)
+    for unit in units:  # what later statements will do, for rules that look ahead in the plan
+        for statement in unit.statements:
+            state.defaults_ahead.update(defaults_set(statement.node))
     origins: dict[tuple[str | None, str | None, str], Unit] = {}  # table created by which operation
     findings: list[Finding] = []
     for unit in units:
@@ -156,12 +172,17 @@ def run_measured(
     """Return the evidence rules' findings about what the migrations did on the copy."""
     settings = settings or Settings()
     rules = [rule() for rule in REGISTRY if rule.code not in settings.disabled]
-    context = Context(facts, settings.thresholds, PlanState(), False)
+    state = PlanState()
+    context = Context(facts, settings.thresholds, state, False)
     by_label = {run.label: run for run in runs}
     found: list[Finding] = []
     for run in runs:
         for rule in rules:
             found += [_locate(f, run) for f in rule.check_run(run, context)]
+        # Tables the run created are new to the runs after it (nobody else uses them yet).
+        for sql, _, _ in run.statements:
+            for statement in parse(with_parameters(sql)):
+                observe(state, statement)
     for rule in rules:
         if round_trip is not None and hasattr(rule, "check_round_trip"):
             for finding in rule.check_round_trip(round_trip, context):

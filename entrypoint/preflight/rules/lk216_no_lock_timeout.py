@@ -1,27 +1,53 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
-from preflight.rules.base import Category, Context, Finding, Rule, Severity
-from preflight.rules.measured import MigrationRun
+from pglast import ast
+
+from preflight.rules.base import Category, Context, Finding, OperationRef, Rule, Severity
+from preflight.rules.locks import TableLock, sql_locks, with_parameters
+from preflight.rules.measured import BLOCKS, BLOCKS_WRITES, MigrationRun, mode_name
+from preflight.rules.nodes import function_names, walk
+from preflight.sql.parse import parse, relation_name
+
+RAW = ("RunSQL", "RunPython")
+
+
+@dataclass(frozen=True)
+class Queued:
+    """The first statement whose lock would make other sessions queue if it had to wait."""
+
+    statement: int
+    operation: int | None
+    lock: TableLock
+    measured: bool
 
 
 class NoLockTimeout(Rule):
-    """RunSQL, RunPython or a non-atomic migration would run without a lock_timeout.
+    """A statement that takes a lock others queue behind runs without a lock_timeout.
 
     Why is this bad?
         A statement that waits for a lock (behind a long query or an idle transaction)
-        makes every later query on that table queue behind it: minutes of outage from a
-        one-millisecond change. Reported when neither the project's database OPTIONS,
-        the target's own setting nor the SQL itself sets lock_timeout.
+        makes every later query that conflicts with it queue behind it: minutes of outage
+        from a one-millisecond change. That is the case for locks that block writes
+        (SHARE and stronger: most ALTER TABLE forms, CREATE INDEX, DROP, TRUNCATE), not
+        for the row locks of SELECT, INSERT, UPDATE or DELETE, nor for CREATE INDEX
+        CONCURRENTLY (SHARE UPDATE EXCLUSIVE lets reads and writes go on). Checked for
+        RunSQL, RunPython and every statement of a non-atomic migration, with the locks
+        measured on the copy when there are any, else the locks the SQL takes; reported
+        when neither the project's database OPTIONS, the target's own setting nor the SQL
+        itself sets lock_timeout.
 
     Example:
         migrations.RunSQL("ALTER TABLE orders_order ADD COLUMN note text")
 
     Use instead:
         Run migrate with a lock_timeout (Django: DATABASES OPTIONS
-        {"options": "-c lock_timeout=5s"} for the migrating settings) or start the SQL
-        with SET LOCAL lock_timeout = '5s', and retry on timeout.
+        {"options": "-c lock_timeout=5s"} for the migrating settings), or start the SQL
+        with SET LOCAL lock_timeout = '5s' in an atomic migration; in a non-atomic one
+        use the session-level SET lock_timeout = '5s' (SET LOCAL does nothing outside a
+        transaction). Retry on timeout.
     """
 
     code = "LK216"
@@ -32,16 +58,102 @@ class NoLockTimeout(Rule):
     def check_run(self, run: MigrationRun, context: Context) -> Iterator[Finding]:
         if context.facts.lock_timeout_ms:
             return
-        raw = [op for op in run.operations if op.type in ("RunSQL", "RunPython")]
+        raw = {op.index: op for op in run.operations if op.type in RAW}
         if not raw and run.atomic:
             return
-        if any("lock_timeout" in sql for sql, _, _ in run.statements):
+        local_only = _sets_lock_timeout(run)
+        if local_only is False:
             return
-        what = f"{raw[0].type} " if raw else "every statement "
-        unknown = " (unless the production role or database sets one)" if context.facts.lock_timeout_ms is None else ""
-        yield self.finding(
-            f"{what}{'in a non-atomic migration ' if not run.atomic else ''}runs without a lock_timeout{unknown}: "
-            "if it waits for a lock, every query on that table queues behind it",
-            "run migrate with OPTIONS {'options': '-c lock_timeout=5s'} or SET LOCAL lock_timeout in the SQL",
-            operation_index=raw[0].index if raw else None,
+        queued, unknown = _first_queued(run, raw, context)
+        if queued is None and unknown is None:
+            return
+        unset = " (unless the production role or database sets one)" if context.facts.lock_timeout_ms is None else ""
+        fix = (
+            "start the SQL with a session-level SET lock_timeout = '5s' (not SET LOCAL: a non-atomic migration "
+            "has no transaction), or run migrate with OPTIONS {'options': '-c lock_timeout=5s'}"
+            if not run.atomic
+            else "run migrate with OPTIONS {'options': '-c lock_timeout=5s'} or start the SQL with "
+            "SET LOCAL lock_timeout = '5s'"
         )
+        ignored = "; its SET LOCAL lock_timeout does nothing outside a transaction" if local_only else ""
+        if queued is not None:
+            operation = raw.get(queued.operation) if queued.operation is not None else None
+            what = f"{operation.type} " if operation else ""
+            where = "in a non-atomic migration " if not run.atomic else ""
+            evidence = " (measured on the copy)" if queued.measured else ""
+            lock = queued.lock
+            yield self.finding(
+                f"{what}{where}takes a {mode_name(lock.mode)} lock on {lock.relation}{evidence}, which "
+                f"{BLOCKS.get(lock.mode, lock.mode)}, without a lock_timeout{unset}{ignored}: if it waits behind a "
+                f"long query or an idle transaction, every query on {lock.relation} queues behind it",
+                fix,
+                table=lock.relation,
+                mode=lock.mode,
+                measured=queued.measured,
+                statement_index=queued.statement,
+                operation_index=queued.operation,
+            )
+            return
+        assert unknown is not None
+        operation = raw.get(unknown[1]) if unknown[1] is not None else None
+        what = f"{operation.type} " if operation else "a statement "
+        yield self.finding(
+            f"{what}runs SQL whose locks Preflight could not tell, without a lock_timeout{unset}{ignored}: "
+            "if it takes a lock that blocks writes and has to wait, queries on that table queue behind it",
+            fix,
+            statement_index=unknown[0],
+            operation_index=unknown[1],
+        )
+
+
+def _sets_lock_timeout(run: MigrationRun) -> bool | None:
+    """False: the SQL sets lock_timeout; True: only with SET LOCAL outside a transaction; None: never."""
+    local_only = None
+    for sql, _, _ in run.statements:
+        for statement in parse(with_parameters(sql)):
+            node = statement.node
+            if isinstance(node, ast.VariableSetStmt) and node.name == "lock_timeout":
+                if node.is_local and not run.atomic:
+                    local_only = True
+                    continue
+                return False
+            if node is None and "lock_timeout" in sql:
+                return False  # e.g. set_config('lock_timeout', ...) in code Preflight cannot read
+            if "set_config" in function_names(node) and any(
+                isinstance(child, ast.String) and child.sval == "lock_timeout" for child in walk(node)
+            ):
+                return False  # SELECT set_config('lock_timeout', ...)
+    return local_only
+
+
+def _first_queued(
+    run: MigrationRun, raw: dict[int, OperationRef], context: Context
+) -> tuple[Queued | None, tuple[int, int | None] | None]:
+    """The first statement in scope whose lock queues others, else the first whose locks are unknown."""
+    # In a transaction every lock is held, and read on the copy, until the commit; outside
+    # one, locks are gone when the copy is read, so the SQL says which it took.
+    measured = run.atomic and bool(run.locks)
+    created: set[str] = set()
+    unknown: tuple[int, int | None] | None = None
+    for index, (sql, _, operation) in enumerate(run.statements):
+        in_scope = not run.atomic or operation in raw
+        if measured:
+            taken: list[TableLock] | None = [
+                TableLock(lock.relation, lock.mode)
+                for lock in run.locks
+                if lock.statement == index and not lock.new_in_plan
+            ]
+        else:
+            taken = sql_locks(sql)
+            for statement in parse(with_parameters(sql)):
+                if isinstance(statement.node, ast.CreateStmt):
+                    created.add(relation_name(statement.node.relation) or "")
+        if not in_scope:
+            continue
+        if taken is None:
+            unknown = unknown or (index, operation)
+            continue
+        for lock in taken:
+            if lock.mode in BLOCKS_WRITES and lock.relation not in created and not context.is_new(lock.relation):
+                return Queued(index, operation, lock, measured), None
+    return None, unknown

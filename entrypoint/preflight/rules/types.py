@@ -84,3 +84,23 @@ def rewrites(old: str | None, new: str) -> bool | None:
         (old_p, old_s), (new_p, new_s) = _precision_scale(old_mods), _precision_scale(new_mods)
         return not (new_p >= old_p and new_s == old_s)
     return old_base != new_base or old_mods != new_mods
+
+
+def widens(old: str, new: str) -> bool:
+    """Return whether every value of `old` stays the same value, read back the same way, in `new`.
+
+    varchar(n) to varchar(m >= n) or text, a larger integer, numeric with room for as many
+    integer digits and decimals, real to double precision; or no change at all.
+    """
+    old_base, old_mods = split(old)
+    new_base, new_mods = split(new)
+    if (old_base, old_mods) == (new_base, new_mods):
+        return True
+    varying = {"character varying", "text"}
+    if old_base in varying and new_base in varying:
+        return lossy(old, new) is None
+    if old_base in INTEGERS and new_base in INTEGERS:
+        return INTEGERS[new_base] >= INTEGERS[old_base]
+    if old_base == new_base == "numeric":
+        return lossy(old, new) is None
+    return (old_base, new_base) == ("real", "double precision")
