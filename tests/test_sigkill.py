@@ -27,6 +27,9 @@ from preflight import janitor, postgres, watchdog
 from preflight.postgres.base import Server
 from preflight.postgres.local import LocalProvider
 
+# Project code sees only the variables it is given: the runs that must get through the
+# slow migration pass its switch.
+PASS_SLOW = ["--pass-env", "SLOW_MIGRATION_SECONDS"]
 BOUND = 10.0  # seconds within which everything must be gone (it takes well under one here)
 
 
@@ -188,6 +191,7 @@ def test_sigkill_during_test_command(tmpdir_env: dict[str, str]) -> None:
     checks = "import subprocess, time; subprocess.Popen(['sleep', '600']); time.sleep(600)"
     command = f'{sys.executable} -c "{checks}"'
     args = ["preview", "--project", str(PROJECTS / "slow"), "--postgres", "local", "--test-command", command]
+    args += PASS_SLOW
     run = Run(args, {**tmpdir_env, "SLOW_MIGRATION_SECONDS": "0"})
     run.wait_for(run.printed("running "), "the test command")
     run.wait_for(lambda: any(cmd == "sleep 600 " for _, cmd in descendants(run.process.pid).values()), "its worker")
@@ -295,7 +299,7 @@ def test_next_run_removes_only_what_dead_runs_left(
     shutil.rmtree(users_own)
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "preflight", *args],
+            [sys.executable, "-m", "preflight", *args, *PASS_SLOW],
             capture_output=True,
             text=True,
             env={**os.environ, **tmpdir_env, "SLOW_MIGRATION_SECONDS": "0"},
@@ -374,7 +378,7 @@ def test_sigkill_with_docker(tmp_path: Path, tmpdir_env: dict[str, str]) -> None
     time.sleep(1)
     (left,) = _containers_of(dead.process.pid)
     done = subprocess.run(
-        [sys.executable, "-m", "preflight", "preview", "--project", str(PROJECTS / "slow"), *docker],
+        [sys.executable, "-m", "preflight", "preview", "--project", str(PROJECTS / "slow"), *docker, *PASS_SLOW],
         capture_output=True,
         text=True,
         env={**os.environ, **tmpdir_env, "SLOW_MIGRATION_SECONDS": "0"},
