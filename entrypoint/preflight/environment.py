@@ -184,14 +184,7 @@ def for_postgres(extra: Mapping[str, str] | None = None, environ: Mapping[str, s
     may come from the pull request) can run `\\! env` in psql. Only `extra` (the connection
     Preflight chooses: host, port, password of the server it talks to) is added.
     """
-    environ = os.environ if environ is None else environ
-    env = {
-        name: value
-        for name, value in environ.items()
-        if _matches(name, ALLOWED) and not _matches(name, FORBIDDEN) and not _carries_secret(value)
-    }
-    env.update(extra or {})
-    return env
+    return for_project_code(extra or {}, environ=environ)  # the same allow-list, nothing passed on
 
 
 # Variables whose values are secrets whatever they look like: registered at start-up, so
