@@ -47,6 +47,23 @@ def test_text_format_names_file_line_code_and_fix(tmp_path: Path) -> None:
     assert lines[-1].startswith("1 findings (1 error, 0 warning, 0 info) in 1 files; 1 blocking")
 
 
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [
+        ("SELECT 1e;", "trailing junk after numeric literal"),  # the scanner itself gives up here
+        ("SELECT 1\x00;", "contains a NUL character"),  # the C scanner and parser stop reading here
+    ],
+)
+def test_statements_after_one_the_scanner_cannot_read_are_still_checked(tmp_path: Path, bad: str, error: str) -> None:
+    sql = tmp_path / "0007_mixed.sql"
+    sql.write_bytes(f"ALTER TABLE orders ADD COLUMN b int;\n{bad}\nDROP TABLE orders_archive;\n".encode())
+    done = run_cli("lint-sql", str(sql))
+    lines = done.stdout.splitlines()
+    assert done.returncode == 1
+    assert re.match(rf"{re.escape(str(sql))}:2: RV601 \[warning\] could not be parsed.*{error}", lines[0]), lines
+    assert re.match(rf"{re.escape(str(sql))}:3: DS101 \[error\] ", lines[1]), lines
+
+
 def test_files_are_one_plan_unless_separately(tmp_path: Path) -> None:
     first, second = tmp_path / "V1.sql", tmp_path / "V2.sql"
     first.write_text("CREATE TABLE audit (id int, note text);")

@@ -36,12 +36,32 @@ def _strip(text: str) -> str:
     return "\n".join(lines).strip().rstrip(";").strip()
 
 
+NUL = "\x00"
+NUL_ERROR = "contains a NUL character, which PostgreSQL rejects (and its parser would stop reading at it)"
+
+
+def _slices(sql: str) -> list[slice]:
+    """Split into statements with PostgreSQL's scanner, which works even where parsing fails.
+
+    The scanner gives up on a token it cannot read (an unterminated quote, "1e") and, as
+    C code, stops reading at a NUL character without saying so; sqlparse then splits
+    instead, so no statement after the bad one goes unseen.
+    """
+    if NUL not in sql:
+        try:
+            return list(pglast.split(sql, with_parser=False, only_slices=True))
+        except pglast.parser.ParseError:
+            pass
+    slices, position = [], 0
+    for piece in sqlparse.parse(sql):
+        text = str(piece)
+        slices.append(slice(position, position + len(text)))
+        position += len(text)
+    return slices
+
+
 def _pieces(sql: str) -> list[str]:
-    """Split into statements with PostgreSQL's scanner, which works even where parsing fails."""
-    try:
-        pieces = pglast.split(sql, with_parser=False)
-    except pglast.parser.ParseError:  # an unterminated quote: sqlparse still finds the rest
-        pieces = tuple(str(piece) for piece in sqlparse.split(sql))
+    pieces = (sql[piece] for piece in _slices(sql))
     return [piece for piece in pieces if _strip(piece)]
 
 
@@ -50,6 +70,9 @@ def parse(sql: str) -> list[Statement]:
     statements: list[Statement] = []
     for piece in _pieces(sql):
         text = _strip(piece)
+        if NUL in text:
+            statements.append(Statement(text.replace(NUL, "\\0"), None, NUL_ERROR))
+            continue
         try:
             nodes = pglast.parse_sql(text)
         except pglast.parser.ParseError as exc:
@@ -65,14 +88,9 @@ def parse(sql: str) -> list[Statement]:
 
 def parse_with_lines(sql: str) -> tuple[list[Statement], list[int]]:
     """Like `parse`, with the line each statement starts on (a DO block's for its contents)."""
-    try:
-        slices = pglast.split(sql, with_parser=False, only_slices=True)
-    except pglast.parser.ParseError:
-        whole = parse(sql)
-        return whole, [1] * len(whole)
     statements: list[Statement] = []
     lines: list[int] = []
-    for piece in slices:
+    for piece in _slices(sql):
         text = sql[piece]
         found = parse(text)
         offset = piece.start + _first_code(text)
