@@ -202,6 +202,9 @@ class Rule:
     name: ClassVar[str]
     category: ClassVar[Category]
     severity: ClassVar[Severity]
+    # A measured finding about the same statement as a static one is folded into it (same
+    # hazard, now with evidence); False for a rule about another hazard of that statement.
+    folds: ClassVar[bool] = True
 
     @classmethod
     def summary(cls) -> str:

@@ -229,11 +229,15 @@ def merge(static: list[Finding], measured: list[Finding]) -> list[Finding]:
     """Fold each measured finding into the static one about the same statement and category.
 
     The static finding keeps its code and fix; it gains the measured facts, the measured
-    sentence and, if higher, the measured severity.
+    sentence and, if higher, the measured severity. A rule with `folds = False` (LK216:
+    the lock queue, a hazard of its own) stays a finding of its own.
     """
+    standalone = {rule.code for rule in REGISTRY if not rule.folds}
     result = list(static)
     for finding in measured:
-        twin = next((i for i, f in enumerate(result) if _same_subject(f, finding)), None)
+        twin = None
+        if finding.code not in standalone:
+            twin = next((i for i, f in enumerate(result) if _same_subject(f, finding)), None)
         if twin is None:
             result.append(finding)
             continue

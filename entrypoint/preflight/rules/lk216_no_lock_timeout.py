@@ -5,13 +5,11 @@ from dataclasses import dataclass
 
 from pglast import ast
 
-from preflight.rules.base import Category, Context, Finding, OperationRef, Rule, Severity
+from preflight.rules.base import Category, Context, Finding, Rule, Severity
 from preflight.rules.locks import TableLock, sql_locks, with_parameters
 from preflight.rules.measured import BLOCKS, BLOCKS_WRITES, MigrationRun, mode_name
 from preflight.rules.nodes import function_names, walk
 from preflight.sql.parse import parse, relation_name
-
-RAW = ("RunSQL", "RunPython")
 
 
 @dataclass(frozen=True)
@@ -34,13 +32,15 @@ class NoLockTimeout(Rule):
         (SHARE and stronger: most ALTER TABLE forms, CREATE INDEX, DROP, TRUNCATE), not
         for the row locks of SELECT, INSERT, UPDATE or DELETE, nor for CREATE INDEX
         CONCURRENTLY (SHARE UPDATE EXCLUSIVE lets reads and writes go on). Checked for
-        RunSQL, RunPython and every statement of a non-atomic migration, with the locks
-        measured on the copy when there are any, else the locks the SQL takes; reported
-        when neither the project's database OPTIONS, the target's own setting nor the SQL
-        itself sets lock_timeout.
+        every statement, Django's own DDL included (an AddField on a busy table queues
+        its readers as surely as a RunSQL does), with the locks measured on the copy when
+        there are any, else the locks the SQL takes; reported once per migration, at the
+        first such statement on a table that existed before the plan, when neither the
+        project's database OPTIONS, the target's own setting nor the SQL itself sets
+        lock_timeout.
 
     Example:
-        migrations.RunSQL("ALTER TABLE orders_order ADD COLUMN note text")
+        migrations.AddField("order", "note", models.TextField(null=True))  # ALTER TABLE, ACCESS EXCLUSIVE
 
     Use instead:
         Run migrate with a lock_timeout (Django: DATABASES OPTIONS
@@ -54,17 +54,16 @@ class NoLockTimeout(Rule):
     name = "no-lock-timeout"
     category = Category.LOCKING
     severity = Severity.WARNING
+    folds = False  # the lock queue is not the hazard a static finding on the statement describes
 
     def check_run(self, run: MigrationRun, context: Context) -> Iterator[Finding]:
         if context.facts.lock_timeout_ms:
             return
-        raw = {op.index: op for op in run.operations if op.type in RAW}
-        if not raw and run.atomic:
-            return
+        operations = {op.index: op for op in run.operations}
         local_only = _sets_lock_timeout(run)
         if local_only is False:
             return
-        queued, unknown = _first_queued(run, raw, context)
+        queued, unknown = _first_queued(run, context)
         if queued is None and unknown is None:
             return
         unset = " (unless the production role or database sets one)" if context.facts.lock_timeout_ms is None else ""
@@ -72,18 +71,20 @@ class NoLockTimeout(Rule):
             "start the SQL with a session-level SET lock_timeout = '5s' (not SET LOCAL: a non-atomic migration "
             "has no transaction), or run migrate with OPTIONS {'options': '-c lock_timeout=5s'}"
             if not run.atomic
-            else "run migrate with OPTIONS {'options': '-c lock_timeout=5s'} or start the SQL with "
-            "SET LOCAL lock_timeout = '5s'"
+            else "run migrate with OPTIONS {'options': '-c lock_timeout=5s'}, or make the migration's first "
+            "operation RunSQL(\"SET LOCAL lock_timeout = '5s'\", migrations.RunSQL.noop)"
         )
         ignored = "; its SET LOCAL lock_timeout does nothing outside a transaction" if local_only else ""
         if queued is not None:
-            operation = raw.get(queued.operation) if queued.operation is not None else None
+            operation = operations.get(queued.operation) if queued.operation is not None else None
             what = f"{operation.type} " if operation else ""
             where = "in a non-atomic migration " if not run.atomic else ""
             evidence = " (measured on the copy)" if queued.measured else ""
             lock = queued.lock
+            mode = mode_name(lock.mode)
             yield self.finding(
-                f"{what}{where}takes a {mode_name(lock.mode)} lock on {lock.relation}{evidence}, which "
+                f"{what}{where}takes {'an' if mode.startswith('ACCESS') else 'a'} {mode} lock on "
+                f"{lock.relation}{evidence}, which "
                 f"{BLOCKS.get(lock.mode, lock.mode)}, without a lock_timeout{unset}{ignored}: if it waits behind a "
                 f"long query or an idle transaction, every query on {lock.relation} queues behind it",
                 fix,
@@ -95,7 +96,7 @@ class NoLockTimeout(Rule):
             )
             return
         assert unknown is not None
-        operation = raw.get(unknown[1]) if unknown[1] is not None else None
+        operation = operations.get(unknown[1]) if unknown[1] is not None else None
         what = f"{operation.type} " if operation else "a statement "
         yield self.finding(
             f"{what}runs SQL whose locks Preflight could not tell, without a lock_timeout{unset}{ignored}: "
@@ -126,9 +127,7 @@ def _sets_lock_timeout(run: MigrationRun) -> bool | None:
     return local_only
 
 
-def _first_queued(
-    run: MigrationRun, raw: dict[int, OperationRef], context: Context
-) -> tuple[Queued | None, tuple[int, int | None] | None]:
+def _first_queued(run: MigrationRun, context: Context) -> tuple[Queued | None, tuple[int, int | None] | None]:
     """The first statement in scope whose lock queues others, else the first whose locks are unknown."""
     # In a transaction every lock is held, and read on the copy, until the commit; outside
     # one, locks are gone when the copy is read, so the SQL says which it took.
@@ -136,7 +135,6 @@ def _first_queued(
     created: set[str] = set()
     unknown: tuple[int, int | None] | None = None
     for index, (sql, _, operation) in enumerate(run.statements):
-        in_scope = not run.atomic or operation in raw
         if measured:
             taken: list[TableLock] | None = [
                 TableLock(lock.relation, lock.mode)
@@ -148,8 +146,6 @@ def _first_queued(
             for statement in parse(with_parameters(sql)):
                 if isinstance(statement.node, ast.CreateStmt):
                     created.add(relation_name(statement.node.relation) or "")
-        if not in_scope:
-            continue
         if taken is None:
             unknown = unknown or (index, operation)
             continue
