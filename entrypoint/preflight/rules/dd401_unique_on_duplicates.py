@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 from pglast import ast
 
-from preflight.rules.base import Category, Context, Finding, Rule, Severity
+from preflight.rules.base import AddedColumn, Category, Context, Finding, Rule, Severity
 from preflight.rules.nodes import CONSTR, column_list, constraints, index_columns, named
 from preflight.sql.parse import Statement, relation_name
 
@@ -15,7 +15,9 @@ class UniqueOnDuplicates(Rule):
     Why is this bad?
         The migration fails on the first duplicate: the deploy stops halfway (and a
         non-atomic migration leaves what ran before applied). Counted on the copy before
-        the pending migrations ran.
+        the pending migrations ran. A column added in the plan with a literal default
+        (Django computes `default=uuid.uuid4` once, in Python) gives every existing row
+        the same value: unique on it fails as soon as the table has two rows.
 
     Example:
         ALTER TABLE "inventory_item" ADD CONSTRAINT "inventory_item_sku_uniq" UNIQUE ("sku");
@@ -39,10 +41,21 @@ class UniqueOnDuplicates(Rule):
             if columns and node.whereClause is None:
                 targets.append((relation_name(node.relation), columns, node.idxname))
         for table, constraint, column in constraints(node):
-            if constraint.contype in (CONSTR.CONSTR_UNIQUE, CONSTR.CONSTR_PRIMARY) and column is None:
+            if constraint.contype not in (CONSTR.CONSTR_UNIQUE, CONSTR.CONSTR_PRIMARY):
+                continue
+            if column is None:
                 targets.append((table, column_list(constraint.keys), constraint.conname))
+            elif not context.is_new(table):  # inline in ADD COLUMN: the rows get the column's default
+                inline = AddedColumn.of(column, False)
+                yield from self._shared_default(table or "", column.colname or "", inline, context, constraint.conname)
         for table, columns, name in targets:
-            if table is None or any(context.column_is_new(table, c) for c in columns):
+            if table is None or context.is_new(table):
+                continue
+            added = [context.added_to_existing(table, c) for c in columns]
+            if len(columns) == 1 and added[0] is not None:
+                yield from self._shared_default(table, columns[0], added[0], context, name)
+                continue
+            if any(context.column_is_new(table, c) for c in columns):
                 continue
             duplicated = context.facts.duplicates.get((table, columns))
             if not duplicated:
@@ -57,3 +70,20 @@ class UniqueOnDuplicates(Rule):
                 columns=list(columns),
                 duplicate_rows=duplicated,
             )
+
+    def _shared_default(
+        self, table: str, column: str, added: AddedColumn, context: Context, name: str | None = None
+    ) -> Iterator[Finding]:
+        """Unique on a column the plan adds with one literal default: every existing row shares it."""
+        rows = context.rows(table)
+        if not added.constant or added.rewritten or rows is None or rows < 2:
+            return
+        yield self.finding(
+            f"{named('unique', name)} on {table}({column}) will fail: the column is added with the default "
+            f"{added.default}, so all {rows:,} existing rows share it",
+            "add the column without the unique, give each row its own value in a data migration, then add the "
+            "unique constraint",
+            table=table,
+            columns=[column],
+            duplicate_rows=rows,
+        )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from preflight.rules.base import Category, Context, Finding, Rule, Severity
+from preflight.rules.base import AddedColumn, Category, Context, Finding, Rule, Severity
 from preflight.rules.nodes import AT, commands
 from preflight.sql.parse import Statement
 
@@ -12,7 +12,9 @@ class NotNullOnNulls(Rule):
 
     Why is this bad?
         The migration fails with "column contains null values" and the deploy stops.
-        Counted on the copy before the pending migrations ran.
+        Counted on the copy before the pending migrations ran. For a column added earlier
+        in the same plan, the ADD COLUMN decides: without a default, every existing row of
+        the table is NULL.
 
     Example:
         ALTER TABLE "customers_customer" ALTER COLUMN "phone" SET NOT NULL;
@@ -30,7 +32,11 @@ class NotNullOnNulls(Rule):
 
     def check(self, statement: Statement, context: Context) -> Iterator[Finding]:
         for table, cmd in commands(statement.node, AT.AT_SetNotNull):
-            if context.column_is_new(table, cmd.name):
+            if context.is_new(table):
+                continue
+            added = context.added_to_existing(table, cmd.name)
+            if added is not None:
+                yield from self._added(table or "", cmd.name or "", added, context)
                 continue
             nulls = context.facts.nulls.get((table or "", cmd.name or ""))
             if not nulls:
@@ -44,3 +50,19 @@ class NotNullOnNulls(Rule):
                 column=cmd.name,
                 null_rows=nulls,
             )
+
+    def _added(self, table: str, column: str, added: AddedColumn, context: Context) -> Iterator[Finding]:
+        """SET NOT NULL on a column the plan added: its rows hold what ADD COLUMN gave them."""
+        rows = context.rows(table)
+        if added.not_null or added.default is not None or not rows:
+            return  # filled by its default, or no rows (or none known: lint-sql, an empty baseline)
+        caveat = " unless the data migration or UPDATE between them fills it" if added.rewritten else ""
+        yield self.finding(
+            f"SET NOT NULL on {table}.{column} will fail: the column was added earlier in the plan without a "
+            f"default, so all {rows:,} existing rows are NULL{caveat}",
+            "fill the column in a data migration before the AlterField, or add it with a default",
+            severity=Severity.WARNING if caveat else self.severity,
+            table=table,
+            column=column,
+            null_rows=rows,
+        )
