@@ -165,10 +165,9 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
         blocked,
         trip,
     )
-    measured = engine.run_measured(
-        runs(report, plan, failure_facts), facts, options.config.settings, trip, plan.get("health")
-    )
-    everything = engine.merge(static, measured)
+    ran = runs(report, plan, failure_facts)
+    measured = engine.run_measured(ran, facts, options.config.settings, trip, plan.get("health"))
+    everything = engine.merge(engine.settle(static, ran), measured)
     report.findings = approvals.apply(everything, approval_rules)
     report.fail_on, report.round_trip, report.tests = options.fail_on, trip, tests
     return report

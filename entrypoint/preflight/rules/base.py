@@ -131,6 +131,7 @@ class PlanState:
     added_to_existing: dict[tuple[str, str], AddedColumn] = field(default_factory=dict)
     defaults_ahead: Counter[tuple[str, str]] = field(default_factory=Counter)  # SET DEFAULTs still to run
     opaque_before: bool = False  # a RunPython (unknown SQL) ran earlier in the plan
+    data_written: set[str] = field(default_factory=set)  # tables an earlier UPDATE, DELETE or INSERT wrote to
     in_transaction: bool = False  # plain SQL: inside BEGIN ... COMMIT
     blocks: int = 0  # BEGINs seen so far: tells one BEGIN ... COMMIT block from the next
     # (table, constraint) added NOT VALID -> (the transaction it was added in, the ADD's constraint)
@@ -194,6 +195,10 @@ class Context:
                 column = cmd.name or ""
                 yield TypeChange(table or "", column, new_type(cmd), self.facts.columns.get((table or "", column)))
 
+    def data_may_change(self, table: str | None) -> bool:
+        """An earlier RunPython, or an earlier UPDATE/DELETE/INSERT of `table`, may have changed its rows."""
+        return self.state.opaque_before or (table or "") in self.state.data_written
+
     def size_note(self, table: str | None) -> str:
         rows = self.rows(table)
         return f" ({rows:,} rows on the copy)" if rows is not None else ""
@@ -256,6 +261,10 @@ class Rule:
     def check_run(self, run: Any, context: Context) -> Iterator[Finding]:
         """Yield findings from what a migration did on the copy (a measured.MigrationRun)."""
         return iter(())
+
+    def check_applied(self, finding: Finding) -> Finding:
+        """Return one of this rule's findings as it stands once its migration applied on the copy."""
+        return finding
 
     def finding(self, message: str, fix: str, severity: Severity | None = None, **facts: Any) -> Finding:
         return Finding(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from pglast import ast
 
@@ -25,7 +26,8 @@ class UniqueOnDuplicates(Rule):
 
     Use instead:
         Fix the duplicates first, in an earlier data migration (or by hand), then add
-        the constraint.
+        the constraint. When the copy is migrated, its run decides: a constraint that
+        applied there (an earlier pending migration removed the duplicates) is only info.
     """
 
     code = "DD401"
@@ -60,7 +62,8 @@ class UniqueOnDuplicates(Rule):
             duplicated = context.facts.duplicates.get((table, columns))
             if not duplicated:
                 continue
-            caveat = " (a data migration earlier in the plan may change this)" if context.state.opaque_before else ""
+            may_change = context.data_may_change(table)
+            caveat = " (an earlier RunPython or RunSQL in the plan may change the data)" if may_change else ""
             yield self.finding(
                 f"{named('unique', name)} on {table}({', '.join(columns)}) will fail: {duplicated:,} rows on the copy "
                 f"share a value{caveat}",
@@ -68,8 +71,29 @@ class UniqueOnDuplicates(Rule):
                 severity=Severity.WARNING if caveat else self.severity,
                 table=table,
                 columns=list(columns),
+                constraint=name,
                 duplicate_rows=duplicated,
+                data_may_change=may_change,
             )
+
+    def check_applied(self, finding: Finding) -> Finding:
+        """The copy ran it: the constraint did not fail, whatever the catalog said before the plan."""
+        facts = finding.facts
+        subject = f"{named('unique', facts.get('constraint'))} on {facts['table']}({', '.join(facts['columns'])})"
+        if facts.get("shared_default"):
+            before = (
+                f"the column's default {facts['shared_default']} was to give {facts['duplicate_rows']:,} rows one value"
+            )
+        else:
+            before = f"the copy had {facts['duplicate_rows']:,} duplicate rows before the plan"
+        how = "an earlier pending migration removed them" if facts.get("data_may_change") else "they were gone by then"
+        return replace(
+            finding,
+            severity=str(Severity.INFO),
+            message=f"{subject}: {before}; {how}: the constraint applied on the copy",
+            fix="keep the migration that removes the duplicates ahead of the constraint",
+            facts={**facts, "applied_on_copy": True},
+        )
 
     def _shared_default(
         self, table: str, column: str, added: AddedColumn, context: Context, name: str | None = None
@@ -85,5 +109,7 @@ class UniqueOnDuplicates(Rule):
             "unique constraint",
             table=table,
             columns=[column],
+            constraint=name,
             duplicate_rows=rows,
+            shared_default=added.default,
         )

@@ -93,12 +93,12 @@ def observe(state: PlanState, statement: Statement, transaction: Transaction | N
             state.added_columns[(key[0], node.newname or "")] = state.added_columns[key]
         if key in state.added_to_existing:
             state.added_to_existing[(key[0], node.newname or "")] = state.added_to_existing.pop(key)
-    elif isinstance(node, ast.UpdateStmt):
-        # The rows may now hold anything: what ADD COLUMN put in them no longer tells.
-        updated = relation_name(node.relation)
+    elif isinstance(node, ast.UpdateStmt | ast.DeleteStmt | ast.InsertStmt):
+        written = relation_name(node.relation) or ""
+        state.data_written.add(written)
         for (owner, _), added in state.added_to_existing.items():
-            if owner == updated:
-                added.rewritten = True
+            if owner == written and isinstance(node, ast.UpdateStmt):
+                added.rewritten = True  # the rows may now hold anything: ADD COLUMN's default no longer tells
     elif isinstance(node, ast.TransactionStmt):
         kind = enums.TransactionStmtKind
         if node.kind in (kind.TRANS_STMT_BEGIN, kind.TRANS_STMT_START):
@@ -163,6 +163,17 @@ def run(
             if check_project:
                 findings += list(check_project(missing_migrations, context))
     return [_configured(f, settings) for f in findings]
+
+
+def settle(static: list[Finding], runs: list[MigrationRun]) -> list[Finding]:
+    """Let the copy overrule predictions: each finding whose migration applied there, as its rule restates it.
+
+    The static rules judge each statement by the copy's catalog before the plan; the run
+    saw the data as the earlier pending migrations left it.
+    """
+    rules = {rule.code: rule() for rule in REGISTRY}
+    applied = {run.label for run in runs if run.status == "applied"}
+    return [rules[f.code].check_applied(f) if f.code in rules and f.label in applied else f for f in static]
 
 
 def _home(finding: Finding, unit: Unit, statement: Statement | None, line: int | None) -> Finding:

@@ -1,0 +1,80 @@
+"""Facts as they will be right before each statement (issue 9, item 3), on real PostgreSQL.
+
+The crm project adds a column, fills it in a data migration, then makes it NOT NULL; and
+removes duplicate e-mails in a data migration before making the e-mail unique. The
+target has 20,000 contacts at crm.0001_initial, 5,000 of them sharing an e-mail.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import pg_dump, scenario
+from preflight.postgres.base import Server
+from preflight.preview import PreviewOptions, preview
+from preflight.probe import runner
+from preflight.progress import QuietProgress
+from preflight.report.model import Report
+from preflight.rules.base import Finding
+
+CONTACTS = 20_000
+SHARED = 5_000  # contacts whose e-mail an earlier contact already has
+
+
+@pytest.fixture(scope="module")
+def crm_dump(pg: Server, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The crm target: crm.0001_initial applied, 20,000 contacts, 10,000 rows in duplicate pairs."""
+    tmp = tmp_path_factory.mktemp("crm")
+    project = scenario("planfacts", tmp)
+    database = pg.create_database("crm")
+    assert runner.run(project, "apply", pg.info.url(database), to=["crm.0001_initial"])["failure"] is None
+    with pg.connect(database) as conn:
+        conn.execute(
+            "INSERT INTO crm_contact (email, name) SELECT 'user' || (i %% %s) || '@example.com', 'n' || i "
+            "FROM generate_series(1, %s) AS i",
+            [CONTACTS - SHARED, CONTACTS],
+        )
+    dump = pg_dump(pg, database, tmp / "crm.dump")
+    pg.drop_database(database)
+    return dump
+
+
+@pytest.fixture(scope="module")
+def report(crm_dump: Path, tmp_path_factory: pytest.TempPathFactory) -> Report:
+    project = scenario("planfacts", tmp_path_factory.mktemp("crm-project"))
+    return preview(PreviewOptions(project=project, target_dump=crm_dump, postgres="local"), QuietProgress())
+
+
+def finding(report: Report, code: str, migration: str) -> Finding:
+    (found,) = [f for f in report.findings if f.code == code and f.migration == migration]
+    return found
+
+
+def test_set_not_null_on_a_column_the_plan_added_scans_the_rows(report: Report) -> None:
+    assert report.failure is None
+    scan = finding(report, "LK206", "0004_alter_contact_tier")
+    assert scan.severity == "warning" and scan.line == 7
+    assert scan.statement == 'ALTER TABLE "crm_contact" ALTER COLUMN "tier" SET NOT NULL'
+    assert scan.message == (
+        "SET NOT NULL on crm_contact.tier scans every row while blocking reads and writes (20,000 rows on the copy) "
+        "(the column was added earlier in the plan, but the table's rows are not new)"
+    )
+
+
+def test_the_copy_overrules_data_predictions_the_earlier_migrations_made_false(report: Report) -> None:
+    unique = finding(report, "DD401", "0006_alter_contact_email")
+    assert unique.severity == "info" and unique.line == 7
+    assert unique.statement is not None and unique.statement.endswith('UNIQUE ("email")')
+    assert unique.message == (
+        f"unique {unique.facts['constraint']} on crm_contact(email): the copy had {2 * SHARED:,} duplicate rows "
+        "before the plan; an earlier pending migration removed them: the constraint applied on the copy"
+    )
+    nulls = finding(report, "DD402", "0004_alter_contact_tier")
+    assert nulls.severity == "info" and nulls.line == 7
+    assert nulls.message == (
+        "SET NOT NULL on crm_contact.tier: all 20,000 rows were NULL after ADD COLUMN; an earlier pending "
+        "migration filled them: it applied on the copy"
+    )
+    assert not [f for f in report.findings if f.category == "data-dependent" and f.severity != "info"]
