@@ -7,6 +7,8 @@ target has 20,000 contacts at crm.0001_initial, 5,000 of them sharing an e-mail.
 
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from conftest import pg_dump, scenario
 from preflight.postgres.base import Server
 from preflight.preview import PreviewOptions, preview
 from preflight.probe import runner
+from preflight.probe.runner import Project
 from preflight.progress import QuietProgress
 from preflight.report.model import Report
 from preflight.rules.base import Finding
@@ -78,3 +81,42 @@ def test_the_copy_overrules_data_predictions_the_earlier_migrations_made_false(r
         "migration filled them: it applied on the copy"
     )
     assert not [f for f in report.findings if f.category == "data-dependent" and f.severity != "info"]
+
+
+def _showmigrations(project: Project, url: str) -> str:
+    done = subprocess.run(
+        [project.python, "manage.py", "showmigrations", "books"],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        env=runner.probe_env(project, url),
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.parametrize("squash_recorded", [False, True], ids=["before-the-squash", "migrated-with-the-squash"])
+def test_migrations_a_squash_replaces_are_not_history_the_code_lacks(
+    pg: Server, tmp_path: Path, squash_recorded: bool
+) -> None:
+    """The target applied books.0001-0003; the code has their squash (the originals deleted) and 0004."""
+    project = scenario("squashed", tmp_path)
+    database = pg.create_database("books")
+    url = pg.info.url(database)
+    # Applying the squash records the three migrations it replaces, then the squash itself.
+    assert runner.run(project, "apply", url, to=["books.0001_squashed_0003_book_isbn"])["failure"] is None
+    with pg.connect(database) as conn:
+        if not squash_recorded:  # a database migrated before the squash existed: only the originals
+            conn.execute("DELETE FROM django_migrations WHERE name = '0001_squashed_0003_book_isbn'")
+        recorded = [row[0] for row in conn.execute("SELECT name FROM django_migrations WHERE app = 'books'")]
+    assert {"0001_initial", "0002_book_title", "0003_book_isbn"} <= set(recorded)
+    # Django counts the squash as applied ([-]: applied, its own row not yet written) and 0004 as pending.
+    shown = re.findall(r"^ \[(.)\] (\S+)", _showmigrations(project, url), re.M)
+    assert shown == [("X" if squash_recorded else "-", "0001_squashed_0003_book_isbn"), (" ", "0004_book_pages")]
+    plan = runner.run(project, "plan", url)
+    assert [m["name"] for m in plan["pending"]] == ["0004_book_pages"]
+    assert plan["health"] == {"applied_not_in_code": [], "partially_applied_squashes": {}}
+    dump = pg_dump(pg, database, tmp_path / "books.dump")
+    pg.drop_database(database)
+    report = preview(PreviewOptions(project=project, target_dump=dump, postgres="local"), QuietProgress())
+    assert [f.message for f in report.findings if f.code == "RV603"] == []

@@ -454,9 +454,15 @@ def verb_plan(args, connection):
 
 
 def graph_health(loader):
-    """Applied migrations the code lacks, and squashes only partly applied."""
+    """Applied migrations the code lacks, and squashes only partly applied.
+
+    A migration a squash of the code replaces is not lacking, though its file may be
+    gone (the cleanup after squashing): Django counts it into the squash, as
+    showmigrations shows.
+    """
     applied = set(loader.applied_migrations)
     on_disk = set(loader.disk_migrations)
+    squashed = {tuple(key) for migration in loader.disk_migrations.values() for key in migration.replaces}
     partial = {}
     for key, migration in loader.disk_migrations.items():
         replaced = [tuple(r) for r in migration.replaces]
@@ -464,7 +470,7 @@ def graph_health(loader):
         if replaced and done and len(done) < len(replaced) and key not in applied:
             partial[f"{key[0]}.{key[1]}"] = [f"{a}.{n}" for a, n in replaced if (a, n) not in applied]
     return {
-        "applied_not_in_code": sorted(f"{a}.{n}" for a, n in applied - on_disk),
+        "applied_not_in_code": sorted(f"{a}.{n}" for a, n in applied - on_disk - squashed),
         "partially_applied_squashes": partial,
     }
 
