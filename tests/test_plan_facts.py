@@ -19,6 +19,7 @@ from preflight.preview import PreviewOptions, preview
 from preflight.probe import runner
 from preflight.probe.runner import Project
 from preflight.progress import QuietProgress
+from preflight.report import render
 from preflight.report.model import Report
 from preflight.rules.base import Finding
 
@@ -120,3 +121,40 @@ def test_migrations_a_squash_replaces_are_not_history_the_code_lacks(
     pg.drop_database(database)
     report = preview(PreviewOptions(project=project, target_dump=dump, postgres="local"), QuietProgress())
     assert [f.message for f in report.findings if f.code == "RV603"] == []
+
+
+def test_backwards_sql_is_asked_where_the_reverse_runs(report: Report) -> None:
+    """Before the plan, the constraints 0006 and 0007 add are not there to drop: sqlmigrate --backwards
+    leaves 0006's drop out and fails on 0007 (which the report called irreversible)."""
+    by_name = {m.name: m for m in report.migrations}
+    email, together = by_name["0006_alter_contact_email"], by_name["0007_alter_contact_unique_together"]
+    constraint = finding(report, "DD401", email.name).facts["constraint"]
+    assert f'ALTER TABLE "crm_contact" DROP CONSTRAINT "{constraint}";' in (email.backwards_sql or "")
+    assert together.backwards_error is None
+    assert 'ALTER TABLE "crm_contact" DROP CONSTRAINT "crm_contact_name_tier_' in (together.backwards_sql or "")
+    assert report.round_trip is not None and report.round_trip.backward.status == "ok"
+    assert all(m.backwards_after_forwards and m.backwards_error is None for m in report.migrations)
+    assert report.irreversible == [] and [r.command for r in report.rollback] == [
+        "python manage.py migrate crm 0001_initial"
+    ]
+    markdown = render.to_markdown(report)
+    assert "Backwards (`sqlmigrate --backwards`, where the round trip took it back):" in markdown
+    assert "cannot be migrated back" not in markdown
+
+
+def test_without_a_round_trip_a_backwards_error_before_the_plan_is_not_irreversible(
+    crm_dump: Path, tmp_path: Path
+) -> None:
+    project = scenario("planfacts", tmp_path)
+    options = PreviewOptions(project=project, target_dump=crm_dump, postgres="local", round_trip=False)
+    report = preview(options, QuietProgress())
+    assert report.irreversible == []
+    together = next(m for m in report.migrations if m.name == "0007_alter_contact_unique_together")
+    assert together.backwards_error is not None and together.backwards_error.startswith("ValueError: Found wrong")
+    assert not together.backwards_after_forwards
+    markdown = render.to_markdown(report)
+    assert (
+        "Backwards: `sqlmigrate --backwards` fails before the plan, as the forwards have not run yet (ValueError"
+        in (markdown)
+    )
+    assert "cannot be migrated back" not in markdown
