@@ -153,6 +153,7 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
                 trip_result = runner.run(project, "roundtrip", url, to=back_to)
                 _raise_if_full(server, trip_result["backward"], trip_result.get("forward"))
                 trip = _round_trip(trip_result)
+                sql = backwards_where_they_run(sql, trip_result.get("backwards_sql") or [])
     timer.phases["total"] = round(time.monotonic() - started, 3)
     report = build_report(
         project,
@@ -165,10 +166,9 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
         blocked,
         trip,
     )
-    measured = engine.run_measured(
-        runs(report, plan, failure_facts), facts, options.config.settings, trip, plan.get("health")
-    )
-    everything = engine.merge(static, measured)
+    ran = runs(report, plan, failure_facts)
+    measured = engine.run_measured(ran, facts, options.config.settings, trip, plan.get("health"))
+    everything = engine.merge(engine.settle(static, ran), measured)
     report.findings = approvals.apply(everything, approval_rules)
     report.fail_on, report.round_trip, report.tests = options.fail_on, trip, tests
     return report
@@ -281,6 +281,23 @@ def _round_trip(result: dict[str, Any]) -> RoundTrip:
     backward = step(result["backward"])
     assert backward is not None
     return RoundTrip(backward, step(result.get("forward")))
+
+
+def backwards_where_they_run(sql: dict[str, Any], collected: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return `sql` with the backwards SQL the round trip collected right before each migration went back.
+
+    Collected before the plan, the schema editor reads a catalog the forwards have not
+    changed yet (a unique constraint to drop is not there): a rollback runs it after them.
+    """
+    fresh = {(entry["app"], entry["name"]): entry for entry in collected}
+    migrations = []
+    for migration in sql["migrations"]:
+        entry = fresh.get((migration["app"], migration["name"]))
+        if entry is not None:
+            backwards = {key: value for key, value in entry.items() if key not in ("app", "name")}
+            migration = {**migration, "backwards": {**backwards, "after_forwards": True}}
+        migrations.append(migration)
+    return {**sql, "migrations": migrations}
 
 
 def timeout_ms(value: str | None) -> int | None:

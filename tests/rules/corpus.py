@@ -32,6 +32,7 @@ class Case:
     operation: dict[str, Any] | None = None
     missing: dict[str, Any] | None = None
     opaque_before: bool = False
+    applied: bool = False  # the case's migration applied on the copy (engine.settle)
     run: dict[str, Any] | None = None  # a measured MigrationRun (evidence rules)
     round_trip: dict[str, Any] | None = None
     health: dict[str, Any] | None = None
@@ -52,6 +53,7 @@ class Case:
             or self.missing is not None
             or self.transaction
             or self.opaque_before
+            or self.applied
             or self.measured
         )
 
@@ -108,6 +110,10 @@ class Case:
             return None
         forward = self.round_trip.get("forward")
         return RoundTrip(RoundTripStep(**self.round_trip["backward"]), RoundTripStep(**forward) if forward else None)
+
+    def applied_run(self) -> MigrationRun:
+        """The case's migration, applied on the copy."""
+        return MigrationRun("app", "0001_x", None, True, "applied", 10.0, [], [])
 
     def unit(self) -> Unit:
         operation = None

@@ -18,7 +18,8 @@ def run_case(case: Case) -> list[Finding]:
         return engine.run_measured(
             [run] if run else [], case.build_facts(), settings, case.build_round_trip(), case.health
         )
-    return engine.run([case.unit()], case.build_facts(), missing_migrations=case.missing, state=case.state())
+    found = engine.run([case.unit()], case.build_facts(), missing_migrations=case.missing, state=case.state())
+    return engine.settle(found, [case.applied_run()]) if case.applied else found
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

@@ -22,7 +22,9 @@ Verbs (each writes one JSON document, schema "preflight-probe/1", to FILE):
            it rewrote (relfilenode); stop at the first failure and report it with the
            failing statement. --lock-timeout MS, --no-capture.
     roundtrip  migrate back to --to (the state before the plan), then forward again;
-           report which migration cannot go back (IrreversibleError) or fails again.
+           report which migration cannot go back (IrreversibleError) or fails again,
+           and each migration's backwards SQL as sqlmigrate --backwards prints it
+           right before that migration goes back.
 
 The project's stdout is left alone (user code may print); progress lines go to stderr
 prefixed with "@preflight-progress ". The exit status is 0 when the verb succeeded and
@@ -454,9 +456,15 @@ def verb_plan(args, connection):
 
 
 def graph_health(loader):
-    """Applied migrations the code lacks, and squashes only partly applied."""
+    """Applied migrations the code lacks, and squashes only partly applied.
+
+    A migration a squash of the code replaces is not lacking, though its file may be
+    gone (the cleanup after squashing): Django counts it into the squash, as
+    showmigrations shows.
+    """
     applied = set(loader.applied_migrations)
     on_disk = set(loader.disk_migrations)
+    squashed = {tuple(key) for migration in loader.disk_migrations.values() for key in migration.replaces}
     partial = {}
     for key, migration in loader.disk_migrations.items():
         replaced = [tuple(r) for r in migration.replaces]
@@ -464,7 +472,7 @@ def graph_health(loader):
         if replaced and done and len(done) < len(replaced) and key not in applied:
             partial[f"{key[0]}.{key[1]}"] = [f"{a}.{n}" for a, n in replaced if (a, n) not in applied]
     return {
-        "applied_not_in_code": sorted(f"{a}.{n}" for a, n in applied - on_disk),
+        "applied_not_in_code": sorted(f"{a}.{n}" for a, n in applied - on_disk - squashed),
         "partially_applied_squashes": partial,
     }
 
@@ -655,21 +663,29 @@ def verb_sql(args, connection):
     for index, (planned, _) in enumerate(plan):
         progress("sql", k=index + 1, n=len(plan), migration=f"{planned.app_label}.{planned.name}")
         migration = loader.graph.nodes[(planned.app_label, planned.name)]
-        wrap = bool(migration.atomic and connection.features.can_rollback_ddl)
         entry = {"app": migration.app_label, "name": migration.name}
         for direction, backwards in (("forwards", False), ("backwards", True)):
-            try:
-                statements = loader.collect_sql([(migration, backwards)])
-            except Exception as exc:
-                entry[direction] = {"error": f"{type(exc).__name__}: {exc}", "statements": [], "text": None}
-            else:
-                entry[direction] = {
-                    "statements": statements,
-                    "text": sqlmigrate_text(statements, wrap, connection),
-                    "by_operation": split_by_operation(statements, migration),
-                }
+            entry[direction] = collected_sql(loader, migration, backwards, connection)
         result.append(entry)
     return {"migrations": result}
+
+
+def collected_sql(loader, migration, backwards, connection):
+    """What `sqlmigrate [--backwards]` prints for `migration` with the database as it is now.
+
+    The schema editor reads the catalog for some names (a unique constraint to drop, an
+    index to rename): the SQL depends on when it is asked.
+    """
+    wrap = bool(migration.atomic and connection.features.can_rollback_ddl)
+    try:
+        statements = loader.collect_sql([(migration, backwards)])
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {exc}", "statements": [], "text": None}
+    return {
+        "statements": statements,
+        "text": sqlmigrate_text(statements, wrap, connection),
+        "by_operation": split_by_operation(statements, migration),
+    }
 
 
 USER_RELATIONS = """
@@ -1016,10 +1032,24 @@ def _step(executor, targets, events, marker):
 
 
 def verb_roundtrip(args, connection):
-    """Migrate back to --to (the state before the plan), then forward again to the leaves."""
+    """Migrate back to --to (the state before the plan), then forward again to the leaves.
+
+    Right before each migration goes back, its backwards SQL is collected as `sqlmigrate
+    --backwards` would print it then: with the forwards applied and the later migrations
+    already taken back, which is where a rollback runs it.
+    """
     executor = load(connection)
     events = []
-    executor.progress_callback = lambda action, migration=None, fake=False: events.append((action, migration))
+    backwards_sql = []
+
+    def on_event(action, migration=None, fake=False):
+        events.append((action, migration))
+        if action == "unapply_start" and migration is not None:
+            entry = {"app": migration.app_label, "name": migration.name}
+            entry.update(collected_sql(executor.loader, migration, True, connection))
+            backwards_sql.append(entry)
+
+    executor.progress_callback = on_event
     targets = parse_targets(executor, args.to)
     progress("roundtrip", step="backward")
     backward = _step(executor, targets, events, "unapply_start")
@@ -1027,7 +1057,7 @@ def verb_roundtrip(args, connection):
     if backward["status"] == "ok":
         progress("roundtrip", step="forward")
         forward = _step(executor, executor.loader.graph.leaf_nodes(), events, "apply_start")
-    return {"backward": backward, "forward": forward}
+    return {"backward": backward, "forward": forward, "backwards_sql": backwards_sql}
 
 
 VERBS = {"plan": verb_plan, "sql": verb_sql, "apply": verb_apply, "roundtrip": verb_roundtrip}

@@ -113,7 +113,7 @@ def _irreversible(migrations: list[Migration], trip: RoundTrip | None) -> list[I
     """The pending migrations `migrate` cannot take back: measured by the round trip, or per their backwards SQL."""
     found: dict[str | None, Irreversible] = {}
     for migration in migrations:
-        if migration.backwards_error:
+        if migration.irreversible_per_sql:
             found[migration.label] = Irreversible(migration.label, _first_line(migration.backwards_error))
         elif not migration.reversible:
             operation = next((op.describe for op in migration.operations if not op.reversible), "an operation")
@@ -198,6 +198,7 @@ def _migration(entry: dict[str, Any], sql: dict[str, Any], run: dict[str, Any], 
         forwards_sql=forwards.get("text"),
         backwards_sql=backwards.get("text"),
         backwards_error=backwards.get("error"),
+        backwards_after_forwards=bool(backwards.get("after_forwards")),
         status=status,
         duration_ms=run.get("duration_ms"),
         statements=[

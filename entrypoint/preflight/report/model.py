@@ -84,6 +84,7 @@ class Migration:
     forwards_sql: str | None
     backwards_sql: str | None
     backwards_error: str | None = None
+    backwards_after_forwards: bool = False  # collected where the round trip took it back (else: before the plan)
     status: str = "not_run"  # applied | failed | not_run
     duration_ms: float | None = None
     statements: list[Statement] = field(default_factory=list)
@@ -96,6 +97,13 @@ class Migration:
     @property
     def label(self) -> str:
         return f"{self.app}.{self.name}"
+
+    @property
+    def irreversible_per_sql(self) -> bool:
+        """Its backwards SQL says it cannot go back: an operation without a reverse, or an error
+        where the reverse really runs. Before the plan, other errors only say the catalog is not there yet."""
+        error = self.backwards_error or ""
+        return error.startswith("IrreversibleError") or bool(error and self.backwards_after_forwards)
 
     @property
     def executed(self) -> list[Statement]:

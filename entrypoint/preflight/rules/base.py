@@ -14,7 +14,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from preflight.rules.nodes import AT, commands, new_type
+from pglast import ast
+from pglast.stream import RawStream
+
+from preflight.rules.nodes import AT, CONSTR, commands, new_type
 from preflight.sql.parse import Statement
 
 
@@ -89,6 +92,32 @@ class OperationRef:
     reversible: bool
 
 
+@dataclass
+class AddedColumn:
+    """A column an earlier statement of the plan added to a table that existed before the plan."""
+
+    not_null: bool
+    default: str | None  # the DEFAULT every existing row got, as SQL; None: they are all NULL
+    constant: bool  # the default is one value for every row (a literal), not a per-row expression
+    rewritten: bool = False  # a RunPython or an UPDATE of the table ran since: the values are unknown
+
+    @classmethod
+    def of(cls, column: ast.ColumnDef, not_null: bool) -> AddedColumn:
+        """What the existing rows of a table hold in the column ADD COLUMN gives them."""
+        default, constant = None, False
+        for constraint in column.constraints or ():
+            if constraint.contype == CONSTR.CONSTR_DEFAULT and constraint.raw_expr is not None:
+                value = constraint.raw_expr
+                while isinstance(value, ast.TypeCast):
+                    value = value.arg
+                if isinstance(value, ast.A_Const) and value.isnull:
+                    continue  # DEFAULT NULL: as if there were none
+                default, constant = RawStream()(constraint.raw_expr), isinstance(value, ast.A_Const)
+            elif constraint.contype in (CONSTR.CONSTR_IDENTITY, CONSTR.CONSTR_GENERATED):
+                default = "generated"
+        return cls(not_null, default, constant)
+
+
 Transaction = tuple[str | int | None, ...]  # which transaction a statement runs in; None: autocommit
 
 
@@ -98,8 +127,11 @@ class PlanState:
 
     created_tables: set[str] = field(default_factory=set)
     added_columns: dict[tuple[str, str], bool] = field(default_factory=dict)  # -> added NOT NULL
+    # Columns added to tables that existed before the plan: what their existing rows hold.
+    added_to_existing: dict[tuple[str, str], AddedColumn] = field(default_factory=dict)
     defaults_ahead: Counter[tuple[str, str]] = field(default_factory=Counter)  # SET DEFAULTs still to run
     opaque_before: bool = False  # a RunPython (unknown SQL) ran earlier in the plan
+    data_written: set[str] = field(default_factory=set)  # tables an earlier UPDATE, DELETE or INSERT wrote to
     in_transaction: bool = False  # plain SQL: inside BEGIN ... COMMIT
     blocks: int = 0  # BEGINs seen so far: tells one BEGIN ... COMMIT block from the next
     # (table, constraint) added NOT VALID -> (the transaction it was added in, the ADD's constraint)
@@ -138,7 +170,14 @@ class Context:
         return self.state.defaults_ahead[(table or "", column or "")] > 0
 
     def column_is_new(self, table: str | None, column: str | None) -> bool:
+        """Added earlier in the plan: the old release does not know it (its table may still have rows)."""
         return self.is_new(table) or (table, column) in self.state.added_columns
+
+    def added_to_existing(self, table: str | None, column: str | None) -> AddedColumn | None:
+        """The column was added earlier in the plan to a table that has rows from before it."""
+        if self.is_new(table):
+            return None
+        return self.state.added_to_existing.get((table or "", column or ""))
 
     def locking_severity(self, table: str | None, default: Severity) -> Severity | None:
         """None on a new table; info below the rows threshold; else the rule's default."""
@@ -155,6 +194,10 @@ class Context:
             if not self.column_is_new(table, cmd.name):
                 column = cmd.name or ""
                 yield TypeChange(table or "", column, new_type(cmd), self.facts.columns.get((table or "", column)))
+
+    def data_may_change(self, table: str | None) -> bool:
+        """An earlier RunPython, or an earlier UPDATE/DELETE/INSERT of `table`, may have changed its rows."""
+        return self.state.opaque_before or (table or "") in self.state.data_written
 
     def size_note(self, table: str | None) -> str:
         rows = self.rows(table)
@@ -221,6 +264,10 @@ class Rule:
     def check_run(self, run: Any, context: Context) -> Iterator[Finding]:
         """Yield findings from what a migration did on the copy (a measured.MigrationRun)."""
         return iter(())
+
+    def check_applied(self, finding: Finding) -> Finding:
+        """Return one of this rule's findings as it stands once its migration applied on the copy."""
+        return finding
 
     def finding(self, message: str, fix: str, severity: Severity | None = None, **facts: Any) -> Finding:
         return Finding(

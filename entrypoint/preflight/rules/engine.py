@@ -14,7 +14,17 @@ from typing import Any
 from pglast import ast, enums
 
 from preflight.rules import REGISTRY
-from preflight.rules.base import Context, Facts, Finding, OperationRef, PlanState, Severity, Thresholds, Transaction
+from preflight.rules.base import (
+    AddedColumn,
+    Context,
+    Facts,
+    Finding,
+    OperationRef,
+    PlanState,
+    Severity,
+    Thresholds,
+    Transaction,
+)
 from preflight.rules.locks import with_parameters
 from preflight.rules.measured import MigrationRun, RoundTrip
 from preflight.rules.nodes import AT, CONSTR, commands, constraints
@@ -81,6 +91,14 @@ def observe(state: PlanState, statement: Statement, transaction: Transaction | N
         key = (relation_name(node.relation) or "", node.subname or "")
         if key in state.added_columns:
             state.added_columns[(key[0], node.newname or "")] = state.added_columns[key]
+        if key in state.added_to_existing:
+            state.added_to_existing[(key[0], node.newname or "")] = state.added_to_existing.pop(key)
+    elif isinstance(node, ast.UpdateStmt | ast.DeleteStmt | ast.InsertStmt):
+        written = relation_name(node.relation) or ""
+        state.data_written.add(written)
+        for (owner, _), added in state.added_to_existing.items():
+            if owner == written and isinstance(node, ast.UpdateStmt):
+                added.rewritten = True  # the rows may now hold anything: ADD COLUMN's default no longer tells
     elif isinstance(node, ast.TransactionStmt):
         kind = enums.TransactionStmtKind
         if node.kind in (kind.TRANS_STMT_BEGIN, kind.TRANS_STMT_START):
@@ -95,6 +113,8 @@ def observe(state: PlanState, statement: Statement, transaction: Transaction | N
         if isinstance(cmd.def_, ast.ColumnDef):
             not_null = any(c.contype == CONSTR.CONSTR_NOTNULL for c in cmd.def_.constraints or ())
             state.added_columns[(table or "", cmd.def_.colname or "")] = not_null
+            if (table or "") not in state.created_tables:
+                state.added_to_existing[(table or "", cmd.def_.colname or "")] = AddedColumn.of(cmd.def_, not_null)
     for table, constraint, _ in constraints(node):
         if constraint.skip_validation and constraint.conname:
             state.not_valid[(table or "", constraint.conname)] = (transaction, constraint)
@@ -134,6 +154,8 @@ def run(
                 origins[(unit.app, unit.migration, relation_name(statement.node.relation) or "")] = unit
         if unit.operation is not None and unit.operation.type == "RunPython":
             state.opaque_before = True
+            for added in state.added_to_existing.values():
+                added.rewritten = True
     if missing_migrations:
         context = Context(facts, settings.thresholds, state, False)
         for rule in rules:
@@ -141,6 +163,17 @@ def run(
             if check_project:
                 findings += list(check_project(missing_migrations, context))
     return [_configured(f, settings) for f in findings]
+
+
+def settle(static: list[Finding], runs: list[MigrationRun]) -> list[Finding]:
+    """Let the copy overrule predictions: each finding whose migration applied there, as its rule restates it.
+
+    The static rules judge each statement by the copy's catalog before the plan; the run
+    saw the data as the earlier pending migrations left it.
+    """
+    rules = {rule.code: rule() for rule in REGISTRY}
+    applied = {run.label for run in runs if run.status == "applied"}
+    return [rules[f.code].check_applied(f) if f.code in rules and f.label in applied else f for f in static]
 
 
 def _home(finding: Finding, unit: Unit, statement: Statement | None, line: int | None) -> Finding:

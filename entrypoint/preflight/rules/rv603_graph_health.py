@@ -12,7 +12,9 @@ class GraphHealth(Rule):
     Why is this bad?
         Migrations applied on the target that this code does not have (a branch
         deployed ahead, a migration deleted or renamed) and squashed migrations only
-        partly applied mean the database and the code disagree about the schema.
+        partly applied mean the database and the code disagree about the schema. A
+        migration that a squashed migration of the code replaces is not missing, even
+        when its file was deleted after squashing: Django counts it into the squash.
 
     Example:
         django_migrations on the target has orders.0014_hotfix; the code has no such file.

@@ -1,0 +1,7 @@
+from django.db import models
+
+
+class Book(models.Model):
+    title = models.CharField(max_length=200)
+    isbn = models.CharField(max_length=13, default="")
+    pages = models.IntegerField(null=True)
