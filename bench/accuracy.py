@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -87,7 +86,9 @@ DATABASES = {{
 """
 
 
-def sh(command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def sh(
+    command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a command, capturing its output (a failure is data here, not an exception)."""
     return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, check=False)
 
@@ -192,7 +193,10 @@ def run_preflight(new: Path, project: Path, dump: Path, out: Path) -> tuple[dict
     common = ["--project", str(project), "--python", str(new), "--target-dump", str(dump), "--postgres", "local"]
     common += ["--probe-concurrency", "--quiet"]
     started = time.perf_counter()
-    gate = sh([sys.executable, "-m", "preflight", "gate", *common, "--format", "json", "--output", str(out / "gate.json")], env)
+    gate = sh(
+        [sys.executable, "-m", "preflight", "gate", *common, "--format", "json", "--output", str(out / "gate.json")],
+        env,
+    )
     gate_s = time.perf_counter() - started
     sh([sys.executable, "-m", "preflight", "preview", *common, "--output", str(out / "preview.md")], env)
     report = json.loads((out / "gate.json").read_text()) if (out / "gate.json").exists() else {}
@@ -338,8 +342,11 @@ def main() -> None:
             if args.scenario and scenario.name not in args.scenario:
                 continue
             result = run_scenario(scenario, args.cache, args.rows)
-            print(f"{scenario.name}: {len(result['pending'])} pending, {len(result['findings'])} findings, "
-                  f"{result['seconds']['total']} s", file=sys.stderr)
+            print(
+                f"{scenario.name}: {len(result['pending'])} pending, {len(result['findings'])} findings, "
+                f"{result['seconds']['total']} s",
+                file=sys.stderr,
+            )
         print(f"all scenarios: {time.perf_counter() - started:.0f} s", file=sys.stderr)
     results = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("*.json"))]
     print(accuracy_score.render(results, accuracy_score.load_judgements(BENCH / "accuracy_judgements.yaml")))

@@ -91,7 +91,8 @@ for i in range(N // 2):
     j = i - 1 if i % 10 == 9 else i
     attempts.append(
         AccessAttempt(
-            username=None if j % 50 == 0 else f"user{{j}}", ip_address=f"10.{{j // 65536 % 256}}.{{j // 256 % 256}}.{{j % 256}}",
+            username=None if j % 50 == 0 else f"user{{j}}",
+            ip_address=f"10.{{j // 65536 % 256}}.{{j // 256 % 256}}.{{j % 256}}",
             user_agent=agents[j % len(agents)], get_data="", post_data="username=x",
             http_accept="text/html", path_info="/admin/login/", failures_since_start=1 + i % 5,
             attempt_time=now,

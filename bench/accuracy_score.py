@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 
 TOOLS = ("preflight", "squawk", "django-migration-linter")
-CATEGORIES = ("destructive", "locking", "breaking", "data-dependent", "irreversible", "review")
+CATEGORIES = ("destructive", "locking", "breaking", "data-dependent", "irreversible", "review", "style")
 OBJECT_LIMIT = 120
 
 
@@ -98,15 +98,29 @@ def unique(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def score(results: list[dict[str, Any]], judgements: Judgements) -> dict[tuple[str, str], Score]:
-    """Score per (tool, category) over these scenarios' findings and hazards."""
+def kind_of(judged: dict[str, Any], judgements: Judgements) -> str | None:
+    """The hazard class a judgement belongs to (e.g. `lock-queue`), to score with or without it."""
+    if judged.get("kind"):
+        return str(judged["kind"])
+    hazard = judgements.hazards.get(judged.get("hazard") or "")
+    return str(hazard["kind"]) if hazard and hazard.get("kind") else None
+
+
+def kinds(judgements: Judgements) -> list[str]:
+    return sorted({str(h["kind"]) for h in judgements.hazards.values() if h.get("kind")})
+
+
+def score(
+    results: list[dict[str, Any]], judgements: Judgements, without: str | None = None
+) -> dict[tuple[str, str], Score]:
+    """Score per (tool, category) over these scenarios' findings and hazards (leaving out one kind)."""
     scenarios = {r["scenario"] for r in results}
     table: dict[tuple[str, str], Score] = defaultdict(Score)
     caught: dict[str, set[str]] = defaultdict(set)
     for result in results:
         for item in unique(result["findings"]):
             judged = judgements.findings.get(item["key"])
-            if not judged:
+            if not judged or (without and kind_of(judged, judgements) == without):
                 continue
             cell = table[item["tool"], category_of(item, judgements)]
             if judged["verdict"]:
@@ -116,7 +130,7 @@ def score(results: list[dict[str, Any]], judgements: Judgements) -> dict[tuple[s
             else:
                 cell.false += 1
     for name, hazard in judgements.hazards.items():
-        if hazard["scenario"] not in scenarios:
+        if hazard["scenario"] not in scenarios or (without and hazard.get("kind") == without):
             continue
         for tool in TOOLS:
             cell = table[tool, hazard["category"]]
@@ -126,9 +140,7 @@ def score(results: list[dict[str, Any]], judgements: Judgements) -> dict[tuple[s
 
 
 def unjudged(results: list[dict[str, Any]], judgements: Judgements) -> list[dict[str, Any]]:
-    return [
-        item for result in results for item in unique(result["findings"]) if item["key"] not in judgements.findings
-    ]
+    return [item for result in results for item in unique(result["findings"]) if item["key"] not in judgements.findings]
 
 
 def misses(result: dict[str, Any], judgements: Judgements, tool: str) -> list[tuple[str, dict[str, Any]]]:
@@ -194,9 +206,7 @@ def render_hazards(result: dict[str, Any], judgements: Judgements) -> str:
         if hazard["scenario"] != result["scenario"]:
             continue
         marks = " | ".join("MISS" if name in missed[tool] else "caught" for tool in TOOLS)
-        lines.append(
-            f"| {name} | {hazard['category']} | {hazard['migration']} | {cell(hazard['what'])} | {marks} |"
-        )
+        lines.append(f"| {name} | {hazard['category']} | {hazard['migration']} | {cell(hazard['what'])} | {marks} |")
     return "\n".join(lines)
 
 
@@ -209,6 +219,9 @@ def render(results: list[dict[str, Any]], judgements: Judgements) -> str:
         parts.append(render_hazards(result, judgements) + "\n")
     parts.append("### Precision and recall per tool and category\n")
     parts.append(render_scores(score(results, judgements)) + "\n")
+    for kind in kinds(judgements):
+        parts.append(f"### The same without the {kind} hazards and the findings about them\n")
+        parts.append(render_scores(score(results, judgements, without=kind)) + "\n")
     left = unjudged(results, judgements)
     if left:
         parts.append(f"### Unjudged findings ({len(left)}): add them to bench/accuracy_judgements.yaml\n")
