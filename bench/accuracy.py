@@ -335,6 +335,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "preflight-accuracy")
     parser.add_argument("--rows", type=int, default=50_000, help="N in each scenario's seed (default 50,000)")
     parser.add_argument("--score-only", action="store_true", help="re-score bench/accuracy-results/*.json")
+    parser.add_argument("--write-docs", action="store_true", help="rewrite the generated sections of docs/accuracy.md")
     args = parser.parse_args()
     if not args.score_only:
         started = time.perf_counter()
@@ -349,7 +350,35 @@ def main() -> None:
             )
         print(f"all scenarios: {time.perf_counter() - started:.0f} s", file=sys.stderr)
     results = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("*.json"))]
-    print(accuracy_score.render(results, accuracy_score.load_judgements(BENCH / "accuracy_judgements.yaml")))
+    scored = accuracy_score.render(results, accuracy_score.load_judgements(BENCH / "accuracy_judgements.yaml"))
+    print(scored)
+    if args.write_docs:
+        write_docs(scored)
+
+
+def write_docs(scored: str) -> None:
+    """Replace the generated blocks of docs/accuracy.md (between <!-- name --> markers)."""
+    import accuracy_fixtures
+
+    cases = accuracy_fixtures.load()
+    blocks = {
+        "scenarios": scored,
+        "corpus": accuracy_fixtures.render(accuracy_fixtures.preflight_scores(cases), "Preflight, all cases:"),
+    }
+    if shutil.which("squawk"):
+        theirs, ours = accuracy_fixtures.squawk_scores(cases)
+        plain = sum(1 for case in cases if not case.needs_context and case.sql.strip())
+        blocks["corpus-squawk"] = (
+            f"{plain} of {len(cases)} cases are plain SQL.\n\n"
+            + accuracy_fixtures.render(ours, "Preflight, plain-SQL cases:")
+            + "\n\n"
+            + accuracy_fixtures.render(theirs, "squawk, plain-SQL cases:")
+        )
+    docs = REPO / "docs" / "accuracy.md"
+    text = docs.read_text()
+    for name, body in blocks.items():
+        text = accuracy_score.replace_block(text, name, body)
+    docs.write_text(text)
 
 
 if __name__ == "__main__":

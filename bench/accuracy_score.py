@@ -227,3 +227,18 @@ def render(results: list[dict[str, Any]], judgements: Judgements) -> str:
         parts.append(f"### Unjudged findings ({len(left)}): add them to bench/accuracy_judgements.yaml\n")
         parts.extend(f"- `{item['key']}`" for item in left)
     return "\n".join(parts)
+
+
+def block(text: str, name: str) -> str:
+    """The generated block `name` of a document: the lines between <!-- name --> and <!-- /name -->."""
+    match = re.search(rf"<!-- {re.escape(name)} -->\n(.*?)<!-- /{re.escape(name)} -->", text, re.S)
+    if not match:
+        raise ValueError(f"no <!-- {name} --> block")
+    return match.group(1).strip()
+
+
+def replace_block(text: str, name: str, body: str) -> str:
+    pattern = rf"(<!-- {re.escape(name)} -->\n).*?(<!-- /{re.escape(name)} -->)"
+    if not re.search(pattern, text, re.S):
+        raise ValueError(f"no <!-- {name} --> block")
+    return re.sub(pattern, lambda m: m.group(1) + body.strip() + "\n" + m.group(2), text, count=1, flags=re.S)

@@ -8,9 +8,10 @@ from tests/rules/fixtures so the published numbers cannot drift from the rules.
 
 from __future__ import annotations
 
-import re
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
@@ -24,7 +25,7 @@ UNIQUE = 'ALTER TABLE "t" ADD CONSTRAINT "t_b_uniq" UNIQUE ("b");'
 ADD = 'ALTER TABLE "t" ADD COLUMN "c" text NULL;'
 
 
-def recorded() -> list[dict[str, object]]:
+def recorded() -> list[dict[str, Any]]:
     findings = [
         finding("preflight", "LK201", "error", "app.0002_x", INDEX, "index on 50,000 rows", "locking"),
         finding("preflight", "LK201", "error", "app.0002_x", INDEX, "repeated on the same statement", "locking"),
@@ -37,7 +38,7 @@ def recorded() -> list[dict[str, object]]:
 
 
 def judgements() -> Judgements:
-    keys = [item["key"] for item in recorded()[0]["findings"]]  # type: ignore[union-attr]
+    keys = [item["key"] for item in recorded()[0]["findings"]]
     return Judgements(
         hazards={
             "index": {"scenario": "s", "migration": "app.0002_x", "category": "locking", "what": "index, 50k rows"},
@@ -82,14 +83,28 @@ def test_render_lists_verdicts_misses_and_unjudged_findings() -> None:
     assert "- `squawk prefer-text-field app.0003_y " + ADD + "`" in text
 
 
-def published_corpus_table() -> str:
-    text = (REPO / "docs" / "accuracy.md").read_text()
-    match = re.search(r"<!-- corpus -->\n(.*?)\n<!-- /corpus -->", text, re.S)
-    assert match, "docs/accuracy.md must hold the corpus table between <!-- corpus --> markers"
-    return match.group(1).strip()
+DOCS = REPO / "docs" / "accuracy.md"
 
 
 def test_published_corpus_table_is_what_the_fixtures_give() -> None:
     scores = accuracy_fixtures.preflight_scores(accuracy_fixtures.load())
-    assert accuracy_fixtures.render(scores, "Preflight, all cases:") == published_corpus_table()
+    published = accuracy_score.block(DOCS.read_text(), "corpus")
+    assert accuracy_fixtures.render(scores, "Preflight, all cases:") == published
     assert set(scores) == {"destructive", "locking", "breaking", "data-dependent", "irreversible", "review"}
+
+
+def test_published_scenario_tables_are_the_recorded_results_judged() -> None:
+    """After a re-run or a new judgement: `python bench/accuracy.py --score-only --write-docs`."""
+    results = [json.loads(p.read_text()) for p in sorted((REPO / "bench" / "accuracy-results").glob("*.json"))]
+    assert {r["scenario"] for r in results} == {"oauth-toolkit", "axes"}
+    judged = accuracy_score.load_judgements(REPO / "bench" / "accuracy_judgements.yaml")
+    assert accuracy_score.unjudged(results, judged) == []
+    assert accuracy_score.render(results, judged).strip() == accuracy_score.block(DOCS.read_text(), "scenarios")
+
+
+def test_replace_block_rewrites_only_between_the_markers() -> None:
+    text = "a\n<!-- t -->\nold\n<!-- /t -->\nb\n<!-- u -->\n<!-- /u -->\n"
+    text = accuracy_score.replace_block(text, "t", "new |")
+    text = accuracy_score.replace_block(text, "u", "filled")
+    assert text == "a\n<!-- t -->\nnew |\n<!-- /t -->\nb\n<!-- u -->\nfilled\n<!-- /u -->\n"
+    assert accuracy_score.block(text, "u") == "filled"
