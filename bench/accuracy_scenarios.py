@@ -113,6 +113,26 @@ AccessLog.objects.bulk_create(
 print("seeded", AccessAttempt.objects.count(), AccessLog.objects.count())
 """
 
+TAGGIT_SEED = """
+from django.contrib.auth.models import User
+from django.contrib.contenttypes.models import ContentType
+from taggit.models import Tag, TaggedItem
+
+N = {rows}
+users = User.objects.bulk_create([User(username=f"user{{i}}", password="!") for i in range(N // 10)])
+tags = Tag.objects.bulk_create([Tag(name=f"Tag {{i}}", slug=f"tag-{{i}}") for i in range(N // 10)])
+user_type = ContentType.objects.get_for_model(User)
+TaggedItem.objects.bulk_create(
+    [
+        TaggedItem(tag=tags[(i * 7 + j) % len(tags)], content_type=user_type, object_id=users[i].pk)
+        for i in range(len(users))
+        for j in range(20)
+    ],
+    batch_size=5000,
+)
+print("seeded", Tag.objects.count(), TaggedItem.objects.count())
+"""
+
 SCENARIOS = (
     Scenario(
         name="oauth-toolkit",
@@ -134,5 +154,15 @@ SCENARIOS = (
         seed=AXES_SEED,
         rows="N/2 access attempts (10% duplicates of (username, ip_address, user_agent), 2% NULL username), "
         "2N access log rows",
+    ),
+    Scenario(
+        name="taggit",
+        package="django-taggit",
+        old="1.5.1",
+        new="5.0.1",
+        apps=("taggit",),
+        labels=("taggit",),
+        seed=TAGGIT_SEED,
+        rows="N/10 users, N/10 tags, 2N tagged items",
     ),
 )
