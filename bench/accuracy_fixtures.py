@@ -58,6 +58,9 @@ SQUAWK_CATEGORY: dict[str, str | None] = {
     "renaming-table": "breaking",
     "adding-required-field": "breaking",
     "ban-drop-not-null": "breaking",
+    "ban-drop-default": "breaking",
+    "ban-drop-constraint": "breaking",
+    "renaming-object": "breaking",
     "prefer-robust-stmts": None,
     "prefer-big-int": None,
     "prefer-bigint-over-int": None,
@@ -66,7 +69,6 @@ SQUAWK_CATEGORY: dict[str, str | None] = {
     "prefer-text-field": None,
     "prefer-timestamptz": None,
     "ban-char-field": None,
-    "ban-drop-default": None,
     "ban-uncommitted-transaction": None,
     "require-table-schema": None,
 }
