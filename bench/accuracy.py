@@ -3,6 +3,7 @@
     python bench/accuracy.py                      # rebuild every scenario, run every tool, score
     python bench/accuracy.py --scenario axes      # one scenario
     python bench/accuracy.py --score-only         # re-score the recorded results (no database)
+    python bench/accuracy.py --results /tmp/after # a run that leaves the published results alone
 
 For each scenario of bench/accuracy_scenarios.py (a third-party Django package from PyPI,
 an old and a newer release): two virtualenvs in the cache (Django 4.2 + the old release;
@@ -285,10 +286,10 @@ def run_linter(new: Path, env: dict[str, str], project: Path, labels: tuple[str,
     return findings
 
 
-def run_scenario(scenario: Scenario, cache: Path, rows: int) -> dict[str, Any]:
+def run_scenario(scenario: Scenario, cache: Path, rows: int, results: Path) -> dict[str, Any]:
     home = cache / scenario.name
     home.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / scenario.name
+    out = results / scenario.name
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     # setuptools: old releases import pkg_resources, which new virtualenvs no longer carry
@@ -325,7 +326,7 @@ def run_scenario(scenario: Scenario, cache: Path, rows: int) -> dict[str, Any]:
             "total": round(time.perf_counter() - started, 1),
         },
     }
-    (RESULTS / f"{scenario.name}.json").write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
+    (results / f"{scenario.name}.json").write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
     return result
 
 
@@ -334,7 +335,8 @@ def main() -> None:
     parser.add_argument("--scenario", action="append", choices=[s.name for s in SCENARIOS])
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "preflight-accuracy")
     parser.add_argument("--rows", type=int, default=50_000, help="N in each scenario's seed (default 50,000)")
-    parser.add_argument("--score-only", action="store_true", help="re-score bench/accuracy-results/*.json")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where results go (default: %(default)s)")
+    parser.add_argument("--score-only", action="store_true", help="re-score the recorded results")
     parser.add_argument("--write-docs", action="store_true", help="rewrite the generated sections of docs/accuracy.md")
     args = parser.parse_args()
     if not args.score_only:
@@ -342,17 +344,19 @@ def main() -> None:
         for scenario in SCENARIOS:
             if args.scenario and scenario.name not in args.scenario:
                 continue
-            result = run_scenario(scenario, args.cache, args.rows)
+            result = run_scenario(scenario, args.cache, args.rows, args.results)
             print(
                 f"{scenario.name}: {len(result['pending'])} pending, {len(result['findings'])} findings, "
                 f"{result['seconds']['total']} s",
                 file=sys.stderr,
             )
         print(f"all scenarios: {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    results = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("*.json"))]
+    results = [json.loads(path.read_text()) for path in sorted(args.results.glob("*.json"))]
     scored = accuracy_score.render(results, accuracy_score.load_judgements(BENCH / "accuracy_judgements.yaml"))
     print(scored)
     if args.write_docs:
+        if args.results != RESULTS:
+            raise SystemExit("--write-docs publishes bench/accuracy-results only (drop --results)")
         write_docs(scored)
 
 
