@@ -9,8 +9,8 @@ Pure: no database, no subprocess. Input is what bench/accuracy.py records per sc
         migration: axes.0007_alter_accessattempt_unique_together
         category: locking
         what: the RunPython deletes 2,500 duplicates one by one, row locks held to commit
-    findings:                    # one judgement per finding key (tool code migration object)
-      "preflight LK201 axes.0007_... CREATE UNIQUE INDEX ...":
+    findings:                    # one judgement per finding key (tool code severity migration object)
+      "preflight LK201 error axes.0007_... CREATE UNIQUE INDEX ...":
         verdict: true            # or false
         hazard: axes-dedupe-row-locks     # the hazard a true finding catches
         category: locking        # for tools without categories (squawk, the linter)
@@ -18,7 +18,8 @@ Pure: no database, no subprocess. Input is what bench/accuracy.py records per sc
 
 Precision of a tool in a category = true findings / judged findings. Recall = hazards of
 that category with at least one true finding of the tool / all hazards of the category.
-A hazard no finding points at is a miss of every tool.
+A hazard no finding points at is a miss of every tool. Info findings claim no hazard:
+they are listed as notes and not scored.
 """
 
 from __future__ import annotations
@@ -40,8 +41,7 @@ def finding(
     tool: str, code: str, severity: str, migration: str, statement: str, message: str, category: str | None
 ) -> dict[str, Any]:
     """A recorded finding with its judgement key: `tool code migration object`."""
-    obj = re.sub(r"\s+", " ", statement).strip()[:OBJECT_LIMIT]
-    return {
+    item = {
         "tool": tool,
         "code": code,
         "severity": severity,
@@ -49,8 +49,19 @@ def finding(
         "statement": statement,
         "message": message,
         "category": category,
-        "key": f"{tool} {code} {migration} {obj}",
     }
+    return {**item, "key": key_of(item)}
+
+
+def key_of(item: dict[str, Any]) -> str:
+    """`tool code severity migration object`: a finding whose severity changes must be judged again."""
+    obj = re.sub(r"\s+", " ", item["statement"]).strip()[:OBJECT_LIMIT]
+    return f"{item['tool']} {item['code']} {item['severity']} {item['migration']} {obj}"
+
+
+def scored(item: dict[str, Any]) -> bool:
+    """Info findings are notes that claim no hazard: listed, not scored."""
+    return item["severity"] != "info"
 
 
 @dataclass
@@ -94,6 +105,7 @@ def unique(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One finding per key, in order (a tool repeating itself on one statement counts once)."""
     seen: dict[str, dict[str, Any]] = {}
     for item in findings:
+        item = {**item, "key": key_of(item)}  # recorded keys may predate the current format
         seen.setdefault(item["key"], item)
     return list(seen.values())
 
@@ -120,7 +132,7 @@ def score(
     for result in results:
         for item in unique(result["findings"]):
             judged = judgements.findings.get(item["key"])
-            if not judged or (without and kind_of(judged, judgements) == without):
+            if not judged or not scored(item) or (without and kind_of(judged, judgements) == without):
                 continue
             cell = table[item["tool"], category_of(item, judgements)]
             if judged["verdict"]:
@@ -140,15 +152,20 @@ def score(
 
 
 def unjudged(results: list[dict[str, Any]], judgements: Judgements) -> list[dict[str, Any]]:
-    return [item for result in results for item in unique(result["findings"]) if item["key"] not in judgements.findings]
+    return [
+        item
+        for result in results
+        for item in unique(result["findings"])
+        if scored(item) and item["key"] not in judgements.findings
+    ]
 
 
 def misses(result: dict[str, Any], judgements: Judgements, tool: str) -> list[tuple[str, dict[str, Any]]]:
     """Hazards of this scenario that `tool` has no true finding for."""
     caught = {
         judgements.findings[item["key"]].get("hazard")
-        for item in result["findings"]
-        if item["tool"] == tool and judgements.findings.get(item["key"], {}).get("verdict")
+        for item in unique(result["findings"])
+        if item["tool"] == tool and scored(item) and judgements.findings.get(item["key"], {}).get("verdict")
     }
     return [
         (name, hazard)
@@ -190,7 +207,9 @@ def render_findings(result: dict[str, Any], judgements: Judgements) -> str:
     for item in unique(result["findings"]):
         judged = judgements.findings.get(item["key"])
         verdict = "unjudged" if not judged else ("TRUE" if judged["verdict"] else "FALSE")
-        obj = item["key"].split(" ", 3)[3]
+        if not scored(item):
+            verdict = "note (info, not scored)"
+        obj = item["key"].split(" ", 4)[4]
         reason = judged.get("reason", "") if judged else ""
         lines.append(
             f"| {item['tool']} | {item['code']} | {item['severity']} | {item['migration']} | `{cell(obj)}` "

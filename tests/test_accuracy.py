@@ -33,6 +33,7 @@ def recorded() -> list[dict[str, Any]]:
         finding("squawk", "require-concurrent-index-creation", "warning", "app.0002_x", INDEX, "m", None),
         finding("squawk", "disallowed-unique-constraint", "warning", "app.0002_x", UNIQUE, "m", None),
         finding("squawk", "prefer-text-field", "warning", "app.0003_y", ADD, "m", None),
+        finding("preflight", "DD401", "info", "app.0002_x", UNIQUE, "the copy removed them", "data-dependent"),
     ]
     return [{"scenario": "s", "package": "pkg", "old": "1", "new": "2", "findings": findings}]
 
@@ -56,7 +57,7 @@ def judgements() -> Judgements:
 
 def test_findings_are_keyed_by_tool_code_migration_and_statement() -> None:
     item = finding("squawk", "ban-drop-column", "warning", "a.0001", "ALTER TABLE t\n   DROP COLUMN c;", "m", None)
-    assert item["key"] == "squawk ban-drop-column a.0001 ALTER TABLE t DROP COLUMN c;"
+    assert item["key"] == "squawk ban-drop-column warning a.0001 ALTER TABLE t DROP COLUMN c;"
 
 
 def test_precision_and_recall_per_tool_and_category() -> None:
@@ -65,6 +66,7 @@ def test_precision_and_recall_per_tool_and_category() -> None:
     # the repeated LK201 counts once; the unique hazard is a Preflight miss
     assert (locking.true, locking.false, locking.caught, locking.hazards) == (1, 0, 1, 2)
     assert (locking.precision, locking.recall) == (1.0, 0.5)
+    assert ("preflight", "data-dependent") not in table
     breaking = table["preflight", "breaking"]
     assert (breaking.true, breaking.false, breaking.precision, breaking.recall) == (0, 1, 0.0, None)
     squawk = table["squawk", "locking"]
@@ -80,7 +82,9 @@ def test_render_lists_verdicts_misses_and_unjudged_findings() -> None:
     assert "other-scenario" not in text
     assert "| preflight | locking | 1 | 0 | 100% | 1/2 | 50% |" in text
     assert "Unjudged findings (1)" in text
-    assert "- `squawk prefer-text-field app.0003_y " + ADD + "`" in text
+    assert "- `squawk prefer-text-field warning app.0003_y " + ADD + "`" in text
+    # an info finding is a note: listed, never unjudged, never scored
+    assert "| preflight | DD401 | info | app.0002_x | `" + UNIQUE + "` | note (info, not scored) |  |" in text
 
 
 DOCS = REPO / "docs" / "accuracy.md"
