@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from corpus import Case, load
 
-from preflight.rules import engine
+from preflight.rules import BY_CODE, engine
 from preflight.rules.base import Finding, Thresholds
 
 CASES = load()
@@ -29,8 +29,8 @@ def test_case(case: Case) -> None:
     assert (case.expect == 0) == case.name.startswith("test_pass_")
     for finding in found:
         assert finding.message and finding.fix
-        if case.severity:
-            assert finding.severity == case.severity, finding.message
+        # a case that names no severity asserts the rule's default one
+        assert finding.severity == (case.severity or str(BY_CODE[case.rule].severity)), finding.message
         if case.message_contains:
             assert case.message_contains in finding.message + " " + finding.fix
         for key, value in case.where.items():
@@ -41,3 +41,17 @@ def test_case(case: Case) -> None:
         at = [case.statement] if isinstance(case.statement, int) else case.statement
         texts = [s.text for s in case.unit().statements]
         assert [f.statement for f in found] == [texts[i] for i in at], "finding about the wrong statement"
+    elif found and not (case.statement_text or case.where or case.measured or case.missing is not None):
+        assert_located(case, found)
+
+
+def assert_located(case: Case, found: list[Finding]) -> None:
+    """Where a case does not say which statement, its only statement, or its operation's line."""
+    texts = [s.text for s in case.unit().statements]
+    for finding in found:
+        if finding.statement is None:
+            assert case.operation, "a finding about no statement must come from an operation"
+            assert finding.line == 1, "a finding about the operation points at its line"
+        else:
+            assert len(texts) == 1, "a case with several statements must say which one with `statement:`"
+            assert finding.statement == texts[0]
