@@ -622,16 +622,24 @@ def sqlmigrate_text(statements, wrap, connection):
     return output if output.endswith("\n") else output + "\n"
 
 
-def split_by_operation(statements, migration):
+def split_by_operation(statements, migration, deferred=()):
     """Group collect_sql's statements by operation, using the headers it writes before each.
 
     For every operation Django's Migration.apply(collect_sql=True) appends "--",
-    "-- <describe()>", "--" before that operation's SQL; we walk them in order.
+    "-- <describe()>", "--" before that operation's SQL; we walk them in order. The
+    schema editor's deferred SQL comes after the last operation's header: `deferred`
+    holds (position in `statements`, operation index) where each deferred statement
+    starts, and those statements are returned apart, in the order they run, as
+    [{"operation": index, "statements": [...]}] (consecutive ones of the same operation
+    together). Returns (groups, deferred groups), or (None, None) when the headers do
+    not match the operations.
     """
     groups, current = [], None
     expected = [_safe(op.describe, type(op).__name__) for op in migration.operations]
+    marks = sorted(deferred)
+    tail = marks[0][0] if marks else len(statements)
     index = 0
-    while index < len(statements):
+    while index < tail:
         if len(groups) < len(expected) and statements[index : index + 3] == ["--", "-- " + expected[len(groups)], "--"]:
             current = []
             groups.append(current)
@@ -640,7 +648,16 @@ def split_by_operation(statements, migration):
         if current is not None:
             current.append(statements[index])
         index += 1
-    return groups if len(groups) == len(expected) else None
+    if len(groups) != len(expected):
+        return None, None
+    later = []
+    for number, (start, operation) in enumerate(marks):
+        end = marks[number + 1][0] if number + 1 < len(marks) else len(statements)
+        if later and later[-1]["operation"] == operation:
+            later[-1]["statements"] += statements[start:end]
+        else:
+            later.append({"operation": operation, "statements": statements[start:end]})
+    return groups, later
 
 
 def verb_sql(args, connection):
@@ -658,15 +675,28 @@ def verb_sql(args, connection):
         wrap = bool(migration.atomic and connection.features.can_rollback_ddl)
         entry = {"app": migration.app_label, "name": migration.name}
         for direction, backwards in (("forwards", False), ("backwards", True)):
+            deferred = []  # (position in the collected SQL, operation) where each deferred statement starts
+
+            def mark(index, editor, later, marks=deferred):
+                if later:
+                    marks.append((len(editor.collected_sql), index))
+
+            tracker = tracking_operations(migration, mark)
             try:
-                statements = loader.collect_sql([(migration, backwards)])
+                if backwards:
+                    statements = loader.collect_sql([(migration, backwards)])
+                else:
+                    with tracker:
+                        statements = loader.collect_sql([(migration, backwards)])
             except Exception as exc:
                 entry[direction] = {"error": f"{type(exc).__name__}: {exc}", "statements": [], "text": None}
             else:
+                groups, later = split_by_operation(statements, migration, deferred)
                 entry[direction] = {
                     "statements": statements,
                     "text": sqlmigrate_text(statements, wrap, connection),
-                    "by_operation": split_by_operation(statements, migration),
+                    "by_operation": groups,
+                    "deferred": later,
                 }
         result.append(entry)
     return {"migrations": result}
@@ -768,6 +798,9 @@ class StatementRecorder:
         self.failed = None
         self.operation = None
         self.started = time.perf_counter()
+
+    def at_operation(self, index, schema_editor=None, deferred=False):
+        self.operation = index
 
     def reset(self):
         self.statements, self.omitted, self.failed, self.operation = [], 0, None, None
@@ -901,7 +934,7 @@ def verb_apply(args, connection):
             started = time.perf_counter()
             entry = {"app": migration.app_label, "name": migration.name, "atomic": bool(migration.atomic)}
             try:
-                with tracking_operations(migration, recorder):
+                with tracking_operations(migration, recorder.at_operation):
                     state = executor.migrate(
                         [(migration.app_label, migration.name)], plan=[(migration, False)], state=state
                     )
@@ -960,18 +993,33 @@ def verb_apply(args, connection):
 
 
 class tracking_operations:
-    """Tell the recorder which operation of `migration` is running (deferred SQL: the last)."""
+    """Tell `on_operation` which operation of `migration` is running, deferred SQL included.
 
-    def __init__(self, migration, recorder):
-        self.migration, self.recorder = migration, recorder
+    The schema editor keeps some SQL (indexes, foreign keys) in `deferred_sql` and runs it
+    in its __exit__, after the last operation; that SQL belongs to the operation that
+    queued it, so `on_operation` is called again with that operation's index before each
+    deferred statement runs (see DeferredSQL): `on_operation(index, schema_editor, deferred)`.
+    """
+
+    def __init__(self, migration, on_operation):
+        self.migration, self.on_operation = migration, on_operation
+        self.current = None  # index of the operation running (or that ran last)
+        self.depth = 0  # > 0 while an operation runs: its reads of deferred_sql are not the final run
 
     def __enter__(self):
         for index, operation in enumerate(self.migration.operations):
             original = operation.database_forwards
 
             def forwards(app_label, schema_editor, from_state, to_state, _index=index, _original=original):
-                self.recorder.operation = _index
-                return _original(app_label, schema_editor, from_state, to_state)
+                self.current = _index
+                self.on_operation(_index, schema_editor, False)
+                if not isinstance(schema_editor.deferred_sql, DeferredSQL):
+                    schema_editor.deferred_sql = DeferredSQL(schema_editor.deferred_sql, self, schema_editor)
+                self.depth += 1
+                try:
+                    return _original(app_label, schema_editor, from_state, to_state)
+                finally:
+                    self.depth -= 1
 
             operation.database_forwards = forwards
         return self
@@ -980,6 +1028,49 @@ class tracking_operations:
         for operation in self.migration.operations:
             operation.__dict__.pop("database_forwards", None)
         return False
+
+
+class DeferredSQL(list):
+    """schema_editor.deferred_sql that remembers which operation queued each statement.
+
+    Keyed by identity: Django removes entries (a dropped column's index) and renames
+    references inside them (a renamed column) in place, so position is no guide.
+    Iterated outside every operation (the schema editor's __exit__ running them), it
+    reports each statement's operation before handing the statement out.
+    """
+
+    def __init__(self, items, tracker, schema_editor):
+        super().__init__(items)
+        self.tracker, self.schema_editor = tracker, schema_editor
+        self.owner = {id(item): tracker.current for item in items}
+
+    def append(self, item):
+        self.owner[id(item)] = self.tracker.current
+        super().append(item)
+
+    def extend(self, items):
+        items = list(items)
+        for item in items:
+            self.owner[id(item)] = self.tracker.current
+        super().extend(items)
+
+    def insert(self, index, item):
+        self.owner[id(item)] = self.tracker.current
+        super().insert(index, item)
+
+    def __iadd__(self, items):
+        self.extend(items)
+        return self
+
+    def __iter__(self):
+        if self.tracker.depth:  # an operation looking through the list (renames, removals)
+            yield from super().__iter__()
+            return
+        last = len(self.tracker.migration.operations) - 1
+        for item in super().__iter__():
+            owner = self.owner.get(id(item))
+            self.tracker.on_operation(last if owner is None else owner, self.schema_editor, True)
+            yield item
 
 
 def summarize(entry, atomic):
