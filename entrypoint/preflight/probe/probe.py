@@ -52,7 +52,7 @@ INTERNAL_MARKERS = (
     "FROM pg_",
     "JOIN pg_",
 )
-MAX_STATEMENTS = 500  # per migration; the rest are counted, not listed
+MAX_STATEMENTS = 500  # distinct entries per migration; the rest are counted, not listed
 
 
 class ProbeError(Exception):
@@ -783,28 +783,86 @@ class Capture:
         return locks, rewrites
 
 
+# Literals and placeholders, found with a small lexer (the probe has only the standard
+# library: PostgreSQL's own scanner, pglast, is not in the project's interpreter).
+# Quoted identifiers and comments are matched only so that what is inside them is kept.
+_TOKENS = re.compile(
+    r"""
+      (?P<keep>"(?:[^"]|"")*"|--[^\n]*|/\*.*?\*/)
+    | (?P<value>(?<![\w$])[Ee]'(?:[^'\\]|\\.|'')*'
+        | (?<![\w$])(?:[BbXxNn]|[Uu]&)?'(?:[^']|'')*'
+        | \$(?P<tag>[A-Za-z_]\w*|)\$.*?\$(?P=tag)\$
+        | (?<![\w$.])(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
+    | (?P<placeholder>%(?:\([^)]*\))?s)
+    """,
+    re.S | re.X,
+)
+_VALUE = "\x00"
+_LIST = re.compile(r"\x00(?:\s*,\s*\x00)+")  # IN (%s, %s, ...) of any length
+_ROWS = re.compile(r"\(\x00\)(?:\s*,\s*\(\x00\))+")  # VALUES (...), (...) of any length
+_SAVEPOINT = re.compile(r"^\s*((?:RELEASE\s+|ROLLBACK\s+TO\s+)?SAVEPOINT)\s+\S+\s*$", re.I)
+_NORMAL_CACHE = 10_000  # raw SQL texts remembered; a loop repeats a handful of them
+
+
+def normalize(sql):
+    """Return the key under which repeats of an executed statement are folded.
+
+    The same for statements that differ only in literal values, in the length of a list
+    of values (IN (...), VALUES rows) or in a savepoint's name, as pg_stat_statements
+    would count them. A schema change is its own key: its locks and rewrites are read.
+    """
+    if sql.lstrip()[:9].upper().startswith(DDL):
+        return sql
+    savepoint = _SAVEPOINT.match(sql)
+    if savepoint:
+        return savepoint.group(1).upper()
+    key = _TOKENS.sub(lambda m: m.group("keep") or _VALUE, sql)
+    return _ROWS.sub("(" + _VALUE + ")", _LIST.sub(_VALUE, key))
+
+
+def without_values(sql):
+    """Return `sql` with every literal value replaced by a placeholder."""
+    return _TOKENS.sub(lambda m: "%s" if m.group("value") else m.group(0), sql)
+
+
 class StatementRecorder:
     """An execute_wrapper that keeps every statement's SQL, duration and row count.
 
     Parameters are never kept (a data migration's values may be personal data); the SQL
-    keeps its placeholders and the count of parameter sets. Runs of the same statement
-    (a data migration's loop) are folded into one entry with a count.
+    keeps its placeholders and the count of parameter sets. Repeats of a statement in a
+    migration (a data migration's loop: SELECT, UPDATE, SELECT, UPDATE ... or the same
+    UPDATE with other inlined values) are folded into one entry per operation with a
+    count, the total and the longest time, the total rows, the first start and the
+    locks seen the first time (see normalize). At most MAX_STATEMENTS distinct entries
+    are kept; past that, the migration's statements are counted (distinct, executions,
+    time, rows), never dropped silently. A failing statement, and Django's bookkeeping,
+    are always kept.
     """
 
     def __init__(self, capture=None):
         self.capture = capture
-        self.statements = []
-        self.omitted = 0
-        self.failed = None
-        self.operation = None
-        self.started = time.perf_counter()
+        self.normal = {}  # raw SQL -> normalize(raw)
+        self.reset()
 
     def at_operation(self, index, schema_editor=None, deferred=False):
         self.operation = index
 
     def reset(self):
-        self.statements, self.omitted, self.failed, self.operation = [], 0, None, None
+        self.statements, self.failed, self.operation = [], None, None
+        self.entries = {}  # (key, operation) -> entry
+        self.varied = set()  # entries folding different texts: they show the SQL without values
+        self.omitted = {"distinct": set(), "executions": 0, "ms": 0.0, "rows": 0}
         self.started = time.perf_counter()
+
+    def omitted_summary(self):
+        """What was executed but not kept: distinct statements, executions, time, rows."""
+        dropped = self.omitted
+        return {
+            "statements_omitted": len(dropped["distinct"]),
+            "omitted_executions": dropped["executions"],
+            "omitted_ms": dropped["ms"],
+            "omitted_rows": dropped["rows"],
+        }
 
     def __call__(self, execute, sql, params, many, context):
         started = time.perf_counter()
@@ -819,26 +877,53 @@ class StatementRecorder:
             cursor = context.get("cursor")
             rows = _safe(lambda: cursor.rowcount, -1) if error is None else None
             offset = (started - self.started) * 1000.0
-            entry = self._add(str(sql), elapsed, rows, error, many, params, offset)
+            sql = str(sql)
+            entry = self._add(sql, elapsed, rows, error, many, params, offset)
             if entry is not None and self.capture is not None and error is None:
-                entry["locks"], entry["rewrites"] = self.capture.after(entry["sql"])
+                locks, rewrites = self.capture.after(sql)
+                entry["locks"] += locks
+                entry["rewrites"] += rewrites
+
+    def _normalize(self, sql):
+        found = self.normal.get(sql)
+        if found is None:
+            if len(self.normal) >= _NORMAL_CACHE:
+                self.normal.clear()
+            found = self.normal[sql] = normalize(sql)
+        return found
 
     def _add(self, sql, elapsed, rows, error, many, params, offset=0.0):
-        # Django's bookkeeping and its catalog introspection, not the migration's own work.
-        internal = any(marker in sql for marker in INTERNAL_MARKERS)
-        last = self.statements[-1] if self.statements else None
-        if last and last["sql"] == sql and error is None and last["error"] is None:
-            last["count"] += 1
-            last["duration_ms"] += elapsed
-            last["rows"] = (last["rows"] or 0) + max(rows or 0, 0)
-            return None  # a repeat: its locks were read after the first one
+        """Fold the statement into its entry; return the entry when its locks are to be read."""
+        key = self._normalize(sql)
+        entry = self.entries.get((key, self.operation)) if error is None else None
+        if entry is not None:
+            entry["count"] += 1
+            entry["duration_ms"] += elapsed
+            entry["max_ms"] = max(entry["max_ms"], elapsed)
+            if rows is not None and rows >= 0:
+                entry["rows"] = max(entry["rows"] or 0, 0) + rows
+            if entry["sql"] != sql and id(entry) not in self.varied:
+                entry["sql"] = without_values(sql)  # different values: show none of them
+                self.varied.add(id(entry))
+            # A repeated query takes the locks it took the first time; a schema change is
+            # read again (the same ALTER twice can rewrite twice).
+            return entry if sql.lstrip()[:9].upper().startswith(DDL) else None
+        internal = any(marker in sql for marker in INTERNAL_MARKERS)  # Django's bookkeeping: a few, kept
+        if len(self.statements) >= MAX_STATEMENTS and error is None and not internal:
+            dropped = self.omitted
+            dropped["distinct"].add(hash((key, self.operation)))
+            dropped["executions"] += 1
+            dropped["ms"] += elapsed
+            dropped["rows"] += max(rows or 0, 0)
+            return None
         entry = {
             "sql": sql,
             "started_ms": offset,
             "operation": self.operation,
             "locks": [],
             "rewrites": [],
-            "duration_ms": elapsed,
+            "duration_ms": elapsed,  # all executions together
+            "max_ms": elapsed,
             "rows": rows,
             "count": 1,
             "params": len(params) if params is not None and not many else (len(params) if many else 0),
@@ -848,9 +933,8 @@ class StatementRecorder:
         }
         if error is not None:
             self.failed = entry
-        if len(self.statements) >= MAX_STATEMENTS and error is None:
-            self.omitted += 1
-            return None
+        else:
+            self.entries[(key, self.operation)] = entry
         self.statements.append(entry)
         return entry
 
@@ -960,7 +1044,7 @@ def verb_apply(args, connection):
                 entry["status"] = "applied"
             entry["duration_ms"] = (time.perf_counter() - started) * 1000.0
             entry["statements"] = recorder.statements
-            entry["statements_omitted"] = recorder.omitted
+            entry.update(recorder.omitted_summary())
             entry["locks"], entry["rewrites"] = summarize(entry, migration.atomic)
             results.append(entry)
             if failure:
