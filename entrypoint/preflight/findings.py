@@ -31,8 +31,8 @@ def units(plan: dict[str, Any], sql: dict[str, Any]) -> list[Unit]:
             # The SQL could not be split by operation: check it as one block.
             result.append(Unit(parse("\n".join(forwards.get("statements") or [])), migration["atomic"], **common))
             continue
-        for operation, statements in zip(operations, groups, strict=True):
-            ref = OperationRef(
+        refs = [
+            OperationRef(
                 operation["index"],
                 operation["type"],
                 operation["describe"],
@@ -40,7 +40,17 @@ def units(plan: dict[str, Any], sql: dict[str, Any]) -> list[Unit]:
                 operation.get("end_line"),
                 operation["reversible"],
             )
+            for operation in operations
+        ]
+        for ref, statements in zip(refs, groups, strict=True):
             result.append(Unit(parse("\n".join(statements)), migration["atomic"], operation=ref, **common))
+        # SQL the schema editor deferred to the end of the migration (indexes, foreign keys):
+        # checked where it runs, last, but it belongs to the operation that queued it.
+        for later in forwards.get("deferred") or []:
+            ref = refs[later["operation"]]
+            result.append(
+                Unit(parse("\n".join(later["statements"])), migration["atomic"], operation=ref, deferred=True, **common)
+            )
     return result
 
 

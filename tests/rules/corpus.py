@@ -88,6 +88,10 @@ class Case:
             (s, 1.0, 0) if isinstance(s, str) else (s["sql"], s["duration_ms"], s.get("operation", 0))
             for s in data.get("statements") or []
         ]
+        executions = [
+            (1, 1.0) if isinstance(s, str) else (s.get("count", 1), s.get("max_ms", s["duration_ms"]))
+            for s in data.get("statements") or []
+        ]
         return MigrationRun(
             app="app",
             name="0001_x",
@@ -97,6 +101,7 @@ class Case:
             duration_ms=data.get("duration_ms", 10.0),
             operations=operations,
             statements=statements,
+            executions=executions,
             locks=[Lock(**lock) for lock in data.get("locks") or []],
             rewrites=[Rewrite(**rewrite) for rewrite in data.get("rewrites") or []],
             blocked=[Blocked(**blocked) for blocked in data.get("blocked") or []],

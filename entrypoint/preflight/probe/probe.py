@@ -54,7 +54,7 @@ INTERNAL_MARKERS = (
     "FROM pg_",
     "JOIN pg_",
 )
-MAX_STATEMENTS = 500  # per migration; the rest are counted, not listed
+MAX_STATEMENTS = 500  # distinct entries per migration; the rest are counted, not listed
 
 
 class ProbeError(Exception):
@@ -630,16 +630,24 @@ def sqlmigrate_text(statements, wrap, connection):
     return output if output.endswith("\n") else output + "\n"
 
 
-def split_by_operation(statements, migration):
+def split_by_operation(statements, migration, deferred=()):
     """Group collect_sql's statements by operation, using the headers it writes before each.
 
     For every operation Django's Migration.apply(collect_sql=True) appends "--",
-    "-- <describe()>", "--" before that operation's SQL; we walk them in order.
+    "-- <describe()>", "--" before that operation's SQL; we walk them in order. The
+    schema editor's deferred SQL comes after the last operation's header: `deferred`
+    holds (position in `statements`, operation index) where each deferred statement
+    starts, and those statements are returned apart, in the order they run, as
+    [{"operation": index, "statements": [...]}] (consecutive ones of the same operation
+    together). Returns (groups, deferred groups), or (None, None) when the headers do
+    not match the operations.
     """
     groups, current = [], None
     expected = [_safe(op.describe, type(op).__name__) for op in migration.operations]
+    marks = sorted(deferred)
+    tail = marks[0][0] if marks else len(statements)
     index = 0
-    while index < len(statements):
+    while index < tail:
         if len(groups) < len(expected) and statements[index : index + 3] == ["--", "-- " + expected[len(groups)], "--"]:
             current = []
             groups.append(current)
@@ -648,7 +656,16 @@ def split_by_operation(statements, migration):
         if current is not None:
             current.append(statements[index])
         index += 1
-    return groups if len(groups) == len(expected) else None
+    if len(groups) != len(expected):
+        return None, None
+    later = []
+    for number, (start, operation) in enumerate(marks):
+        end = marks[number + 1][0] if number + 1 < len(marks) else len(statements)
+        if later and later[-1]["operation"] == operation:
+            later[-1]["statements"] += statements[start:end]
+        else:
+            later.append({"operation": operation, "statements": statements[start:end]})
+    return groups, later
 
 
 def verb_sql(args, connection):
@@ -677,14 +694,26 @@ def collected_sql(loader, migration, backwards, connection):
     index to rename): the SQL depends on when it is asked.
     """
     wrap = bool(migration.atomic and connection.features.can_rollback_ddl)
+    deferred = []  # (position in the collected SQL, operation) where each deferred statement starts
+
+    def mark(index, editor, later, marks=deferred):
+        if later:
+            marks.append((len(editor.collected_sql), index))
+
     try:
-        statements = loader.collect_sql([(migration, backwards)])
+        if backwards:
+            statements = loader.collect_sql([(migration, backwards)])
+        else:
+            with tracking_operations(migration, mark):
+                statements = loader.collect_sql([(migration, backwards)])
     except Exception as exc:
         return {"error": f"{type(exc).__name__}: {exc}", "statements": [], "text": None}
+    groups, later = split_by_operation(statements, migration, deferred)
     return {
         "statements": statements,
         "text": sqlmigrate_text(statements, wrap, connection),
-        "by_operation": split_by_operation(statements, migration),
+        "by_operation": groups,
+        "deferred": later,
     }
 
 
@@ -769,25 +798,86 @@ class Capture:
         return locks, rewrites
 
 
+# Literals and placeholders, found with a small lexer (the probe has only the standard
+# library: PostgreSQL's own scanner, pglast, is not in the project's interpreter).
+# Quoted identifiers and comments are matched only so that what is inside them is kept.
+_TOKENS = re.compile(
+    r"""
+      (?P<keep>"(?:[^"]|"")*"|--[^\n]*|/\*.*?\*/)
+    | (?P<value>(?<![\w$])[Ee]'(?:[^'\\]|\\.|'')*'
+        | (?<![\w$])(?:[BbXxNn]|[Uu]&)?'(?:[^']|'')*'
+        | \$(?P<tag>[A-Za-z_]\w*|)\$.*?\$(?P=tag)\$
+        | (?<![\w$.])(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
+    | (?P<placeholder>%(?:\([^)]*\))?s)
+    """,
+    re.S | re.X,
+)
+_VALUE = "\x00"
+_LIST = re.compile(r"\x00(?:\s*,\s*\x00)+")  # IN (%s, %s, ...) of any length
+_ROWS = re.compile(r"\(\x00\)(?:\s*,\s*\(\x00\))+")  # VALUES (...), (...) of any length
+_SAVEPOINT = re.compile(r"^\s*((?:RELEASE\s+|ROLLBACK\s+TO\s+)?SAVEPOINT)\s+\S+\s*$", re.I)
+_NORMAL_CACHE = 10_000  # raw SQL texts remembered; a loop repeats a handful of them
+
+
+def normalize(sql):
+    """Return the key under which repeats of an executed statement are folded.
+
+    The same for statements that differ only in literal values, in the length of a list
+    of values (IN (...), VALUES rows) or in a savepoint's name, as pg_stat_statements
+    would count them. A schema change is its own key: its locks and rewrites are read.
+    """
+    if sql.lstrip()[:9].upper().startswith(DDL):
+        return sql
+    savepoint = _SAVEPOINT.match(sql)
+    if savepoint:
+        return savepoint.group(1).upper()
+    key = _TOKENS.sub(lambda m: m.group("keep") or _VALUE, sql)
+    return _ROWS.sub("(" + _VALUE + ")", _LIST.sub(_VALUE, key))
+
+
+def without_values(sql):
+    """Return `sql` with every literal value replaced by a placeholder."""
+    return _TOKENS.sub(lambda m: "%s" if m.group("value") else m.group(0), sql)
+
+
 class StatementRecorder:
     """An execute_wrapper that keeps every statement's SQL, duration and row count.
 
     Parameters are never kept (a data migration's values may be personal data); the SQL
-    keeps its placeholders and the count of parameter sets. Runs of the same statement
-    (a data migration's loop) are folded into one entry with a count.
+    keeps its placeholders and the count of parameter sets. Repeats of a statement in a
+    migration (a data migration's loop: SELECT, UPDATE, SELECT, UPDATE ... or the same
+    UPDATE with other inlined values) are folded into one entry per operation with a
+    count, the total and the longest time, the total rows, the first start and the
+    locks seen the first time (see normalize). At most MAX_STATEMENTS distinct entries
+    are kept; past that, the migration's statements are counted (distinct, executions,
+    time, rows), never dropped silently. A failing statement, and Django's bookkeeping,
+    are always kept.
     """
 
     def __init__(self, capture=None):
         self.capture = capture
-        self.statements = []
-        self.omitted = 0
-        self.failed = None
-        self.operation = None
-        self.started = time.perf_counter()
+        self.normal = {}  # raw SQL -> normalize(raw)
+        self.reset()
+
+    def at_operation(self, index, schema_editor=None, deferred=False):
+        self.operation = index
 
     def reset(self):
-        self.statements, self.omitted, self.failed, self.operation = [], 0, None, None
+        self.statements, self.failed, self.operation = [], None, None
+        self.entries = {}  # (key, operation) -> entry
+        self.varied = set()  # entries folding different texts: they show the SQL without values
+        self.omitted = {"distinct": set(), "executions": 0, "ms": 0.0, "rows": 0}
         self.started = time.perf_counter()
+
+    def omitted_summary(self):
+        """What was executed but not kept: distinct statements, executions, time, rows."""
+        dropped = self.omitted
+        return {
+            "statements_omitted": len(dropped["distinct"]),
+            "omitted_executions": dropped["executions"],
+            "omitted_ms": dropped["ms"],
+            "omitted_rows": dropped["rows"],
+        }
 
     def __call__(self, execute, sql, params, many, context):
         started = time.perf_counter()
@@ -802,26 +892,53 @@ class StatementRecorder:
             cursor = context.get("cursor")
             rows = _safe(lambda: cursor.rowcount, -1) if error is None else None
             offset = (started - self.started) * 1000.0
-            entry = self._add(str(sql), elapsed, rows, error, many, params, offset)
+            sql = str(sql)
+            entry = self._add(sql, elapsed, rows, error, many, params, offset)
             if entry is not None and self.capture is not None and error is None:
-                entry["locks"], entry["rewrites"] = self.capture.after(entry["sql"])
+                locks, rewrites = self.capture.after(sql)
+                entry["locks"] += locks
+                entry["rewrites"] += rewrites
+
+    def _normalize(self, sql):
+        found = self.normal.get(sql)
+        if found is None:
+            if len(self.normal) >= _NORMAL_CACHE:
+                self.normal.clear()
+            found = self.normal[sql] = normalize(sql)
+        return found
 
     def _add(self, sql, elapsed, rows, error, many, params, offset=0.0):
-        # Django's bookkeeping and its catalog introspection, not the migration's own work.
-        internal = any(marker in sql for marker in INTERNAL_MARKERS)
-        last = self.statements[-1] if self.statements else None
-        if last and last["sql"] == sql and error is None and last["error"] is None:
-            last["count"] += 1
-            last["duration_ms"] += elapsed
-            last["rows"] = (last["rows"] or 0) + max(rows or 0, 0)
-            return None  # a repeat: its locks were read after the first one
+        """Fold the statement into its entry; return the entry when its locks are to be read."""
+        key = self._normalize(sql)
+        entry = self.entries.get((key, self.operation)) if error is None else None
+        if entry is not None:
+            entry["count"] += 1
+            entry["duration_ms"] += elapsed
+            entry["max_ms"] = max(entry["max_ms"], elapsed)
+            if rows is not None and rows >= 0:
+                entry["rows"] = max(entry["rows"] or 0, 0) + rows
+            if entry["sql"] != sql and id(entry) not in self.varied:
+                entry["sql"] = without_values(sql)  # different values: show none of them
+                self.varied.add(id(entry))
+            # A repeated query takes the locks it took the first time; a schema change is
+            # read again (the same ALTER twice can rewrite twice).
+            return entry if sql.lstrip()[:9].upper().startswith(DDL) else None
+        internal = any(marker in sql for marker in INTERNAL_MARKERS)  # Django's bookkeeping: a few, kept
+        if len(self.statements) >= MAX_STATEMENTS and error is None and not internal:
+            dropped = self.omitted
+            dropped["distinct"].add(hash((key, self.operation)))
+            dropped["executions"] += 1
+            dropped["ms"] += elapsed
+            dropped["rows"] += max(rows or 0, 0)
+            return None
         entry = {
             "sql": sql,
             "started_ms": offset,
             "operation": self.operation,
             "locks": [],
             "rewrites": [],
-            "duration_ms": elapsed,
+            "duration_ms": elapsed,  # all executions together
+            "max_ms": elapsed,
             "rows": rows,
             "count": 1,
             "params": len(params) if params is not None and not many else (len(params) if many else 0),
@@ -831,9 +948,8 @@ class StatementRecorder:
         }
         if error is not None:
             self.failed = entry
-        if len(self.statements) >= MAX_STATEMENTS and error is None:
-            self.omitted += 1
-            return None
+        else:
+            self.entries[(key, self.operation)] = entry
         self.statements.append(entry)
         return entry
 
@@ -917,7 +1033,7 @@ def verb_apply(args, connection):
             started = time.perf_counter()
             entry = {"app": migration.app_label, "name": migration.name, "atomic": bool(migration.atomic)}
             try:
-                with tracking_operations(migration, recorder):
+                with tracking_operations(migration, recorder.at_operation):
                     state = executor.migrate(
                         [(migration.app_label, migration.name)], plan=[(migration, False)], state=state
                     )
@@ -943,7 +1059,7 @@ def verb_apply(args, connection):
                 entry["status"] = "applied"
             entry["duration_ms"] = (time.perf_counter() - started) * 1000.0
             entry["statements"] = recorder.statements
-            entry["statements_omitted"] = recorder.omitted
+            entry.update(recorder.omitted_summary())
             entry["locks"], entry["rewrites"] = summarize(entry, migration.atomic)
             results.append(entry)
             if failure:
@@ -976,18 +1092,33 @@ def verb_apply(args, connection):
 
 
 class tracking_operations:
-    """Tell the recorder which operation of `migration` is running (deferred SQL: the last)."""
+    """Tell `on_operation` which operation of `migration` is running, deferred SQL included.
 
-    def __init__(self, migration, recorder):
-        self.migration, self.recorder = migration, recorder
+    The schema editor keeps some SQL (indexes, foreign keys) in `deferred_sql` and runs it
+    in its __exit__, after the last operation; that SQL belongs to the operation that
+    queued it, so `on_operation` is called again with that operation's index before each
+    deferred statement runs (see DeferredSQL): `on_operation(index, schema_editor, deferred)`.
+    """
+
+    def __init__(self, migration, on_operation):
+        self.migration, self.on_operation = migration, on_operation
+        self.current = None  # index of the operation running (or that ran last)
+        self.depth = 0  # > 0 while an operation runs: its reads of deferred_sql are not the final run
 
     def __enter__(self):
         for index, operation in enumerate(self.migration.operations):
             original = operation.database_forwards
 
             def forwards(app_label, schema_editor, from_state, to_state, _index=index, _original=original):
-                self.recorder.operation = _index
-                return _original(app_label, schema_editor, from_state, to_state)
+                self.current = _index
+                self.on_operation(_index, schema_editor, False)
+                if not isinstance(schema_editor.deferred_sql, DeferredSQL):
+                    schema_editor.deferred_sql = DeferredSQL(schema_editor.deferred_sql, self, schema_editor)
+                self.depth += 1
+                try:
+                    return _original(app_label, schema_editor, from_state, to_state)
+                finally:
+                    self.depth -= 1
 
             operation.database_forwards = forwards
         return self
@@ -996,6 +1127,49 @@ class tracking_operations:
         for operation in self.migration.operations:
             operation.__dict__.pop("database_forwards", None)
         return False
+
+
+class DeferredSQL(list):
+    """schema_editor.deferred_sql that remembers which operation queued each statement.
+
+    Keyed by identity: Django removes entries (a dropped column's index) and renames
+    references inside them (a renamed column) in place, so position is no guide.
+    Iterated outside every operation (the schema editor's __exit__ running them), it
+    reports each statement's operation before handing the statement out.
+    """
+
+    def __init__(self, items, tracker, schema_editor):
+        super().__init__(items)
+        self.tracker, self.schema_editor = tracker, schema_editor
+        self.owner = {id(item): tracker.current for item in items}
+
+    def append(self, item):
+        self.owner[id(item)] = self.tracker.current
+        super().append(item)
+
+    def extend(self, items):
+        items = list(items)
+        for item in items:
+            self.owner[id(item)] = self.tracker.current
+        super().extend(items)
+
+    def insert(self, index, item):
+        self.owner[id(item)] = self.tracker.current
+        super().insert(index, item)
+
+    def __iadd__(self, items):
+        self.extend(items)
+        return self
+
+    def __iter__(self):
+        if self.tracker.depth:  # an operation looking through the list (renames, removals)
+            yield from super().__iter__()
+            return
+        last = len(self.tracker.migration.operations) - 1
+        for item in super().__iter__():
+            owner = self.owner.get(id(item))
+            self.tracker.on_operation(last if owner is None else owner, self.schema_editor, True)
+            yield item
 
 
 def summarize(entry, atomic):

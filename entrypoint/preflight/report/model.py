@@ -30,7 +30,7 @@ __all__ = [
     "TestRun",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: repeated statements folded per migration; statements_omitted counts distinct ones
 
 
 @dataclass
@@ -45,17 +45,22 @@ class Operation:
 
 @dataclass
 class Statement:
-    """One statement executed on the copy (runs of the same SQL folded, with a count)."""
+    """One statement executed on the copy; its repeats in the migration folded in, with a count."""
 
     sql: str
-    duration_ms: float
-    rows: int | None = None
+    duration_ms: float  # all executions together
+    rows: int | None = None  # all executions together
     count: int = 1
     params: int = 0
     internal: bool = False
     error: str | None = None
-    started_ms: float = 0.0  # from the start of its migration
+    started_ms: float = 0.0  # the first execution, from the start of its migration
     operation: int | None = None  # index of the operation it came from
+    max_ms: float | None = None  # the longest execution (None from a report before it was kept)
+
+    @property
+    def longest_ms(self) -> float:
+        return self.max_ms if self.max_ms is not None else self.duration_ms
 
 
 @dataclass
@@ -88,7 +93,9 @@ class Migration:
     status: str = "not_run"  # applied | failed | not_run
     duration_ms: float | None = None
     statements: list[Statement] = field(default_factory=list)
-    statements_omitted: int = 0
+    statements_omitted: int = 0  # distinct statements executed past the limit, not listed
+    omitted_executions: int = 0  # their executions
+    omitted_ms: float = 0.0  # their time together
     locks: list[Lock] = field(default_factory=list)
     rewrites: list[Rewrite] = field(default_factory=list)
     blocked: list[Blocked] = field(default_factory=list)
@@ -108,6 +115,11 @@ class Migration:
     @property
     def executed(self) -> list[Statement]:
         return [s for s in self.statements if not s.internal]
+
+    @property
+    def executions(self) -> int:
+        """Statements the migration itself executed on the copy, repeats and unlisted ones included."""
+        return sum(s.count for s in self.executed) + self.omitted_executions
 
 
 @dataclass

@@ -64,6 +64,7 @@ def environment() -> jinja2.Environment:
         first_line=first_line,
         one_line=one_line,
         lock_mode=lock_mode,
+        thousands=lambda number: f"{number:,}",
         md=escape.md,
         code=escape.code,
         cell=escape.cell,

@@ -42,6 +42,7 @@ class Unit:
     file: str | None = None
     operation: OperationRef | None = None
     lines: list[int] | None = None  # per statement, for SQL files
+    deferred: bool = False  # SQL the schema editor ran at the end of the migration for `operation`
 
 
 @dataclass
@@ -139,7 +140,7 @@ def run(
     findings: list[Finding] = []
     for unit in units:
         base = Context(facts, settings.thresholds, state, unit.in_transaction, unit.operation)
-        if unit.operation is not None:
+        if unit.operation is not None and not unit.deferred:  # the operation itself was checked in its own unit
             for rule in rules:
                 findings += [_home(f, unit, None, None) for f in rule.check_operation(unit.operation, base)]
         for position, statement in enumerate(unit.statements):

@@ -127,13 +127,16 @@ class MigrationRun:
     status: str
     duration_ms: float | None
     operations: list[OperationRef]
-    statements: list[tuple[str, float, int | None]]  # (sql, duration_ms, operation index)
+    statements: list[tuple[str, float, int | None]]  # (sql, duration_ms of all executions, operation index)
     locks: list[Lock] = field(default_factory=list)
     rewrites: list[Rewrite] = field(default_factory=list)
     blocked: list[Blocked] = field(default_factory=list)
     failure: FailureFacts | None = None
     failed_statement: str | None = None
     failed_operation: int | None = None
+    # Per statement, in the same order: (executions folded into it, the longest one's ms).
+    # Empty: each statement ran once.
+    executions: list[tuple[int, float]] = field(default_factory=list)
 
     @property
     def label(self) -> str:
