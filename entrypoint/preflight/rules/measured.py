@@ -74,6 +74,20 @@ class Blocked:
     reads_ms: float
     writes_ms: float
     samples: int
+    row_writes_ms: float = 0.0  # a sampled row's FOR NO KEY UPDATE (what an UPDATE asks) waited on row locks
+
+
+@dataclass
+class Executed:
+    """One recorded statement with what the copy counted (rows), beside MigrationRun.statements."""
+
+    sql: str
+    duration_ms: float  # all its executions together
+    rows: int | None  # cursor.rowcount, summed over the executions folded into it
+    count: int = 1  # executions folded into this entry
+    started_ms: float = 0.0  # from the start of its migration
+    operation: int | None = None
+    internal: bool = False  # Django's bookkeeping and introspection
 
 
 @dataclass
@@ -131,6 +145,7 @@ class MigrationRun:
     locks: list[Lock] = field(default_factory=list)
     rewrites: list[Rewrite] = field(default_factory=list)
     blocked: list[Blocked] = field(default_factory=list)
+    executed: list[Executed] = field(default_factory=list)  # the statements again, with rows and start times
     failure: FailureFacts | None = None
     failed_statement: str | None = None
     failed_operation: int | None = None
