@@ -103,12 +103,12 @@ def _probe(baseline_ms: list[float], samples: list[Sample], tables: tuple[str, .
     return probe
 
 
-def test_noise_floor_is_three_times_the_p95_and_at_least_20_ms() -> None:
-    assert noise_floor([]) == pytest.approx(0.020)
-    assert noise_floor([0.001, 0.002, 0.001, 0.003, 0.002]) == pytest.approx(0.020)  # 3 x 3 ms < 20 ms
-    latencies = [0.010] * 19 + [0.500]  # one hiccup in 20 does not set the floor
-    assert noise_floor(latencies) == pytest.approx(0.030)
-    assert noise_floor([0.010, 0.012, 0.011, 0.014, 0.013]) == pytest.approx(0.042)
+def test_noise_floor_is_three_times_the_p95_and_at_least_50_ms() -> None:
+    assert noise_floor([]) == pytest.approx(0.050)
+    assert noise_floor([0.001, 0.002, 0.001, 0.003, 0.002]) == pytest.approx(0.050)  # 3 x 3 ms < 50 ms
+    latencies = [0.020] * 19 + [0.500]  # one hiccup in 20 does not set the floor
+    assert noise_floor(latencies) == pytest.approx(0.060)
+    assert noise_floor([0.020, 0.024, 0.022, 0.028, 0.026]) == pytest.approx(0.084)
 
 
 def test_slow_attempts_below_the_floor_are_noise_not_waits() -> None:
@@ -122,13 +122,13 @@ def test_slow_attempts_below_the_floor_are_noise_not_waits() -> None:
 
 def test_a_wait_above_the_floor_or_a_lock_timeout_counts() -> None:
     samples = [
-        Sample(1.0, "stock_item", "write", 0.045),  # above a floor of 3 x 12 ms = 36 ms
-        Sample(2.0, "stock_item", "write", 0.030),  # below it: noise
+        Sample(1.0, "stock_item", "write", 0.080),  # above a floor of 3 x 24 ms = 72 ms
+        Sample(2.0, "stock_item", "write", 0.060),  # below it: noise
         Sample(3.0, "stock_item", "row", 0.101, timed_out=True),  # lock_timeout fired: a wait, whatever the floor
     ]
-    probe = _probe([10.0, 12.0, 11.0, 9.0, 12.0], samples)
+    probe = _probe([20.0, 24.0, 22.0, 19.0, 24.0], samples)
     (blocked,) = probe.blocked(0.0, 10.0, {"stock_item"})
-    assert (blocked.writes_ms, blocked.row_writes_ms) == (45.0, 101.0)
+    assert (blocked.writes_ms, blocked.row_writes_ms) == (80.0, 101.0)
 
 
 def test_no_wait_is_reported_on_a_table_the_migration_did_not_lock() -> None:

@@ -200,8 +200,7 @@ def _migration(entry: dict[str, Any], sql: dict[str, Any], run: dict[str, Any], 
         )
         for s in run.get("statements", [])
     ]
-    new = [lock.relation for lock in locks if lock.new_in_plan]
-    holds = row_holds(statements, entry["atomic"], run.get("duration_ms"), new) if status != "not_run" else []
+    holds = row_holds(statements, entry["atomic"], run.get("duration_ms"), locks) if status != "not_run" else []
     return Migration(
         app=entry["app"],
         name=entry["name"],

@@ -20,7 +20,8 @@ class RowLocksHeldLong(Rule):
         the first such statement to the commit (to the statement's end without a
         transaction). Reported from `thresholds.lock_ms` (default 1000); an error from
         `thresholds.locking_rows` rows (default 10,000), or when --probe-concurrency saw
-        a second session's row writes wait that long; a warning below.
+        a second session's row writes wait that long; a warning below. Rows of a table
+        that a lock blocking all writes (LK213) covered as long are not reported again.
 
     Example:
         def backfill(apps, schema_editor):
@@ -40,8 +41,7 @@ class RowLocksHeldLong(Rule):
     severity = Severity.ERROR
 
     def check_run(self, run: MigrationRun, context: Context) -> Iterator[Finding]:
-        new = [lock.relation for lock in run.locks if lock.new_in_plan]
-        for hold in row_holds(run.executed, run.atomic, run.duration_ms, new):
+        for hold in row_holds(run.executed, run.atomic, run.duration_ms, run.locks):
             if context.is_new(hold.table) or hold.held_ms < context.thresholds.lock_ms:
                 continue
             measured = next((b for b in run.blocked if b.table == hold.table), None)

@@ -16,6 +16,7 @@ from typing import Protocol
 from pglast import ast, enums
 
 from preflight.rules.locks import with_parameters
+from preflight.rules.measured import Lock
 from preflight.sql.parse import parse, relation_name
 
 # FOR KEY SHARE is left out: it does not block an UPDATE that leaves the key alone.
@@ -78,7 +79,7 @@ def locked_tables(sql: str) -> list[tuple[str, str]]:
 
 
 def row_holds(
-    statements: Sequence[Recorded], atomic: bool, duration_ms: float | None, new_tables: Iterable[str] = ()
+    statements: Sequence[Recorded], atomic: bool, duration_ms: float | None, locks: Iterable[Lock] = ()
 ) -> list[RowHold]:
     """Row locks on existing tables: per table in an atomic migration, per statement otherwise.
 
@@ -86,10 +87,13 @@ def row_holds(
     migration), so one table's rows add up and the hold starts at the first of them.
     Without one each statement commits on its own: its rows are locked while it runs
     (a run of repeats folded into one entry: one execution's share of rows and time).
+    Tables created in the plan are left out, and so are rows of a table whose writes a
+    table lock (`locks`, as captured) blocked at least as long: that lock says it all.
     """
     if duration_ms is None:
         return []
-    new = {_bare(table) for table in new_tables}
+    locks = list(locks)
+    new = {lock.relation for lock in locks if lock.new_in_plan}
     holds: dict[str, RowHold] = {}
     separate: list[RowHold] = []
     for index, statement in enumerate(statements):
@@ -119,13 +123,18 @@ def row_holds(
                     earlier.statements + 1,
                     earlier.verb if earlier.verb == verb else "UPDATE/DELETE",
                 )
-    if atomic:
-        return list(holds.values())
-    longest: dict[str, RowHold] = {}
+    longest: dict[str, RowHold] = holds
     for hold in separate:
         if hold.table not in longest or hold.held_ms > longest[hold.table].held_ms:
             longest[hold.table] = hold
-    return list(longest.values())
+    return [hold for hold in longest.values() if not _covered(hold, locks)]
+
+
+def _covered(hold: RowHold, locks: list[Lock]) -> bool:
+    """A table lock blocked every write to the table at least as long as its rows were held."""
+    return any(
+        lock.relation == _bare(hold.table) and lock.blocks_writes and lock.held_ms >= hold.held_ms for lock in locks
+    )
 
 
 def _bare(table: str) -> str:
