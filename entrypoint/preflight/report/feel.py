@@ -34,8 +34,8 @@ def feel(
             parts.append(f"writes to {table} wait up to {duration(writes)}, reads go on{seen}")
     for hold in holds:
         measured = next((b for b in blocked if b.table == hold.table), None)
-        seen = f" (a second session's row writes waited {duration(measured.row_writes_ms)})" if measured else ""
-        seen = seen if measured and measured.row_writes_ms else ""
+        waited = measured.row_writes_ms if measured else 0.0
+        seen = f" (a second session's row writes waited {duration(waited)})" if waited else ""
         rows = f"{'up to ' if hold.statements > 1 else ''}{hold.rows:,} row{'s' if hold.rows != 1 else ''}"
         parts.append(f"updates and deletes of {rows} of {hold.table} wait up to {duration(hold.held_ms)}{seen}")
     for rewrite in rewrites:

@@ -56,7 +56,7 @@ class RowHold:
     statement: int  # index of the first statement that locked them
     operation: int | None
     statements: int = 1  # statements whose rows were added up (a row changed twice counts twice)
-    verb: str = "UPDATE"
+    verb: str = "UPDATE"  # what locked them: UPDATE, DELETE, SELECT ... FOR UPDATE; several joined by /
 
 
 def locked_tables(sql: str) -> list[tuple[str, str]]:
@@ -121,7 +121,7 @@ def row_holds(
                     earlier.statement,
                     earlier.operation,
                     earlier.statements + 1,
-                    earlier.verb if earlier.verb == verb else "UPDATE/DELETE",
+                    earlier.verb if verb in earlier.verb.split("/") else f"{earlier.verb}/{verb}",
                 )
     longest: dict[str, RowHold] = holds
     for hold in separate:
