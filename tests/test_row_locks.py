@@ -17,6 +17,9 @@ from conftest import pg_dump, run_cli, scenario
 from preflight.evidence.blocking import BlockingProbe, Sample, held_tables, noise_floor
 from preflight.postgres.base import Server
 from preflight.probe import runner
+from preflight.rules import engine
+from preflight.rules.base import Facts, OperationRef
+from preflight.rules.measured import Executed, MigrationRun
 
 ITEMS = 50_000
 RUN_PYTHON_LINE = 13  # stock/migrations/0002_reserve.py: migrations.RunPython(reserve_everything, ...)
@@ -136,3 +139,24 @@ def test_no_wait_is_reported_on_a_table_the_migration_did_not_lock() -> None:
     probe = _probe([1.0] * 5, samples, ("stock_item", "stock_note"))
     assert [b.table for b in probe.blocked(0.0, 10.0, {"stock_item"})] == ["stock_item"]
     assert probe.blocked(0.0, 10.0, set()) == []
+
+
+def test_a_slow_update_that_kept_its_rows_locked_is_two_findings() -> None:
+    update = 'UPDATE "stock_item" SET "reserved" = "stock_item"."qty"'
+    run = MigrationRun(
+        app="stock",
+        name="0002_reserve",
+        file="stock/migrations/0002_reserve.py",
+        atomic=True,
+        status="applied",
+        duration_ms=9000.0,
+        operations=[OperationRef(0, "RunPython", "Raw Python operation", 13, 13, True)],
+        statements=[(update, 6000.0, 0)],
+        executed=[Executed(update, 6000.0, ITEMS, started_ms=10.0, operation=0)],
+    )
+    found = engine.merge([], engine.run_measured([run], Facts()))
+    # Both measured: neither folds into the other (each keeps its code, fix and approval).
+    assert sorted((f.code, f.severity) for f in found) == [("LK215", "warning"), ("LK218", "error")]
+    (rows,) = [f for f in found if f.code == "LK218"]
+    assert rows.message.startswith("blocks updates and deletes of 50,000 rows of stock_item for 9.0 s")
+    assert (rows.file, rows.line, rows.statement) == ("stock/migrations/0002_reserve.py", 13, update)

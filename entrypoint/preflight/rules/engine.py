@@ -229,11 +229,12 @@ def merge(static: list[Finding], measured: list[Finding]) -> list[Finding]:
     """Fold each measured finding into the static one about the same statement and category.
 
     The static finding keeps its code and fix; it gains the measured facts, the measured
-    sentence and, if higher, the measured severity.
+    sentence and, if higher, the measured severity. Measured findings never fold into each
+    other: a slow statement (LK215) and the rows it kept locked (LK218) are two hazards.
     """
     result = list(static)
     for finding in measured:
-        twin = next((i for i, f in enumerate(result) if _same_subject(f, finding)), None)
+        twin = next((i for i, f in enumerate(result[: len(static)]) if _same_subject(f, finding)), None)
         if twin is None:
             result.append(finding)
             continue
