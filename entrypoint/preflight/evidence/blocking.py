@@ -128,6 +128,8 @@ class BlockingProbe:
 
     def _round(self, conn: psycopg.Connection, into: list[Sample]) -> None:
         for table in self.tables:
+            if self._stop.is_set():
+                return  # the migrations are over: do not finish a round over every table
             into += self._attempt(conn, table, "read", "ACCESS SHARE")
             into += self._attempt(conn, table, "write", "ROW EXCLUSIVE")
             if table in self.keys:
