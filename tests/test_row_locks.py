@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import pg_dump, run_cli, scenario
-from preflight.evidence.blocking import BlockingProbe, Sample, held_tables, noise_floor
+from preflight.evidence.blocking import BlockingProbe, Sample, held_tables, noise_floor, waited_for
 from preflight.postgres.base import Server
 from preflight.probe import runner
 from preflight.rules import engine
@@ -132,6 +132,19 @@ def test_a_wait_above_the_floor_or_a_lock_timeout_counts() -> None:
     probe = _probe([20.0, 24.0, 22.0, 19.0, 24.0], samples)
     (blocked,) = probe.blocked(0.0, 10.0, {"stock_item"})
     assert (blocked.writes_ms, blocked.row_writes_ms) == (80.0, 101.0)
+
+
+def test_attempts_that_waited_one_after_the_other_are_one_wait() -> None:
+    # Blocked from 1.0 s to 1.45 s, with other tables' attempts in between; then free, then once more.
+    samples = [
+        Sample(1.00, "stock_item", "write", 0.101, timed_out=True),
+        Sample(1.15, "stock_item", "write", 0.101, timed_out=True),
+        Sample(1.35, "stock_item", "write", 0.100, timed_out=True),
+        Sample(1.60, "stock_item", "write", 0.001),
+        Sample(2.00, "stock_item", "write", 0.080),
+    ]
+    assert waited_for(samples, 0.050) == pytest.approx(0.45 + 0.08)
+    assert waited_for(samples[3:4], 0.050) == 0
 
 
 def test_no_wait_is_reported_on_a_table_the_migration_did_not_lock() -> None:

@@ -85,6 +85,27 @@ def waited(sample: Sample, floor_s: float) -> bool:
     return sample.timed_out or sample.waited_s > floor_s
 
 
+def waited_for(samples: list[Sample], floor_s: float) -> float:
+    """Seconds a session that never gave up would have waited, from one kind of attempt on one table.
+
+    Attempts that waited one after the other are one wait, from the start of the first to
+    the end of the last: the lock was held in between, while the probe tried the other
+    tables. Summing the attempts alone would shrink as the number of tables grows.
+    """
+    total, first, last = 0.0, None, None
+    for sample in sorted(samples, key=lambda s: s.at):
+        if waited(sample, floor_s):
+            first = sample.at if first is None else first
+            last = sample.at + sample.waited_s
+            continue
+        if first is not None and last is not None:
+            total += last - first
+        first = last = None
+    if first is not None and last is not None:
+        total += last - first
+    return total
+
+
 @dataclass
 class BlockingProbe:
     conninfo: str
@@ -229,7 +250,7 @@ class BlockingProbe:
             if not mine:
                 continue
             waits = {
-                kind: sum(s.waited_s for s in mine if s.kind == kind and waited(s, self.floor(table, kind)))
+                kind: waited_for([s for s in mine if s.kind == kind], self.floor(table, kind))
                 for kind in ("read", "write", "row")
             }
             result.append(
