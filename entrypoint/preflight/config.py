@@ -5,7 +5,7 @@
       BR303: error              # change its severity (error | warning | info)
     thresholds:
       locking_rows: 50000       # below this many rows, locking findings are info
-      lock_ms: 1000             # a lock blocking writes held longer than this on the copy: LK213
+      lock_ms: 1000             # a lock blocking writes (LK213) or rows (LK218) held longer than this on the copy
       rewrite_bytes: 10000000   # a table rewrite above this size: LK214 error (below: info)
       statement_ms: 5000        # a statement slower than this on the copy: LK215
     fail_on: dangerous          # the gate's default: destructive | dangerous | any | never

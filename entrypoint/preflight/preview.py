@@ -24,7 +24,7 @@ from preflight.config import ApprovalRule, Config
 from preflight.errors import InfrastructureError, InterruptedError_, PreflightError, ProjectError, TargetError
 from preflight.evidence import catalog
 from preflight.evidence import failure as evidence_failure
-from preflight.evidence.blocking import BlockingProbe
+from preflight.evidence.blocking import BlockingProbe, held_tables
 from preflight.postgres.base import Server
 from preflight.probe import runner
 from preflight.probe.runner import Project
@@ -237,7 +237,12 @@ def _apply(
     if probe is None:
         return applied, None
     windows = [*starts[1:], ("", ended)]
-    blocked = {label: probe.blocked(start, stop) for (label, start), (_, stop) in zip(starts, windows, strict=True)}
+    # A wait is the migration's only on a table it locked or named (else: the machine's noise).
+    held = {f"{m['app']}.{m['name']}": held_tables(m) for m in applied["migrations"]}
+    blocked = {
+        label: probe.blocked(start, stop, held.get(label, set()))
+        for (label, start), (_, stop) in zip(starts, windows, strict=True)
+    }
     return applied, blocked
 
 

@@ -11,7 +11,16 @@ import yaml
 
 from preflight.rules.base import ColumnFacts, Facts, OperationRef, PlanState, TableFacts
 from preflight.rules.engine import Unit
-from preflight.rules.measured import Blocked, FailureFacts, Lock, MigrationRun, Rewrite, RoundTrip, RoundTripStep
+from preflight.rules.measured import (
+    Blocked,
+    Executed,
+    FailureFacts,
+    Lock,
+    MigrationRun,
+    Rewrite,
+    RoundTrip,
+    RoundTripStep,
+)
 from preflight.sql.parse import parse
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -84,14 +93,20 @@ class Case:
             OperationRef(i, op["type"], op["type"], 10 + i, 10 + i, op.get("reversible", True))
             for i, op in enumerate(data.get("operations") or [{"type": "AddField"}])
         ]
-        statements = [
-            (s, 1.0, 0) if isinstance(s, str) else (s["sql"], s["duration_ms"], s.get("operation", 0))
-            for s in data.get("statements") or []
+        recorded = [{"sql": s} if isinstance(s, str) else s for s in data.get("statements") or []]
+        executed = [
+            Executed(
+                s["sql"],
+                s.get("duration_ms", 1.0),
+                s.get("rows"),
+                s.get("count", 1),
+                s.get("started_ms", 0.0),
+                s.get("operation", 0),
+                max_ms=s.get("max_ms"),
+            )
+            for s in recorded
         ]
-        executions = [
-            (1, 1.0) if isinstance(s, str) else (s.get("count", 1), s.get("max_ms", s["duration_ms"]))
-            for s in data.get("statements") or []
-        ]
+        statements = [(s.sql, s.duration_ms, s.operation) for s in executed]
         return MigrationRun(
             app="app",
             name="0001_x",
@@ -101,10 +116,10 @@ class Case:
             duration_ms=data.get("duration_ms", 10.0),
             operations=operations,
             statements=statements,
-            executions=executions,
             locks=[Lock(**lock) for lock in data.get("locks") or []],
             rewrites=[Rewrite(**rewrite) for rewrite in data.get("rewrites") or []],
             blocked=[Blocked(**blocked) for blocked in data.get("blocked") or []],
+            executed=executed,
             failure=FailureFacts(**{**data["failure"], "columns": tuple(data["failure"].get("columns", ()))})
             if data.get("failure")
             else None,

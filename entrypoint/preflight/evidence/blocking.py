@@ -1,46 +1,138 @@
-"""--probe-concurrency: a second session that keeps trying a cheap read and a cheap write
-on the touched tables while the migrations run, and measures how long each waited.
+"""--probe-concurrency: a second session that keeps trying a cheap read, a cheap write and
+a row write on the copy's tables while the migrations run, and measures how long each waited.
 
-An edge module (a thread with its own connection to the copy). The "read" is LOCK TABLE
-... IN ACCESS SHARE MODE (what a SELECT takes) and the "write" LOCK TABLE ... IN ROW
-EXCLUSIVE MODE (what INSERT/UPDATE/DELETE take), each in a transaction that is rolled
-back at once, with a short lock_timeout: no row is read or written, only the lock is
-asked for, exactly as the application's queries would ask for it.
+An edge module (its own connection to the copy, a thread while the migrations run). Each
+attempt is a transaction rolled back at once, with a short lock_timeout:
+- read: LOCK TABLE ... IN ACCESS SHARE MODE (what a SELECT takes);
+- write: LOCK TABLE ... IN ROW EXCLUSIVE MODE (what INSERT/UPDATE/DELETE take);
+- row: SELECT ... FOR NO KEY UPDATE of one primary key sampled before the migrations
+  start, the row lock an application UPDATE of a non-key column asks for (it conflicts
+  with every UPDATE, DELETE and SELECT FOR UPDATE/SHARE of that row). The table's
+  ROW SHARE lock is taken first, untimed, so only the wait on the row itself is counted.
+No row is written. Before the migrations start the same attempts run a few times with
+nothing else going on: their latency is the noise floor, and a later attempt counts as a
+wait only when its lock_timeout fired or it took longer than the floor. A migration is
+only ever said to block tables it locked (what the probe captured) or named in its SQL.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
+from pglast import parse_sql
+from pglast.parser import ParseError
+from pglast.visitors import Visitor
 from psycopg import errors, sql
 
+from preflight.rules.locks import with_parameters
 from preflight.rules.measured import Blocked
 
 ATTEMPT_TIMEOUT_MS = 100
 PAUSE_S = 0.02
+BASELINE_ROUNDS = 5  # attempts per table and kind before the migrations start
+FLOOR_FACTOR = 3.0  # the migration competes for the same CPUs: the probe's latency can triple
+FLOOR_MIN_S = 0.050  # unblocked attempts took up to 40 ms with the CPUs oversubscribed (README, measured)
+SAMPLED_ROWS = 16  # primary keys per table tried in turn
+SMALL_TABLE_ROWS = 20_000  # up to this many rows (pg_class.reltuples) a full random sort is cheap
+MAX_TABLES = 64  # the largest tables, besides those the pending SQL names
+SAMPLE_TIMEOUT_MS = 2000
+
+TABLES = """
+    SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'
+      AND c.relname NOT IN ('django_migrations', 'django_content_type', 'auth_permission')
+    ORDER BY pg_relation_size(c.oid) DESC, c.relname LIMIT %s
+"""
+PRIMARY_KEY = """
+    SELECT a.attname, c.reltuples, c.relpages FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1
+    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = i.indkey[0]
+    WHERE n.nspname = %s AND c.relname = %s
+"""
 
 
 @dataclass
 class Sample:
     at: float  # monotonic, when the attempt started
     table: str
-    kind: str  # read | write
+    kind: str  # read | write | row
     waited_s: float
+    timed_out: bool = False  # lock_timeout fired: it waited on a lock, whatever the noise
+
+
+def noise_floor(latencies_s: Iterable[float]) -> float:
+    """Seconds an attempt may take without having waited on a lock: max(3 × p95, 50 ms).
+
+    p95 rather than the maximum, so one hiccup among the baseline attempts does not raise
+    the floor; three times that, because the migration then competes for the same CPUs.
+    """
+    ordered = sorted(latencies_s)
+    if not ordered:
+        return FLOOR_MIN_S
+    p95 = ordered[max(math.ceil(0.95 * len(ordered)) - 1, 0)]
+    return max(FLOOR_FACTOR * p95, FLOOR_MIN_S)
+
+
+def waited(sample: Sample, floor_s: float) -> bool:
+    """Whether an attempt waited on a lock: its lock_timeout fired, or it took longer than the floor."""
+    return sample.timed_out or sample.waited_s > floor_s
+
+
+def waited_for(samples: list[Sample], floor_s: float) -> float:
+    """Seconds a session that never gave up would have waited, from one kind of attempt on one table.
+
+    Attempts that waited one after the other are one wait, from the start of the first to
+    the end of the last: the lock was held in between, while the probe tried the other
+    tables. Summing the attempts alone would shrink as the number of tables grows.
+    """
+    total, first, last = 0.0, None, None
+    for sample in sorted(samples, key=lambda s: s.at):
+        if waited(sample, floor_s):
+            first = sample.at if first is None else first
+            last = sample.at + sample.waited_s
+            continue
+        if first is not None and last is not None:
+            total += last - first
+        first = last = None
+    if first is not None and last is not None:
+        total += last - first
+    return total
 
 
 @dataclass
 class BlockingProbe:
     conninfo: str
-    tables: list[str]
+    tables: list[str]  # the tables the pending SQL names; the copy's largest are added at start
     samples: list[Sample] = field(default_factory=list)
+    baseline: list[Sample] = field(default_factory=list)
+    keys: dict[str, tuple[str, list[Any]]] = field(default_factory=dict)  # table -> (primary key, sampled values)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    _turn: dict[str, int] = field(default_factory=dict)
 
     def start(self) -> BlockingProbe:
-        self._thread = threading.Thread(target=self._loop, name="preflight-blocking-probe", daemon=True)
+        """Sample rows and measure the noise floor now (nothing runs yet), then keep probing in a thread."""
+        try:
+            conn = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5)
+        except psycopg.Error:
+            return self
+        try:
+            self.tables = _tables(conn, self.tables)
+            for table in self.tables:
+                self._sample_keys(conn, table)
+            for _ in range(BASELINE_ROUNDS):
+                self._round(conn, self.baseline)
+        except psycopg.Error:
+            conn.close()
+            return self
+        self._thread = threading.Thread(target=self._loop, args=(conn,), name="preflight-blocking-probe", daemon=True)
         self._thread.start()
         return self
 
@@ -49,50 +141,168 @@ class BlockingProbe:
         if self._thread is not None:
             self._thread.join(10)
 
-    def _loop(self) -> None:
-        try:
-            conn = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5)
-        except psycopg.Error:
-            return
+    def _loop(self, conn: psycopg.Connection) -> None:
         with conn:
             while not self._stop.is_set():
-                for table in self.tables:
-                    for kind, mode in (("read", "ACCESS SHARE"), ("write", "ROW EXCLUSIVE")):
-                        self._attempt(conn, table, kind, mode)
+                self._round(conn, self.samples)
                 self._stop.wait(PAUSE_S)
 
-    def _attempt(self, conn: psycopg.Connection, table: str, kind: str, mode: str) -> None:
-        schema, _, name = table.rpartition(".")
-        ident = sql.Identifier(schema, name) if schema else sql.Identifier(name)
+    def _round(self, conn: psycopg.Connection, into: list[Sample]) -> None:
+        for table in self.tables:
+            if self._stop.is_set():
+                return  # the migrations are over: do not finish a round over every table
+            into += self._attempt(conn, table, "read", "ACCESS SHARE")
+            into += self._attempt(conn, table, "write", "ROW EXCLUSIVE")
+            if table in self.keys:
+                into += self._row_attempt(conn, table)
+
+    def _sample_keys(self, conn: psycopg.Connection, table: str) -> None:
+        """Remember a few primary keys of `table`, read-only, spread over the table."""
+        schema, name = _split(table)
+        found = conn.execute(PRIMARY_KEY, (schema, name)).fetchone()
+        if found is None:
+            return  # no single-column primary key: no row attempts on it
+        column, reltuples, relpages = found[0], float(found[1]), max(int(found[2]), 1)
+        key, relation, limit = sql.Identifier(column), _ident(table), sql.Literal(SAMPLED_ROWS)
+        queries = [sql.SQL("SELECT {} FROM {} ORDER BY random() LIMIT {}").format(key, relation, limit)]
+        if not 0 <= reltuples <= SMALL_TABLE_ROWS:
+            # Whole pages at random, no full scan: about ten rows per key wanted and at least
+            # 8 pages expected (an empty sample then has odds below 1 in 2,000); else the first rows.
+            percent = min(100.0, max(100.0 * SAMPLED_ROWS * 10 / max(reltuples, 1.0), 100.0 * 8 / relpages))
+            queries = [
+                sql.SQL("SELECT {} FROM {} TABLESAMPLE SYSTEM ({}) ORDER BY random() LIMIT {}").format(
+                    key, relation, sql.Literal(percent), limit
+                ),
+                sql.SQL("SELECT {} FROM {} LIMIT {}").format(key, relation, limit),
+            ]
+        for query in queries:
+            try:
+                with conn.transaction():
+                    conn.execute(f"SET LOCAL statement_timeout = '{SAMPLE_TIMEOUT_MS}ms'")
+                    values = [row[0] for row in conn.execute(query)]
+            except (errors.QueryCanceled, errors.LockNotAvailable):
+                return
+            if values:
+                self.keys[table] = (column, values)
+                return
+
+    def _attempt(self, conn: psycopg.Connection, table: str, kind: str, mode: str) -> list[Sample]:
         started = time.monotonic()
+        timed_out = False
         try:
             with conn.transaction():
                 conn.execute(f"SET LOCAL lock_timeout = '{ATTEMPT_TIMEOUT_MS}ms'")
-                conn.execute(sql.SQL("LOCK TABLE {} IN " + mode + " MODE").format(ident))
+                conn.execute(sql.SQL("LOCK TABLE {} IN " + mode + " MODE").format(_ident(table)))
                 raise _Rollback
         except _Rollback:
             pass
         except (errors.LockNotAvailable, errors.QueryCanceled):
-            pass  # waited the whole timeout: blocked
-        except (errors.UndefinedTable, errors.InvalidSchemaName):
-            return  # not created yet (or dropped): nothing to wait for
+            timed_out = True  # waited the whole timeout: blocked
         except psycopg.Error:
-            return
-        self.samples.append(Sample(started, table, kind, time.monotonic() - started))
+            return []  # not created yet, or dropped: nothing to wait for
+        return [Sample(started, table, kind, time.monotonic() - started, timed_out)]
 
-    def blocked(self, start: float, end: float) -> list[Blocked]:
-        """How long reads and writes waited between two monotonic times, per table."""
+    def _row_attempt(self, conn: psycopg.Connection, table: str) -> list[Sample]:
+        column, values = self.keys[table]
+        turn = self._turn.get(table, 0)
+        self._turn[table] = turn + 1
+        query = sql.SQL("SELECT 1 FROM {} WHERE {} = %s FOR NO KEY UPDATE").format(
+            _ident(table), sql.Identifier(column)
+        )
+        started: float | None = None
+        timed_out = False
+        try:
+            with conn.transaction():
+                conn.execute(f"SET LOCAL lock_timeout = '{ATTEMPT_TIMEOUT_MS}ms'")
+                # The table lock first, untimed: a wait on it is the write attempt's to report.
+                conn.execute(sql.SQL("LOCK TABLE {} IN ROW SHARE MODE").format(_ident(table)))
+                started = time.monotonic()
+                conn.execute(query, (values[turn % len(values)],))
+                raise _Rollback
+        except _Rollback:
+            pass
+        except (errors.LockNotAvailable, errors.QueryCanceled):
+            if started is None:
+                return []  # the table lock was not granted: not a row wait
+            timed_out = True
+        except psycopg.Error:
+            return []
+        if started is None:
+            return []
+        return [Sample(started, table, "row", time.monotonic() - started, timed_out)]
+
+    def floor(self, table: str, kind: str) -> float:
+        """The noise floor of one table and kind, in seconds (from the attempts before the migrations)."""
+        mine = [s.waited_s for s in self.baseline if s.table == table and s.kind == kind and not s.timed_out]
+        return noise_floor(mine or [s.waited_s for s in self.baseline if not s.timed_out])
+
+    def blocked(self, start: float, end: float, held: set[str] | None = None) -> list[Blocked]:
+        """How long reads, writes and row writes waited between two monotonic times, per table.
+
+        Only tables in `held` (the migration locked them or named them) are reported: a
+        slow attempt anywhere else is the machine's noise, not the migration's lock.
+        """
         result = []
         for table in self.tables:
+            if held is not None and _split(table)[1] not in held:
+                continue
             mine = [s for s in self.samples if s.table == table and start <= s.at < end]
             if not mine:
                 continue
             waits = {
-                kind: sum(s.waited_s for s in mine if s.kind == kind and s.waited_s > 0.005)
-                for kind in ("read", "write")
+                kind: waited_for([s for s in mine if s.kind == kind], self.floor(table, kind))
+                for kind in ("read", "write", "row")
             }
-            result.append(Blocked(table, round(waits["read"] * 1000, 1), round(waits["write"] * 1000, 1), len(mine)))
+            result.append(
+                Blocked(
+                    table,
+                    round(waits["read"] * 1000, 1),
+                    round(waits["write"] * 1000, 1),
+                    len(mine),
+                    round(waits["row"] * 1000, 1),
+                )
+            )
         return result
+
+
+def held_tables(migration: dict[str, Any]) -> set[str]:
+    """Tables a migration locked on the copy (captured) or named in the SQL it ran, by relname."""
+    names = {str(lock["relation"]) for lock in migration.get("locks") or ()}
+    visitor = _Relations()
+    for statement in migration.get("statements") or ():
+        try:
+            visitor(parse_sql(with_parameters(statement["sql"])))
+        except ParseError:
+            continue
+    return names | visitor.names
+
+
+class _Relations(Visitor):  # type: ignore[misc]
+    """Collect the relation names a parse tree mentions."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_RangeVar(self, ancestors: Any, node: Any) -> None:
+        self.names.add(node.relname)
+
+
+def _tables(conn: psycopg.Connection, named: list[str]) -> list[str]:
+    """The tables the SQL names, then the copy's largest others (RunPython names none beforehand)."""
+    largest = [
+        name if schema == "public" else f"{schema}.{name}" for schema, name in conn.execute(TABLES, (MAX_TABLES,))
+    ]
+    return list(dict.fromkeys([*named, *largest]))
+
+
+def _split(table: str) -> tuple[str, str]:
+    schema, _, name = table.rpartition(".")
+    return schema or "public", name
+
+
+def _ident(table: str) -> sql.Composable:
+    schema, _, name = table.rpartition(".")
+    return sql.Identifier(schema, name) if schema else sql.Identifier(name)
 
 
 class _Rollback(Exception):

@@ -24,7 +24,8 @@ from preflight.report.model import (
     Target,
 )
 from preflight.rules.base import OperationRef
-from preflight.rules.measured import FailureFacts, MigrationRun, RoundTrip
+from preflight.rules.measured import Executed, FailureFacts, MigrationRun, RoundTrip
+from preflight.rules.row_locks import row_holds
 
 # The way back past a migration that cannot be unapplied. Never a real URL: the reader's own.
 RESTORE_COMMAND = 'pg_restore --clean --if-exists --no-owner -d "$DATABASE_URL" backup.dump'
@@ -185,6 +186,22 @@ def _migration(entry: dict[str, Any], sql: dict[str, Any], run: dict[str, Any], 
         for rw in run.get("rewrites", [])
     ]
     status = run.get("status", "not_run")
+    statements = [
+        Statement(
+            s["sql"],
+            s["duration_ms"],
+            s["rows"],
+            s["count"],
+            s["params"],
+            s["internal"],
+            s["error"],
+            s.get("started_ms", 0.0),
+            s.get("operation"),
+            s.get("max_ms"),
+        )
+        for s in run.get("statements", [])
+    ]
+    holds = row_holds(statements, entry["atomic"], run.get("duration_ms"), locks) if status != "not_run" else []
     return Migration(
         app=entry["app"],
         name=entry["name"],
@@ -201,28 +218,14 @@ def _migration(entry: dict[str, Any], sql: dict[str, Any], run: dict[str, Any], 
         backwards_after_forwards=bool(backwards.get("after_forwards")),
         status=status,
         duration_ms=run.get("duration_ms"),
-        statements=[
-            Statement(
-                s["sql"],
-                s["duration_ms"],
-                s["rows"],
-                s["count"],
-                s["params"],
-                s["internal"],
-                s["error"],
-                s.get("started_ms", 0.0),
-                s.get("operation"),
-                s.get("max_ms"),
-            )
-            for s in run.get("statements", [])
-        ],
+        statements=statements,
         statements_omitted=run.get("statements_omitted", 0),
         omitted_executions=run.get("omitted_executions", 0),
         omitted_ms=run.get("omitted_ms", 0.0),
         locks=locks,
         rewrites=rewrites,
         blocked=blocked,
-        feel=feel(status, entry["atomic"], locks, rewrites, blocked),
+        feel=feel(status, entry["atomic"], locks, rewrites, blocked, holds),
     )
 
 
@@ -249,10 +252,13 @@ def runs(report: Report, plan: dict[str, Any], failure: FailureFacts | None) -> 
                 duration_ms=migration.duration_ms,
                 operations=operations[(migration.app, migration.name)],
                 statements=[(s.sql, s.duration_ms, s.operation) for s in migration.statements],
-                executions=[(s.count, s.longest_ms) for s in migration.statements],
                 locks=migration.locks,
                 rewrites=migration.rewrites,
                 blocked=migration.blocked,
+                executed=[
+                    Executed(s.sql, s.duration_ms, s.rows, s.count, s.started_ms, s.operation, s.internal, s.max_ms)
+                    for s in migration.statements
+                ],
                 failure=failure if failed else None,
                 failed_statement=report.failure.statement if failed and report.failure else None,
                 failed_operation=failed_op,

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from preflight.rules.measured import BLOCKS_READS, BLOCKS_WRITES, Blocked, Lock, Rewrite
+from preflight.rules.row_locks import RowHold
 from preflight.units import duration
 
 
-def feel(status: str, atomic: bool, locks: list[Lock], rewrites: list[Rewrite], blocked: list[Blocked]) -> str:
+def feel(
+    status: str,
+    atomic: bool,
+    locks: list[Lock],
+    rewrites: list[Rewrite],
+    blocked: list[Blocked],
+    holds: Sequence[RowHold] = (),
+) -> str:
     """Say who waits, on what, for how long (as measured on the copy)."""
     if status == "not_run":
         return "Not run (an earlier migration failed)."
@@ -22,6 +32,12 @@ def feel(status: str, atomic: bool, locks: list[Lock], rewrites: list[Rewrite], 
             parts.append(f"reads and writes on {table} wait up to {duration(reads)}{seen}")
         elif writes is not None:
             parts.append(f"writes to {table} wait up to {duration(writes)}, reads go on{seen}")
+    for hold in holds:
+        measured = next((b for b in blocked if b.table == hold.table), None)
+        waited = measured.row_writes_ms if measured else 0.0
+        seen = f" (a second session's row writes waited {duration(waited)})" if waited else ""
+        rows = f"{'up to ' if hold.statements > 1 else ''}{hold.rows:,} row{'s' if hold.rows != 1 else ''}"
+        parts.append(f"updates and deletes of {rows} of {hold.table} wait up to {duration(hold.held_ms)}{seen}")
     for rewrite in rewrites:
         if rewrite.kind == "table" and not rewrite.new_in_plan:
             parts.append(f"{rewrite.relation} is rewritten")

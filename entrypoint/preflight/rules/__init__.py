@@ -48,6 +48,7 @@ from preflight.rules.lk214_table_rewrite import TableRewrite
 from preflight.rules.lk215_slow_statement import SlowStatement
 from preflight.rules.lk216_no_lock_timeout import NoLockTimeout
 from preflight.rules.lk217_validate_in_same_transaction import ValidateInSameTransaction
+from preflight.rules.lk218_row_locks_held import RowLocksHeldLong
 from preflight.rules.rv601_unparseable_sql import UnparseableSQL
 from preflight.rules.rv602_dynamic_sql import DynamicSQL
 from preflight.rules.rv603_graph_health import GraphHealth
@@ -79,6 +80,7 @@ REGISTRY: tuple[type[Rule], ...] = (
     SlowStatement,
     NoLockTimeout,
     ValidateInSameTransaction,
+    RowLocksHeldLong,
     RenameColumn,
     RenameTable,
     NotNullWithoutDefault,

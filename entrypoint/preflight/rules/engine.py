@@ -264,14 +264,16 @@ def merge(static: list[Finding], measured: list[Finding]) -> list[Finding]:
 
     The static finding keeps its code and fix; it gains the measured facts, the measured
     sentence and, if higher, the measured severity. A rule with `folds = False` (LK216:
-    the lock queue, a hazard of its own) stays a finding of its own.
+    the lock queue, a hazard of its own) stays a finding of its own, and measured findings
+    never fold into each other: a slow statement (LK215) and the rows it kept locked
+    (LK218) are two hazards.
     """
     standalone = {rule.code for rule in REGISTRY if not rule.folds}
     result = list(static)
     for finding in measured:
         twin = None
         if finding.code not in standalone:
-            twin = next((i for i, f in enumerate(result) if _same_subject(f, finding)), None)
+            twin = next((i for i, f in enumerate(result[: len(static)]) if _same_subject(f, finding)), None)
         if twin is None:
             result.append(finding)
             continue

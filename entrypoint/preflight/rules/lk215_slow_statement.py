@@ -34,7 +34,8 @@ class SlowStatement(Rule):
 
     def check_run(self, run: MigrationRun, context: Context) -> Iterator[Finding]:
         for index, (_, took, operation) in enumerate(run.statements):
-            count, longest = run.executions[index] if index < len(run.executions) else (1, took)
+            executed = run.executed[index] if index < len(run.executed) else None
+            count, longest = (executed.count, executed.longest_ms) if executed else (1, took)
             if took < context.thresholds.statement_ms:
                 continue
             if count == 1:

@@ -74,6 +74,25 @@ class Blocked:
     reads_ms: float
     writes_ms: float
     samples: int
+    row_writes_ms: float = 0.0  # a sampled row's FOR NO KEY UPDATE (what an UPDATE asks) waited on row locks
+
+
+@dataclass
+class Executed:
+    """One recorded statement with what the copy counted (rows), beside MigrationRun.statements."""
+
+    sql: str
+    duration_ms: float  # all its executions together
+    rows: int | None  # cursor.rowcount, summed over the executions folded into it
+    count: int = 1  # executions folded into this entry
+    started_ms: float = 0.0  # from the start of its migration
+    operation: int | None = None
+    internal: bool = False  # Django's bookkeeping and introspection
+    max_ms: float | None = None  # the longest execution; None: it ran once (duration_ms)
+
+    @property
+    def longest_ms(self) -> float:
+        return self.max_ms if self.max_ms is not None else self.duration_ms
 
 
 @dataclass
@@ -131,12 +150,10 @@ class MigrationRun:
     locks: list[Lock] = field(default_factory=list)
     rewrites: list[Rewrite] = field(default_factory=list)
     blocked: list[Blocked] = field(default_factory=list)
+    executed: list[Executed] = field(default_factory=list)  # the statements again: rows, count, start, longest
     failure: FailureFacts | None = None
     failed_statement: str | None = None
     failed_operation: int | None = None
-    # Per statement, in the same order: (executions folded into it, the longest one's ms).
-    # Empty: each statement ran once.
-    executions: list[tuple[int, float]] = field(default_factory=list)
 
     @property
     def label(self) -> str:
