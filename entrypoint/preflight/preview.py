@@ -137,7 +137,10 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
         if applied["failure"]:
             with server.connect(copy) as conn:
                 failure_facts = evidence_failure.count(
-                    conn, applied["failure"].get("statement"), applied["failure"].get("sqlstate")
+                    conn,
+                    applied["failure"].get("statement"),
+                    applied["failure"].get("sqlstate"),
+                    applied["failure"].get("error"),
                 )
         tests = None
         if options.test_command and not applied["failure"]:

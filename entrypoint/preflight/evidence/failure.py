@@ -7,6 +7,7 @@ columns, then counts on the copy, which an atomic migration left as it was befor
 from __future__ import annotations
 
 import contextlib
+import re
 
 import psycopg
 from pglast import ast
@@ -33,12 +34,35 @@ def target(statement: str, sqlstate: str) -> tuple[str | None, tuple[str, ...], 
     return None, (), None
 
 
-def count(conn: psycopg.Connection, statement: str | None, sqlstate: str | None) -> FailureFacts | None:
+WRITES = {ast.UpdateStmt: "UPDATE", ast.InsertStmt: "INSERT", ast.DeleteStmt: "DELETE"}
+# The constraint PostgreSQL names in the error: 'violates unique constraint "x"'.
+VIOLATES = re.compile(r'violates (?:unique|check|foreign key|exclusion) constraint "([^"]+)"')
+
+
+def write_of(statement: str) -> str | None:
+    """UPDATE, INSERT or DELETE when the failing statement is a data change."""
+    for parsed in parse(statement):
+        for kind, verb in WRITES.items():
+            if isinstance(parsed.node, kind):
+                return verb
+    return None
+
+
+def count(
+    conn: psycopg.Connection, statement: str | None, sqlstate: str | None, error: str | None = None
+) -> FailureFacts | None:
     """What the copy says about a data-dependent failure; None for other failures."""
     if not statement or sqlstate not in ("23505", "23502", "23514", "23503"):
         return None
     table, columns, constraint = target(statement, sqlstate)
-    facts = FailureFacts(sqlstate=sqlstate, table=table, columns=columns, constraint=constraint)
+    named = VIOLATES.search(error or "")
+    facts = FailureFacts(
+        sqlstate=sqlstate,
+        table=table,
+        columns=columns,
+        constraint=constraint or (named.group(1) if named else None),
+        write=write_of(statement) if table is None else None,
+    )
     if not table or not columns:
         return facts
     with contextlib.suppress(psycopg.Error):  # the count helps; the failure is reported either way

@@ -111,14 +111,29 @@ def _user_frame(tb_entries):
     return None
 
 
+# PostgreSQL's DETAIL lines quote the rows themselves ("Key (email)=(ann@example.com)
+# already exists.", "Failing row contains (...)"): production data, kept out of the report.
+ROW_VALUES = (
+    (re.compile(r"(Key \((?:[^()]|\([^()]*\))*\))=\((?:[^()]|\([^()]*\))*\)"), r"\1=(…)"),
+    (re.compile(r"Failing row contains \(.*\)"), "Failing row contains (…)"),
+)
+
+
+def redact_rows(text):
+    """Replace the row values PostgreSQL quotes in an error's DETAIL with an ellipsis."""
+    for pattern, replacement in ROW_VALUES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def _describe_exception(exc):
     entries = traceback.extract_tb(exc.__traceback__)
     return {
         "type": type(exc).__name__,
-        "error": (f"{type(exc).__name__}: {str(exc).strip()}").rstrip(": "),
+        "error": redact_rows(f"{type(exc).__name__}: {str(exc).strip()}").rstrip(": "),
         "frame": _frame(entries[-1]) if entries else None,
         "user_frame": _user_frame(entries),
-        "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-4000:],
+        "traceback": redact_rows("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))[-4000:],
     }
 
 
@@ -885,7 +900,7 @@ class StatementRecorder:
         try:
             return execute(sql, params, many, context)
         except Exception as exc:
-            error = f"{type(exc).__name__}: {str(exc).strip()}"
+            error = redact_rows(f"{type(exc).__name__}: {str(exc).strip()}")
             raise
         finally:
             elapsed = (time.perf_counter() - started) * 1000.0
@@ -1197,7 +1212,7 @@ def _step(executor, targets, events, marker):
         return {
             "status": "irreversible" if type(exc).__name__ == "IrreversibleError" else "failed",
             "migration": f"{current.app_label}.{current.name}" if current else None,
-            "error": f"{type(exc).__name__}: {str(exc).strip()}",
+            "error": redact_rows(f"{type(exc).__name__}: {str(exc).strip()}"),
             "sqlstate": _sqlstate(exc),
             "migrations": len(plan),
             "duration_ms": (time.perf_counter() - started) * 1000.0,

@@ -11,6 +11,14 @@ WHAT = {
     "23514": "violate the check",
     "23503": "reference rows that do not exist",
 }
+# A data change (a RunPython or RunSQL UPDATE, INSERT, DELETE) that breaks a constraint
+# the table already has: nothing is being created, the rows written collide with it.
+WRITE = {
+    "23505": "writes a value another row already holds, which the unique constraint rejects",
+    "23502": "writes NULL into a NOT NULL column",
+    "23514": "writes rows the check rejects",
+    "23503": "writes or removes rows a foreign key needs",
+}
 
 
 class FailedOnCopy(Rule):
@@ -39,15 +47,23 @@ class FailedOnCopy(Rule):
         failure = run.failure
         if failure is None or failure.sqlstate not in WHAT:
             return
-        where = f"{failure.table}({', '.join(failure.columns)})" if failure.table else "the table"
-        counted = f"{failure.violating_rows:,} rows in {where} " if failure.violating_rows is not None else ""
         constraint = f" ({failure.constraint})" if failure.constraint else ""
+        if failure.write is not None:
+            message = f"failed on the copy{constraint}: its {failure.write} {WRITE[failure.sqlstate]}"
+            fix = "make the data migration handle the rows that collide (skip, merge or fix them first)"
+        else:
+            where = f"{failure.table}({', '.join(failure.columns)})" if failure.table else "the table"
+            counted = f"{failure.violating_rows:,} rows in {where} " if failure.violating_rows is not None else ""
+            subject = counted or "rows "
+            message = f"failed on the copy{constraint}: {subject}{WHAT[failure.sqlstate]}"
+            fix = "clean the data in an earlier migration, then add the constraint"
         yield self.finding(
-            f"failed on the copy{constraint}: {counted}{WHAT[failure.sqlstate]}",
-            "clean the data in an earlier migration, then add the constraint",
+            message,
+            fix,
             sqlstate=failure.sqlstate,
             table=failure.table,
             columns=list(failure.columns),
             violating_rows=failure.violating_rows,
+            write=failure.write,
             operation_index=run.failed_operation,
         )

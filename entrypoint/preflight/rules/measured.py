@@ -133,6 +133,7 @@ class FailureFacts:
     columns: tuple[str, ...] = ()
     constraint: str | None = None
     violating_rows: int | None = None
+    write: str | None = None  # UPDATE | INSERT | DELETE: a data change broke a constraint already there
 
 
 @dataclass
