@@ -10,8 +10,6 @@ unique constraint on token were missed.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from conftest import pg_dump, scenario
