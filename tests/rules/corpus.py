@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from preflight.rules.base import ColumnFacts, Facts, OperationRef, PlanState, TableFacts
+from preflight.rules.base import ColumnFacts, Facts, IndexFacts, OperationRef, PlanState, TableFacts
 from preflight.rules.engine import Unit
 from preflight.rules.measured import (
     Blocked,
@@ -78,6 +78,11 @@ class Case:
             tables={name: TableFacts(**value) for name, value in (data.get("tables") or {}).items()},
             columns={_column(key): ColumnFacts(**value) for key, value in (data.get("columns") or {}).items()},
             indexes=dict(data.get("indexes") or {}),
+            index_info={
+                name: IndexFacts(**{**value, "columns": tuple(value.get("columns", ()))})
+                for name, value in (data.get("index_info") or {}).items()
+            },
+            catalog=bool(data.get("catalog", False)),
             nulls={_column(key): value for key, value in (data.get("nulls") or {}).items()},
             duplicates={_columns(key): value for key, value in (data.get("duplicates") or {}).items()},
             volatile_functions=frozenset(data["volatile_functions"]) if "volatile_functions" in data else None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from preflight.rules.base import ColumnFacts, Facts, TableFacts
+from preflight.rules.base import ColumnFacts, Facts, IndexFacts, TableFacts
 from preflight.rules.lk205_volatile_default import VOLATILE
 from preflight.rules.needs import Needs
 
@@ -27,7 +27,7 @@ def _ident(name: str) -> sql.Composable:
 
 def fetch(conn: psycopg.Connection, needs: Needs, data_known: bool) -> Facts:
     """Return the facts `needs` asks for; tables that do not exist yet are left out."""
-    facts = Facts(server_version_num=conn.info.server_version, data_known=data_known)
+    facts = Facts(server_version_num=conn.info.server_version, data_known=data_known, catalog=True)
     for name in sorted(needs.tables):
         schema, table = _split(name)
         row = conn.execute(
@@ -76,13 +76,30 @@ def fetch(conn: psycopg.Connection, needs: Needs, data_known: bool) -> Facts:
         # Functions the copy does not have yet (created by the plan) fall back to the built-in list.
         facts.volatile_functions = frozenset(name for name, volatile in volatility if volatile) | (VOLATILE - known)
     if needs.indexes:
-        owners = conn.execute(
-            "SELECT i.relname, t.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
-            "JOIN pg_class t ON t.oid = x.indrelid WHERE i.relname = ANY(%s)",
-            (sorted(_split(n)[1] for n in needs.indexes),),
-        ).fetchall()
-        facts.indexes = {index: table for index, table in owners}
+        facts.index_info = indexes(conn, needs.indexes)
+        facts.indexes = {name: info.table for name, info in facts.index_info.items()}
     return facts
+
+
+_CONSTRAINT_KINDS = {"p": "primary key", "u": "unique", "x": "exclusion"}
+
+
+def indexes(conn: psycopg.Connection, names: set[str]) -> dict[str, IndexFacts]:
+    """Each named index (or index-backed constraint, by its name): its table, key columns, uniqueness, owner."""
+    rows = conn.execute(
+        "SELECT i.relname, t.relname, x.indisunique, c.contype, ARRAY("
+        "  SELECT CASE WHEN x.indkey[k - 1] = 0 THEN pg_get_indexdef(x.indexrelid, k, true) ELSE ("
+        "    SELECT a.attname FROM pg_attribute a WHERE a.attrelid = x.indrelid AND a.attnum = x.indkey[k - 1]) END"
+        "  FROM generate_series(1, x.indnkeyatts) AS k ORDER BY k) "
+        "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+        "LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid "
+        "AND c.contype IN ('p', 'u', 'x') WHERE i.relname = ANY(%s)",
+        (sorted(_split(n)[1] for n in names),),
+    ).fetchall()
+    return {
+        index: IndexFacts(table, tuple(columns), bool(unique), _CONSTRAINT_KINDS.get(kind or ""))
+        for index, table, unique, kind, columns in rows
+    }
 
 
 def null_rows(conn: psycopg.Connection, table: str, column: str) -> int:

@@ -15,6 +15,7 @@ from preflight.rules.br304_missing_migrations import MissingMigrations
 from preflight.rules.br305_set_not_null_running_release import SetNotNullRunningRelease
 from preflight.rules.br306_column_type_running_release import ColumnTypeRunningRelease
 from preflight.rules.br307_unique_running_release import UniqueRunningRelease
+from preflight.rules.br308_drop_index_running_release import DropIndexRunningRelease
 from preflight.rules.dd401_unique_on_duplicates import UniqueOnDuplicates
 from preflight.rules.dd402_not_null_on_nulls import NotNullOnNulls
 from preflight.rules.dd403_failed_on_copy import FailedOnCopy
@@ -88,6 +89,7 @@ REGISTRY: tuple[type[Rule], ...] = (
     SetNotNullRunningRelease,
     ColumnTypeRunningRelease,
     UniqueRunningRelease,
+    DropIndexRunningRelease,
     UniqueOnDuplicates,
     NotNullOnNulls,
     FailedOnCopy,

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from pglast import ast
 from pglast.stream import RawStream
 
+from preflight.rules.locks import MODES
 from preflight.rules.nodes import AT, CONSTR, commands, new_type
 from preflight.sql.parse import Statement
 
@@ -56,6 +57,22 @@ class ColumnFacts:
     default: str | None = None
 
 
+@dataclass(frozen=True)
+class IndexFacts:
+    """An index on the copy, or the index behind a unique, primary-key or exclusion constraint."""
+
+    table: str
+    columns: tuple[str, ...]  # key columns in order; an expression as pg_get_indexdef writes it
+    unique: bool = False
+    constraint: str | None = None  # "primary key", "unique" or "exclusion" when a constraint owns it
+
+    @property
+    def kind(self) -> str:
+        if self.constraint:
+            return f"{self.constraint} constraint"
+        return "unique index" if self.unique else "index"
+
+
 @dataclass
 class Facts:
     """What the copy said before the pending migrations ran. Empty for lint-sql."""
@@ -65,6 +82,9 @@ class Facts:
     tables: dict[str, TableFacts] = field(default_factory=dict)
     columns: dict[tuple[str, str], ColumnFacts] = field(default_factory=dict)
     indexes: dict[str, str] = field(default_factory=dict)  # index name -> table
+    # Indexes (and constraints backed by one, under the constraint's name) the plan drops.
+    index_info: dict[str, IndexFacts] = field(default_factory=dict)
+    catalog: bool = False  # the copy's catalog was read: an index missing from index_info does not exist
     nulls: dict[tuple[str, str], int] = field(default_factory=dict)  # rows with NULL
     duplicates: dict[tuple[str, tuple[str, ...]], int] = field(default_factory=dict)  # rows sharing a value
     volatile_functions: frozenset[str] | None = None  # None: use the built-in list
@@ -136,6 +156,12 @@ class PlanState:
     blocks: int = 0  # BEGINs seen so far: tells one BEGIN ... COMMIT block from the next
     # (table, constraint) added NOT VALID -> (the transaction it was added in, the ADD's constraint)
     not_valid: dict[tuple[str, str], tuple[Transaction | None, Any]] = field(default_factory=dict)
+    # transaction -> table -> the strongest lock it holds there (until its commit)
+    held: dict[Transaction, dict[str, str]] = field(default_factory=dict)
+    dropped_indexes: set[str] = field(default_factory=set)  # indexes and constraints earlier statements dropped
+    index_tables: dict[str, str] = field(default_factory=dict)  # index or constraint the plan created -> table
+    planned_indexes: set[tuple[str, str]] = field(default_factory=set)  # (table, leading column) the plan indexes
+    column_defaults: dict[tuple[str, str], bool] = field(default_factory=dict)  # has a database default now
 
 
 @dataclass(frozen=True)
@@ -198,6 +224,13 @@ class Context:
     def data_may_change(self, table: str | None) -> bool:
         """An earlier RunPython, or an earlier UPDATE/DELETE/INSERT of `table`, may have changed its rows."""
         return self.state.opaque_before or (table or "") in self.state.data_written
+
+    def holds(self, table: str | None, mode: str) -> bool:
+        """This statement's transaction already holds a lock on `table` at least as strong as `mode`."""
+        if table is None or self.transaction is None:
+            return False
+        held = self.state.held.get(self.transaction, {}).get(table)
+        return held is not None and MODES.index(held) >= MODES.index(mode)
 
     def size_note(self, table: str | None) -> str:
         rows = self.rows(table)

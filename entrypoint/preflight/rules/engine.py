@@ -25,9 +25,9 @@ from preflight.rules.base import (
     Thresholds,
     Transaction,
 )
-from preflight.rules.locks import with_parameters
+from preflight.rules.locks import strongest, table_locks, with_parameters
 from preflight.rules.measured import MigrationRun, RoundTrip
-from preflight.rules.nodes import AT, CONSTR, commands, constraints
+from preflight.rules.nodes import AT, CONSTR, commands, constraints, indexes_created, indexes_dropped
 from preflight.sql.parse import Statement, parse, relation_name
 
 
@@ -110,15 +110,38 @@ def observe(state: PlanState, statement: Statement, transaction: Transaction | N
     for key in defaults_set(node):
         if state.defaults_ahead[key] > 0:
             state.defaults_ahead[key] -= 1
+    for table, cmd in commands(node, AT.AT_ColumnDefault):
+        state.column_defaults[(table or "", cmd.name or "")] = (table or "", cmd.name or "") in set(defaults_set(node))
+    state.dropped_indexes |= {dropped for _, dropped, _ in indexes_dropped(node)}
+    for owner, name, _ in indexes_created(node):
+        if name:
+            state.index_tables[name] = owner
+            state.dropped_indexes.discard(name)
     for table, cmd in commands(node, AT.AT_AddColumn):
         if isinstance(cmd.def_, ast.ColumnDef):
             not_null = any(c.contype == CONSTR.CONSTR_NOTNULL for c in cmd.def_.constraints or ())
-            state.added_columns[(table or "", cmd.def_.colname or "")] = not_null
-            if (table or "") not in state.created_tables:
-                state.added_to_existing[(table or "", cmd.def_.colname or "")] = AddedColumn.of(cmd.def_, not_null)
+            key = (table or "", cmd.def_.colname or "")
+            added = AddedColumn.of(cmd.def_, not_null)
+            state.added_columns[key] = not_null
+            state.column_defaults[key] = added.default is not None
+            if key[0] not in state.created_tables:
+                state.added_to_existing[key] = added
     for table, constraint, _ in constraints(node):
         if constraint.skip_validation and constraint.conname:
             state.not_valid[(table or "", constraint.conname)] = (transaction, constraint)
+
+
+def hold(state: PlanState, statement: Statement, transaction: Transaction | None, facts: Facts) -> None:
+    """Record the locks a statement leaves its transaction holding until it commits."""
+    if transaction is None or statement.node is None:
+        return  # outside a transaction every lock is released when the statement ends
+    held = state.held.setdefault(transaction, {})
+    dropped = {name for table, name, _ in indexes_dropped(statement.node) if table is None}
+    for lock in table_locks(statement.node) or ():
+        relation = lock.relation
+        if relation in dropped:  # DROP INDEX locks the index's table
+            relation = facts.indexes.get(relation) or state.index_tables.get(relation) or relation
+        held[relation] = strongest(held.get(relation, lock.mode), lock.mode)
 
 
 def run(
@@ -136,6 +159,7 @@ def run(
     for unit in units:  # what later statements will do, for rules that look ahead in the plan
         for statement in unit.statements:
             state.defaults_ahead.update(defaults_set(statement.node))
+            state.planned_indexes |= {(t, c) for t, _, c in indexes_created(statement.node) if c}
     origins: dict[tuple[str | None, str | None, str], Unit] = {}  # table created by which operation
     findings: list[Finding] = []
     for unit in units:
@@ -151,6 +175,7 @@ def run(
             for rule in rules:
                 findings += [_home(f, home, statement, line) for f in rule.check(statement, context)]
             observe(state, statement, transaction)
+            hold(state, statement, transaction, facts)
             if isinstance(statement.node, ast.CreateStmt) and unit.operation is not None:
                 origins[(unit.app, unit.migration, relation_name(statement.node.relation) or "")] = unit
         if unit.operation is not None and unit.operation.type == "RunPython":

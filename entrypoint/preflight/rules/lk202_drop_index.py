@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from pglast import ast
 
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
+from preflight.rules.locks import ACCESS_EXCLUSIVE
 from preflight.rules.nodes import OBJ, dotted
 from preflight.sql.parse import Statement
 
@@ -15,6 +16,11 @@ class DropIndexNonConcurrently(Rule):
     Why is this bad?
         The drop itself is quick, but it must wait for every running query on the table
         to finish, and while it waits every new query on the table queues behind it.
+        Not reported when the transaction already holds an ACCESS EXCLUSIVE lock on the
+        table (an earlier ALTER TABLE of the same atomic migration: the queue formed
+        then, and dropping an index adds no work under the lock), nor for a DROP INDEX
+        IF EXISTS of an index an earlier statement of the plan already dropped (Django
+        repeats the `_like` drop; the second drops nothing).
 
     Example:
         DROP INDEX "orders_order_status_time_idx";
@@ -35,9 +41,11 @@ class DropIndexNonConcurrently(Rule):
             return
         for obj in node.objects or ():
             index = dotted(obj)
-            table = context.facts.indexes.get(index)
+            if index in context.state.dropped_indexes:
+                continue  # gone already: IF EXISTS drops nothing, and no lock is asked for
+            table = context.facts.indexes.get(index) or context.state.index_tables.get(index)
             severity = context.locking_severity(table, self.severity)
-            if severity is None:
+            if severity is None or context.holds(table, ACCESS_EXCLUSIVE):
                 continue
             on = f" on {table}" if table else ""
             yield self.finding(

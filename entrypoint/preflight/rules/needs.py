@@ -10,13 +10,12 @@ from pglast import ast
 from preflight.rules.nodes import (
     AT,
     CONSTR,
-    OBJ,
     column_list,
     commands,
     constraints,
-    dotted,
     function_names,
     index_columns,
+    indexes_dropped,
     new_type,
     walk,
 )
@@ -31,7 +30,7 @@ class Needs:
     nulls: set[tuple[str, str]] = field(default_factory=set)
     duplicates: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)
     functions: set[str] = field(default_factory=set)
-    indexes: set[str] = field(default_factory=set)
+    indexes: set[str] = field(default_factory=set)  # dropped indexes, and dropped constraints (an index's name)
     lengths: set[tuple[str, str, int]] = field(default_factory=set)  # (table, column, new character limit)
 
 
@@ -61,6 +60,5 @@ def needs(statements: Iterable[Statement]) -> Needs:
             columns = index_columns(node)
             if columns:
                 found.duplicates.add((relation_name(node.relation) or "", columns))
-        if isinstance(node, ast.DropStmt) and node.removeType == OBJ.OBJECT_INDEX:
-            found.indexes |= {dotted(obj) for obj in node.objects or ()}
+        found.indexes |= {name for _, name, _ in indexes_dropped(node)}
     return found

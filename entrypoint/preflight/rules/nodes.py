@@ -123,3 +123,34 @@ def named(kind: str, name: str | None) -> str:
 
 def has_option(options: Any, name: str) -> bool:
     return any(isinstance(o, ast.DefElem) and o.defname == name for o in options or ())
+
+
+def indexes_created(node: Any) -> Iterator[tuple[str, str | None, str | None]]:
+    """(table, name, leading column) of every index a statement builds: CREATE INDEX, and the
+    index behind ADD CONSTRAINT ... UNIQUE / PRIMARY KEY / EXCLUDE or an inline UNIQUE.
+
+    The leading column is None for an expression; the name None when PostgreSQL picks it.
+    """
+    if isinstance(node, ast.IndexStmt):
+        first = (node.indexParams or (None,))[0]
+        yield relation_name(node.relation) or "", node.idxname, first.name if first is not None else None
+    indexed = (CONSTR.CONSTR_UNIQUE, CONSTR.CONSTR_PRIMARY, CONSTR.CONSTR_EXCLUSION)
+    for table, constraint, column in constraints(node):
+        if constraint.contype not in indexed or constraint.indexname:
+            continue  # USING INDEX adopts an index that exists already
+        if column is not None:
+            yield table or "", constraint.conname, column.colname
+        elif constraint.contype == CONSTR.CONSTR_EXCLUSION:
+            yield table or "", constraint.conname, None
+        else:
+            keys = column_list(constraint.keys)
+            yield table or "", constraint.conname, keys[0] if keys else None
+
+
+def indexes_dropped(node: Any) -> Iterator[tuple[str | None, str, bool]]:
+    """(table if named, name, is a constraint) for DROP INDEX and ALTER TABLE ... DROP CONSTRAINT."""
+    if isinstance(node, ast.DropStmt) and node.removeType == OBJ.OBJECT_INDEX:
+        for obj in node.objects or ():
+            yield None, dotted(obj), False
+    for table, cmd in commands(node, AT.AT_DropConstraint):
+        yield table, cmd.name or "", True
