@@ -123,7 +123,7 @@ def write_project(root: Path, scenario: Scenario) -> Path:
     (root / "accsite").mkdir(parents=True)
     (root / "manage.py").write_text(MANAGE)
     (root / "accsite" / "__init__.py").write_text("")
-    (root / "accsite" / "settings.py").write_text(SETTINGS.format(apps=list(scenario.apps)))
+    (root / "accsite" / "settings.py").write_text(SETTINGS.format(apps=list(scenario.apps)) + scenario.settings)
     return root
 
 
@@ -294,7 +294,7 @@ def run_scenario(scenario: Scenario, cache: Path, rows: int, results: Path) -> d
     started = time.perf_counter()
     # setuptools: old releases import pkg_resources, which new virtualenvs no longer carry
     old = venv(home / "old", [DJANGO, f"{scenario.package}=={scenario.old}", "psycopg[binary]>=3.1", "setuptools<81"])
-    new = venv(home / "new", [DJANGO, f"{scenario.package}=={scenario.new}", "psycopg[binary]>=3.1", LINTER, SQUAWK])
+    new = venv(home / "new", [DJANGO, f"{scenario.package}{scenario.extras}=={scenario.new}", "psycopg[binary]>=3.1", LINTER, SQUAWK])
     venvs_s = time.perf_counter() - started
     project = write_project(home / "project", scenario)
     dump = home / "production.dump"
