@@ -25,7 +25,7 @@ migration, statement, key). `bench/accuracy_score.py` joins them with the judgem
 `bench/accuracy_judgements.yaml` and prints precision and recall per tool and category,
 plus every unjudged finding (judge it, then run `--score-only`).
 
-Run time: about 6 minutes on 2 cores with a warm cache (the first run also installs the
+Run time: about 13 minutes for the five scenarios on 2 cores with a warm cache (the first run also installs the
 four virtualenvs from PyPI, about a minute more). `--rows` scales the seeded tables.
 """
 
@@ -294,7 +294,8 @@ def run_scenario(scenario: Scenario, cache: Path, rows: int, results: Path) -> d
     started = time.perf_counter()
     # setuptools: old releases import pkg_resources, which new virtualenvs no longer carry
     old = venv(home / "old", [DJANGO, f"{scenario.package}=={scenario.old}", "psycopg[binary]>=3.1", "setuptools<81"])
-    new = venv(home / "new", [DJANGO, f"{scenario.package}{scenario.extras}=={scenario.new}", "psycopg[binary]>=3.1", LINTER, SQUAWK])
+    package = f"{scenario.package}{scenario.extras}=={scenario.new}"
+    new = venv(home / "new", [DJANGO, package, "psycopg[binary]>=3.1", LINTER, SQUAWK])
     venvs_s = time.perf_counter() - started
     project = write_project(home / "project", scenario)
     dump = home / "production.dump"
