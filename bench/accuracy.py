@@ -26,7 +26,7 @@ migration, statement, key). `bench/accuracy_score.py` joins them with the judgem
 plus every unjudged finding (judge it, then run `--score-only`).
 
 Run time: about 13 minutes for the five scenarios on 2 cores with a warm cache (the first run also installs the
-four virtualenvs from PyPI, about a minute more). `--rows` scales the seeded tables.
+two virtualenvs per scenario from PyPI, about a minute more each). `--rows` scales the seeded tables.
 """
 
 from __future__ import annotations
