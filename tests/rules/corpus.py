@@ -128,6 +128,7 @@ class Case:
             failure=FailureFacts(**{**data["failure"], "columns": tuple(data["failure"].get("columns", ()))})
             if data.get("failure")
             else None,
+            captured=bool(data.get("captured", False)),
         )
 
     def build_round_trip(self) -> RoundTrip | None:

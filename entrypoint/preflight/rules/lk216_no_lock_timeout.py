@@ -8,7 +8,7 @@ from pglast import ast
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
 from preflight.rules.locks import TableLock, sql_locks, with_parameters
 from preflight.rules.measured import BLOCKS, BLOCKS_WRITES, MigrationRun, mode_name
-from preflight.rules.nodes import function_names, walk
+from preflight.rules.nodes import function_names, indexes_created, indexes_dropped, walk
 from preflight.sql.parse import parse, relation_name
 
 
@@ -130,9 +130,12 @@ def _sets_lock_timeout(run: MigrationRun) -> bool | None:
 def _first_queued(run: MigrationRun, context: Context) -> tuple[Queued | None, tuple[int, int | None] | None]:
     """The first statement in scope whose lock queues others, else the first whose locks are unknown."""
     # In a transaction every lock is held, and read on the copy, until the commit; outside
-    # one, locks are gone when the copy is read, so the SQL says which it took.
-    measured = run.atomic and bool(run.locks)
+    # one, locks are gone when the copy is read, so the SQL says which it took. With capture
+    # on, an atomic migration that applied and shows no lock took none (e.g. DROP INDEX IF
+    # EXISTS of an index that is not there).
+    measured = run.atomic and ((run.captured and run.status == "applied") or bool(run.locks))
     created: set[str] = set()
+    created_indexes: dict[str, str] = {}
     unknown: tuple[int, int | None] | None = None
     for index, (sql, _, operation) in enumerate(run.statements):
         if measured:
@@ -144,8 +147,12 @@ def _first_queued(run: MigrationRun, context: Context) -> tuple[Queued | None, t
         else:
             taken = sql_locks(sql)
             for statement in parse(with_parameters(sql)):
-                if isinstance(statement.node, ast.CreateStmt):
-                    created.add(relation_name(statement.node.relation) or "")
+                node = statement.node
+                if isinstance(node, ast.CreateStmt):
+                    created.add(relation_name(node.relation) or "")
+                if taken is not None:
+                    taken = _on_tables(taken, node, context, created_indexes)
+                created_indexes.update({name: owner for owner, name, _ in indexes_created(node) if name})
         if taken is None:
             unknown = unknown or (index, operation)
             continue
@@ -153,3 +160,26 @@ def _first_queued(run: MigrationRun, context: Context) -> tuple[Queued | None, t
             if lock.mode in BLOCKS_WRITES and lock.relation not in created and not context.is_new(lock.relation):
                 return Queued(index, operation, lock, measured), None
     return None, unknown
+
+
+def _on_tables(
+    taken: list[TableLock], node: object, context: Context, created_indexes: dict[str, str]
+) -> list[TableLock]:
+    """Move a DROP INDEX's lock onto the index's table; drop it when the index does not exist."""
+    dropped = {name for table, name, _ in indexes_dropped(node) if table is None}
+    if not dropped:
+        return taken
+    facts, state = context.facts, context.state
+    moved = []
+    for lock in taken:
+        if lock.relation not in dropped:
+            moved.append(lock)
+            continue
+        table = facts.indexes.get(lock.relation) or state.index_tables.get(lock.relation)
+        table = table or created_indexes.get(lock.relation)
+        if table is not None:
+            moved.append(TableLock(table, lock.mode))
+        elif not facts.catalog:
+            moved.append(lock)  # nothing read: the index's name is all there is
+        # else: not on the copy and not created by the plan: DROP INDEX IF EXISTS locks nothing
+    return moved
