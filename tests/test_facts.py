@@ -10,6 +10,7 @@ from conftest import pg_dump, run_cli, scenario
 from preflight.evidence import catalog
 from preflight.postgres.base import Server
 from preflight.probe import runner
+from preflight.rules.base import IndexFacts
 from preflight.rules.needs import needs
 from preflight.sql.parse import parse
 
@@ -22,6 +23,8 @@ ALTER TABLE accounts ADD COLUMN token text DEFAULT make_token();
 ALTER TABLE accounts ADD COLUMN seen timestamptz DEFAULT now();
 DROP INDEX accounts_kind_idx;
 CREATE TABLE later (id int);
+CREATE UNIQUE INDEX accounts_basic_email ON accounts (email) WHERE kind = 'basic';
+CREATE UNIQUE INDEX accounts_token_email ON accounts (email) WHERE token IS NOT NULL;
 """
 
 
@@ -36,6 +39,7 @@ def test_fetch_reads_every_fact(pg: Server) -> None:
                        CASE WHEN g % 7 = 0 THEN NULL ELSE 'user' || (g % 50) || '@example.com' END
                 FROM generate_series(1, 200) g;
             CREATE INDEX accounts_kind_idx ON accounts (kind);
+            CREATE UNIQUE INDEX accounts_code_premium ON accounts (code) WHERE kind = 'premium';
             CREATE FUNCTION make_token() RETURNS text LANGUAGE sql VOLATILE AS $$ SELECT md5(random()::text) $$;
             ANALYZE accounts;
         """)
@@ -52,7 +56,16 @@ def test_fetch_reads_every_fact(pg: Server) -> None:
     assert facts.too_long[("accounts", "code", 4)] == 20
     assert facts.volatile_functions is not None
     assert "make_token" in facts.volatile_functions and "now" not in facts.volatile_functions
-    assert facts.indexes == {"accounts_kind_idx": "accounts"}
+    # the dropped index, and every unique index of a table the plan adds a unique to
+    assert facts.indexes == {
+        "accounts_kind_idx": "accounts",
+        "accounts_pkey": "accounts",
+        "accounts_code_premium": "accounts",
+    }
+    assert facts.index_info["accounts_pkey"] == IndexFacts("accounts", ("id",), True, "primary key", False)
+    assert facts.index_info["accounts_code_premium"] == IndexFacts("accounts", ("code",), True, None, True)
+    # a partial unique counts its duplicates within its WHERE; one on a column the plan adds cannot be counted
+    assert facts.duplicates_where == {("accounts", ("email",), "kind = 'basic'"): 172}
     pg.drop_database(database)
 
 

@@ -169,7 +169,7 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
         blocked,
         trip,
     )
-    ran = runs(report, plan, failure_facts)
+    ran = runs(report, plan, failure_facts, bool(applied.get("captured")))
     measured = engine.run_measured(ran, facts, options.config.settings, trip, plan.get("health"))
     everything = engine.merge(engine.settle(static, ran), measured)
     report.findings = approvals.apply(everything, approval_rules)

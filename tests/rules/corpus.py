@@ -85,6 +85,10 @@ class Case:
             catalog=bool(data.get("catalog", False)),
             nulls={_column(key): value for key, value in (data.get("nulls") or {}).items()},
             duplicates={_columns(key): value for key, value in (data.get("duplicates") or {}).items()},
+            duplicates_where={
+                (*_columns(key.partition(" WHERE ")[0]), key.partition(" WHERE ")[2]): value
+                for key, value in (data.get("duplicates_where") or {}).items()
+            },
             volatile_functions=frozenset(data["volatile_functions"]) if "volatile_functions" in data else None,
             too_long={_limit(key): value for key, value in (data.get("too_long") or {}).items()},
             lock_timeout_ms=data.get("lock_timeout_ms"),
@@ -128,6 +132,7 @@ class Case:
             failure=FailureFacts(**{**data["failure"], "columns": tuple(data["failure"].get("columns", ()))})
             if data.get("failure")
             else None,
+            captured=bool(data.get("captured", False)),
         )
 
     def build_round_trip(self) -> RoundTrip | None:

@@ -61,6 +61,11 @@ def fetch(conn: psycopg.Connection, needs: Needs, data_known: bool) -> Facts:
     for name, columns in sorted(needs.duplicates):
         if name in facts.tables and _has_columns(conn, name, columns):
             facts.duplicates[(name, columns)] = duplicate_rows(conn, name, columns)
+    for name, columns, where in sorted(needs.duplicates_where):
+        if name in facts.tables and _has_columns(conn, name, columns):
+            found = duplicate_rows_where(conn, name, columns, where)
+            if found is not None:
+                facts.duplicates_where[(name, columns, where)] = found
     for name, column, limit in sorted(needs.lengths):
         if name in facts.tables and _has_columns(conn, name, (column,)):
             query = sql.SQL("SELECT count(*) FROM {} WHERE char_length({}::text) > {}").format(
@@ -77,7 +82,10 @@ def fetch(conn: psycopg.Connection, needs: Needs, data_known: bool) -> Facts:
         facts.volatile_functions = frozenset(name for name, volatile in volatility if volatile) | (VOLATILE - known)
     if needs.indexes:
         facts.index_info = indexes(conn, needs.indexes)
-        facts.indexes = {name: info.table for name, info in facts.index_info.items()}
+    uniques = {_split(name)[1] for name in needs.uniques if name in facts.tables}
+    if uniques:
+        facts.index_info |= unique_indexes(conn, uniques)
+    facts.indexes = {name: info.table for name, info in facts.index_info.items()}
     return facts
 
 
@@ -86,19 +94,28 @@ _CONSTRAINT_KINDS = {"p": "primary key", "u": "unique", "x": "exclusion"}
 
 def indexes(conn: psycopg.Connection, names: set[str]) -> dict[str, IndexFacts]:
     """Each named index (or index-backed constraint, by its name): its table, key columns, uniqueness, owner."""
+    return _indexes(conn, "i.relname = ANY(%s)", sorted(_split(n)[1] for n in names))
+
+
+def unique_indexes(conn: psycopg.Connection, tables: set[str]) -> dict[str, IndexFacts]:
+    """Every unique index (and the constraint behind it) of `tables`, partial ones marked."""
+    return _indexes(conn, "x.indisunique AND t.relname = ANY(%s)", sorted(tables))
+
+
+def _indexes(conn: psycopg.Connection, where: str, names: list[str]) -> dict[str, IndexFacts]:
     rows = conn.execute(
-        "SELECT i.relname, t.relname, x.indisunique, c.contype, ARRAY("
+        "SELECT i.relname, t.relname, x.indisunique, c.contype, x.indpred IS NOT NULL, ARRAY("
         "  SELECT CASE WHEN x.indkey[k - 1] = 0 THEN pg_get_indexdef(x.indexrelid, k, true) ELSE ("
         "    SELECT a.attname FROM pg_attribute a WHERE a.attrelid = x.indrelid AND a.attnum = x.indkey[k - 1]) END"
         "  FROM generate_series(1, x.indnkeyatts) AS k ORDER BY k) "
         "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
         "LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid "
-        "AND c.contype IN ('p', 'u', 'x') WHERE i.relname = ANY(%s)",
-        (sorted(_split(n)[1] for n in names),),
+        "AND c.contype IN ('p', 'u', 'x') WHERE " + where,
+        (names,),
     ).fetchall()
     return {
-        index: IndexFacts(table, tuple(columns), bool(unique), _CONSTRAINT_KINDS.get(kind or ""))
-        for index, table, unique, kind, columns in rows
+        index: IndexFacts(table, tuple(columns), bool(unique), _CONSTRAINT_KINDS.get(kind or ""), bool(partial))
+        for index, table, unique, kind, partial, columns in rows
     }
 
 
@@ -116,6 +133,26 @@ def duplicate_rows(conn: psycopg.Connection, table: str, columns: tuple[str, ...
         "SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {} WHERE {} GROUP BY {} HAVING count(*) > 1) g"
     ).format(_ident(table), not_null, sql.SQL(", ").join(map(sql.Identifier, columns)))
     return _count(conn, query)
+
+
+def duplicate_rows_where(conn: psycopg.Connection, table: str, columns: tuple[str, ...], where: str) -> int | None:
+    """Rows sharing their `columns` values within a partial unique index's WHERE; None if it cannot be run.
+
+    The predicate is the pending migration's own SQL, which runs on this throwaway copy
+    anyway; a statement_timeout bounds it, and a predicate on a column the plan adds
+    (not there yet) or a function it creates fails here and leaves the count unknown.
+    """
+    not_null = sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(sql.Identifier(c)) for c in columns)
+    query = sql.SQL(
+        "SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {} WHERE {} AND ({}) GROUP BY {} "
+        "HAVING count(*) > 1) g"
+    ).format(_ident(table), not_null, sql.SQL(where), sql.SQL(", ").join(map(sql.Identifier, columns)))
+    try:
+        with conn.transaction():
+            conn.execute("SET LOCAL statement_timeout = '60s'")
+            return _count(conn, query)
+    except psycopg.Error:
+        return None
 
 
 def _count(conn: psycopg.Connection, query: sql.Composed | str, params: tuple[object, ...] = ()) -> int:

@@ -229,8 +229,10 @@ def _migration(entry: dict[str, Any], sql: dict[str, Any], run: dict[str, Any], 
     )
 
 
-def runs(report: Report, plan: dict[str, Any], failure: FailureFacts | None) -> list[MigrationRun]:
-    """What each migration did on the copy, as the evidence rules read it."""
+def runs(
+    report: Report, plan: dict[str, Any], failure: FailureFacts | None, captured: bool = False
+) -> list[MigrationRun]:
+    """What each migration did on the copy, as the evidence rules read it (`captured`: locks were read)."""
     operations = {
         (m["app"], m["name"]): [
             OperationRef(op["index"], op["type"], op["describe"], op["line"], op.get("end_line"), op["reversible"])
@@ -262,6 +264,7 @@ def runs(report: Report, plan: dict[str, Any], failure: FailureFacts | None) -> 
                 failure=failure if failed else None,
                 failed_statement=report.failure.statement if failed and report.failure else None,
                 failed_operation=failed_op,
+                captured=captured,
             )
         )
     return result

@@ -65,6 +65,7 @@ class IndexFacts:
     columns: tuple[str, ...]  # key columns in order; an expression as pg_get_indexdef writes it
     unique: bool = False
     constraint: str | None = None  # "primary key", "unique" or "exclusion" when a constraint owns it
+    partial: bool = False  # has a WHERE: enforces nothing on the rows outside it
 
     @property
     def kind(self) -> str:
@@ -82,11 +83,14 @@ class Facts:
     tables: dict[str, TableFacts] = field(default_factory=dict)
     columns: dict[tuple[str, str], ColumnFacts] = field(default_factory=dict)
     indexes: dict[str, str] = field(default_factory=dict)  # index name -> table
-    # Indexes (and constraints backed by one, under the constraint's name) the plan drops.
+    # Indexes (and constraints backed by one, under the constraint's name) the plan drops, and
+    # the unique ones of every table the plan adds a unique constraint or index to.
     index_info: dict[str, IndexFacts] = field(default_factory=dict)
     catalog: bool = False  # the copy's catalog was read: an index missing from index_info does not exist
     nulls: dict[tuple[str, str], int] = field(default_factory=dict)  # rows with NULL
     duplicates: dict[tuple[str, tuple[str, ...]], int] = field(default_factory=dict)  # rows sharing a value
+    # the same within a partial unique index's WHERE (the predicate as pglast deparses it)
+    duplicates_where: dict[tuple[str, tuple[str, ...], str], int] = field(default_factory=dict)
     volatile_functions: frozenset[str] | None = None  # None: use the built-in list
     too_long: dict[tuple[str, str, int], int] = field(default_factory=dict)  # rows longer than a new limit
     lock_timeout_ms: int | None = None  # what production's migrate runs with: None unknown, 0 none
@@ -231,6 +235,24 @@ class Context:
             return False
         held = self.state.held.get(self.transaction, {}).get(table)
         return held is not None and MODES.index(held) >= MODES.index(mode)
+
+    def unique_already(self, table: str | None, columns: tuple[str, ...] | None) -> str | None:
+        """The existing non-partial unique index or constraint whose columns all are among `columns`, if any.
+
+        Any row a new unique on `columns` rejects it rejects already: the new one changes
+        nothing for the writes of the running release. Only one the copy had before the
+        plan and no earlier statement of the plan dropped.
+        """
+        if table is None or not columns:
+            return None
+        for name, info in sorted(self.facts.index_info.items()):
+            if info.table != table.rpartition(".")[2] or not info.unique or info.partial or not info.columns:
+                continue
+            if info.constraint == "exclusion" or name in self.state.dropped_indexes:
+                continue
+            if set(info.columns) <= set(columns):
+                return name
+        return None
 
     def size_note(self, table: str | None) -> str:
         rows = self.rows(table)

@@ -19,7 +19,9 @@ class UniqueRunningRelease(Rule):
         is live. DD401 tells whether duplicates already exist on the copy; this rule is
         about the writes still to come, whatever the size of the table. Not reported for
         tables or columns created earlier in the plan, nor for ADD CONSTRAINT ... USING
-        INDEX (the unique index already existed).
+        INDEX (the unique index already existed), nor when a unique index or constraint
+        the table has (not partial, not dropped earlier in the plan) is on some of the new
+        one's columns: every row the new one rejects, the old one rejects already.
 
     Example:
         ALTER TABLE "customers_customer" ADD CONSTRAINT "customers_customer_email_uniq" UNIQUE ("email");
@@ -47,6 +49,8 @@ class UniqueRunningRelease(Rule):
         for table, columns, name in targets:
             if table is None or context.is_new(table) or any(context.column_is_new(table, c) for c in columns or ()):
                 continue
+            if context.unique_already(table, columns):
+                continue  # e.g. UNIQUE (user_id, email) beside UNIQUE (email): nothing new is rejected
             on = f"{table}({', '.join(columns)})" if columns else f"an expression on {table}"
             yield self.finding(
                 f"{named('unique', name)} on {on} is new to the running release, which may still write duplicates: "

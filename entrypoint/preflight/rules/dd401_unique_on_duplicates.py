@@ -6,7 +6,7 @@ from dataclasses import replace
 from pglast import ast
 
 from preflight.rules.base import AddedColumn, Category, Context, Finding, Rule, Severity
-from preflight.rules.nodes import CONSTR, column_list, constraints, index_columns, named
+from preflight.rules.nodes import CONSTR, column_list, constraints, index_columns, named, predicate
 from preflight.sql.parse import Statement, relation_name
 
 
@@ -18,7 +18,9 @@ class UniqueOnDuplicates(Rule):
         non-atomic migration leaves what ran before applied). Counted on the copy before
         the pending migrations ran. A column added in the plan with a literal default
         (Django computes `default=uuid.uuid4` once, in Python) gives every existing row
-        the same value: unique on it fails as soon as the table has two rows.
+        the same value: unique on it fails as soon as the table has two rows. A partial
+        unique index (Django: `UniqueConstraint(condition=...)`) counts the rows its WHERE
+        covers.
 
     Example:
         ALTER TABLE "inventory_item" ADD CONSTRAINT "inventory_item_sku_uniq" UNIQUE ("sku");
@@ -38,9 +40,11 @@ class UniqueOnDuplicates(Rule):
     def check(self, statement: Statement, context: Context) -> Iterator[Finding]:
         node = statement.node
         targets: list[tuple[str | None, tuple[str, ...], str | None]] = []
+        where = ""
         if isinstance(node, ast.IndexStmt) and node.unique:
             columns = index_columns(node)
-            if columns and node.whereClause is None:
+            where = predicate(node)
+            if columns:
                 targets.append((relation_name(node.relation), columns, node.idxname))
         for table, constraint, column in constraints(node):
             if constraint.contype not in (CONSTR.CONSTR_UNIQUE, CONSTR.CONSTR_PRIMARY):
@@ -59,14 +63,18 @@ class UniqueOnDuplicates(Rule):
                 continue
             if any(context.column_is_new(table, c) for c in columns):
                 continue
-            duplicated = context.facts.duplicates.get((table, columns))
+            if where:
+                duplicated = context.facts.duplicates_where.get((table, columns, where))
+            else:
+                duplicated = context.facts.duplicates.get((table, columns))
             if not duplicated:
                 continue
             may_change = context.data_may_change(table)
             caveat = " (an earlier RunPython or RunSQL in the plan may change the data)" if may_change else ""
+            within = f" where {where}" if where else ""
             yield self.finding(
-                f"{named('unique', name)} on {table}({', '.join(columns)}) will fail: {duplicated:,} rows on the copy "
-                f"share a value{caveat}",
+                f"{named('unique', name)} on {table}({', '.join(columns)}){within} will fail: {duplicated:,} rows "
+                f"on the copy{within} share a value{caveat}",
                 "remove the duplicates in an earlier migration, then add the constraint",
                 severity=Severity.WARNING if caveat else self.severity,
                 table=table,
@@ -74,12 +82,15 @@ class UniqueOnDuplicates(Rule):
                 constraint=name,
                 duplicate_rows=duplicated,
                 data_may_change=may_change,
+                where=where or None,
             )
 
     def check_applied(self, finding: Finding) -> Finding:
         """The copy ran it: the constraint did not fail, whatever the catalog said before the plan."""
         facts = finding.facts
-        subject = f"{named('unique', facts.get('constraint'))} on {facts['table']}({', '.join(facts['columns'])})"
+        within = f" where {facts['where']}" if facts.get("where") else ""
+        on = f"{facts['table']}({', '.join(facts['columns'])}){within}"
+        subject = f"{named('unique', facts.get('constraint'))} on {on}"
         if facts.get("shared_default"):
             before = (
                 f"the column's default {facts['shared_default']} was to give {facts['duplicate_rows']:,} rows one value"

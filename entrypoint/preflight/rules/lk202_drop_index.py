@@ -20,7 +20,9 @@ class DropIndexNonConcurrently(Rule):
         table (an earlier ALTER TABLE of the same atomic migration: the queue formed
         then, and dropping an index adds no work under the lock), nor for a DROP INDEX
         IF EXISTS of an index an earlier statement of the plan already dropped (Django
-        repeats the `_like` drop; the second drops nothing).
+        repeats the `_like` drop; the second drops nothing), or of an index that neither
+        the copy's catalog nor an earlier statement of the plan has (e.g. one a
+        `SeparateDatabaseAndState` never created): dropping nothing takes no lock.
 
     Example:
         DROP INDEX "orders_order_status_time_idx";
@@ -44,6 +46,8 @@ class DropIndexNonConcurrently(Rule):
             if index in context.state.dropped_indexes:
                 continue  # gone already: IF EXISTS drops nothing, and no lock is asked for
             table = context.facts.indexes.get(index) or context.state.index_tables.get(index)
+            if table is None and node.missing_ok and context.facts.catalog and not context.state.opaque_before:
+                continue  # not on the copy and not created by the plan: IF EXISTS drops nothing
             severity = context.locking_severity(table, self.severity)
             if severity is None or context.holds(table, ACCESS_EXCLUSIVE):
                 continue

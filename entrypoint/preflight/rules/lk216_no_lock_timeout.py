@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pglast import ast
 
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
-from preflight.rules.locks import TableLock, sql_locks, with_parameters
+from preflight.rules.locks import MODES, TableLock, sql_locks, strongest, with_parameters
 from preflight.rules.measured import BLOCKS, BLOCKS_WRITES, MigrationRun, mode_name
-from preflight.rules.nodes import function_names, walk
+from preflight.rules.nodes import function_names, indexes_created, indexes_dropped, walk
 from preflight.sql.parse import parse, relation_name
 
 
@@ -20,6 +20,7 @@ class Queued:
     operation: int | None
     lock: TableLock
     measured: bool
+    others: tuple[str, ...] = ()  # the statement's other tables whose writes it blocks, biggest first
 
 
 class NoLockTimeout(Rule):
@@ -34,10 +35,12 @@ class NoLockTimeout(Rule):
         CONCURRENTLY (SHARE UPDATE EXCLUSIVE lets reads and writes go on). Checked for
         every statement, Django's own DDL included (an AddField on a busy table queues
         its readers as surely as a RunSQL does), with the locks measured on the copy when
-        there are any, else the locks the SQL takes; reported once per migration, at the
-        first such statement on a table that existed before the plan, when neither the
-        project's database OPTIONS, the target's own setting nor the SQL itself sets
-        lock_timeout.
+        there are any (or capture was on and saw none), else the locks the SQL takes (a
+        DROP INDEX's on the index's table; none for DROP INDEX IF EXISTS of an index that
+        is not there); reported once per migration, at the first such statement on a
+        table that existed before the plan (naming the biggest table it locks, then the
+        others), when neither the project's database OPTIONS, the target's own setting
+        nor the SQL itself sets lock_timeout.
 
     Example:
         migrations.AddField("order", "note", models.TextField(null=True))  # ALTER TABLE, ACCESS EXCLUSIVE
@@ -79,7 +82,9 @@ class NoLockTimeout(Rule):
             operation = operations.get(queued.operation) if queued.operation is not None else None
             what = f"{operation.type} " if operation else ""
             where = "in a non-atomic migration " if not run.atomic else ""
-            evidence = " (measured on the copy)" if queued.measured else ""
+            notes = ["measured on the copy"] if queued.measured else []
+            notes += [f"also locks {', '.join(queued.others)}"] if queued.others else []
+            evidence = f" ({'; '.join(notes)})" if notes else ""
             lock = queued.lock
             mode = mode_name(lock.mode)
             yield self.finding(
@@ -89,6 +94,7 @@ class NoLockTimeout(Rule):
                 f"long query or an idle transaction, every query on {lock.relation} queues behind it",
                 fix,
                 table=lock.relation,
+                tables=[lock.relation, *queued.others],
                 mode=lock.mode,
                 measured=queued.measured,
                 statement_index=queued.statement,
@@ -130,9 +136,12 @@ def _sets_lock_timeout(run: MigrationRun) -> bool | None:
 def _first_queued(run: MigrationRun, context: Context) -> tuple[Queued | None, tuple[int, int | None] | None]:
     """The first statement in scope whose lock queues others, else the first whose locks are unknown."""
     # In a transaction every lock is held, and read on the copy, until the commit; outside
-    # one, locks are gone when the copy is read, so the SQL says which it took.
-    measured = run.atomic and bool(run.locks)
+    # one, locks are gone when the copy is read, so the SQL says which it took. With capture
+    # on, an atomic migration that applied and shows no lock took none (e.g. DROP INDEX IF
+    # EXISTS of an index that is not there).
+    measured = run.atomic and ((run.captured and run.status == "applied") or bool(run.locks))
     created: set[str] = set()
+    created_indexes: dict[str, str] = {}
     unknown: tuple[int, int | None] | None = None
     for index, (sql, _, operation) in enumerate(run.statements):
         if measured:
@@ -144,12 +153,45 @@ def _first_queued(run: MigrationRun, context: Context) -> tuple[Queued | None, t
         else:
             taken = sql_locks(sql)
             for statement in parse(with_parameters(sql)):
-                if isinstance(statement.node, ast.CreateStmt):
-                    created.add(relation_name(statement.node.relation) or "")
+                node = statement.node
+                if isinstance(node, ast.CreateStmt):
+                    created.add(relation_name(node.relation) or "")
+                if taken is not None:
+                    taken = _on_tables(taken, node, context, created_indexes)
+                created_indexes.update({name: owner for owner, name, _ in indexes_created(node) if name})
         if taken is None:
             unknown = unknown or (index, operation)
             continue
+        queuing: dict[str, str] = {}  # table -> the strongest write-blocking mode the statement takes on it
         for lock in taken:
             if lock.mode in BLOCKS_WRITES and lock.relation not in created and not context.is_new(lock.relation):
-                return Queued(index, operation, lock, measured), None
+                queuing[lock.relation] = strongest(queuing.get(lock.relation, lock.mode), lock.mode)
+        if queuing:
+            # The biggest table first (the one most likely busy), then the strongest lock.
+            order = sorted(queuing, key=lambda t: (-(context.rows(t) or -1), -MODES.index(queuing[t])))
+            lock = TableLock(order[0], queuing[order[0]])
+            return Queued(index, operation, lock, measured, tuple(order[1:])), None
     return None, unknown
+
+
+def _on_tables(
+    taken: list[TableLock], node: object, context: Context, created_indexes: dict[str, str]
+) -> list[TableLock]:
+    """Move a DROP INDEX's lock onto the index's table; drop it when the index does not exist."""
+    dropped = {name for table, name, _ in indexes_dropped(node) if table is None}
+    if not dropped:
+        return taken
+    facts, state = context.facts, context.state
+    moved = []
+    for lock in taken:
+        if lock.relation not in dropped:
+            moved.append(lock)
+            continue
+        table = facts.indexes.get(lock.relation) or state.index_tables.get(lock.relation)
+        table = table or created_indexes.get(lock.relation)
+        if table is not None:
+            moved.append(TableLock(table, lock.mode))
+        elif not facts.catalog:
+            moved.append(lock)  # nothing read: the index's name is all there is
+        # else: not on the copy and not created by the plan: DROP INDEX IF EXISTS locks nothing
+    return moved

@@ -155,6 +155,7 @@ class MigrationRun:
     failure: FailureFacts | None = None
     failed_statement: str | None = None
     failed_operation: int | None = None
+    captured: bool = False  # locks were read after each statement: none recorded means none taken
 
     @property
     def label(self) -> str:

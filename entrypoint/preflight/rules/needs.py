@@ -17,6 +17,7 @@ from preflight.rules.nodes import (
     index_columns,
     indexes_dropped,
     new_type,
+    predicate,
     walk,
 )
 from preflight.rules.types import split
@@ -29,6 +30,8 @@ class Needs:
     columns: set[tuple[str, str]] = field(default_factory=set)
     nulls: set[tuple[str, str]] = field(default_factory=set)
     duplicates: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)
+    duplicates_where: set[tuple[str, tuple[str, ...], str]] = field(default_factory=set)  # partial unique indexes
+    uniques: set[str] = field(default_factory=set)  # tables given a new unique: their unique indexes
     functions: set[str] = field(default_factory=set)
     indexes: set[str] = field(default_factory=set)  # dropped indexes, and dropped constraints (an index's name)
     lengths: set[tuple[str, str, int]] = field(default_factory=set)  # (table, column, new character limit)
@@ -52,13 +55,19 @@ def needs(statements: Iterable[Statement]) -> Needs:
         for table, cmd in commands(node, AT.AT_SetNotNull):
             found.nulls.add((table or "", cmd.name or ""))
         for table, constraint, column in constraints(node):
-            if constraint.contype in (CONSTR.CONSTR_UNIQUE, CONSTR.CONSTR_PRIMARY) and column is None:
-                found.duplicates.add((table or "", column_list(constraint.keys)))
+            if constraint.contype in (CONSTR.CONSTR_UNIQUE, CONSTR.CONSTR_PRIMARY):
+                found.uniques.add(table or "")
+                if column is None:
+                    found.duplicates.add((table or "", column_list(constraint.keys)))
             if constraint.contype == CONSTR.CONSTR_DEFAULT and constraint.raw_expr is not None:
                 found.functions |= function_names(constraint.raw_expr)
-        if isinstance(node, ast.IndexStmt) and node.unique and node.whereClause is None:
+        if isinstance(node, ast.IndexStmt) and node.unique:
+            table = relation_name(node.relation) or ""
+            found.uniques.add(table)
             columns = index_columns(node)
-            if columns:
-                found.duplicates.add((relation_name(node.relation) or "", columns))
+            if columns and node.whereClause is None:
+                found.duplicates.add((table, columns))
+            elif columns:
+                found.duplicates_where.add((table, columns, predicate(node)))
         found.indexes |= {name for _, name, _ in indexes_dropped(node)}
     return found

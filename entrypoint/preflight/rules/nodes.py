@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pglast import ast, enums
+from pglast.stream import RawStream
 
 from preflight.sql.parse import relation_name
 
@@ -154,3 +155,8 @@ def indexes_dropped(node: Any) -> Iterator[tuple[str | None, str, bool]]:
             yield None, dotted(obj), False
     for table, cmd in commands(node, AT.AT_DropConstraint):
         yield table, cmd.name or "", True
+
+
+def predicate(node: ast.IndexStmt) -> str:
+    """A partial index's WHERE, as SQL (pglast's deparse: the key facts are read by)."""
+    return RawStream()(node.whereClause) if node.whereClause is not None else ""
