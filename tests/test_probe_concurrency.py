@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import pg_dump, run_cli, scenario
-from preflight.evidence.blocking import BlockingProbe, Sample
+from preflight.evidence.blocking import BlockingProbe, Sample, waited_for
 from preflight.postgres.base import Server
 from preflight.probe import runner
 from preflight.report.feel import feel
@@ -110,3 +110,79 @@ def test_a_migration_that_fails_on_the_copy_with_probe_concurrency_is_reported(
     (failed,) = data["migrations"]
     assert failed["status"] == "failed"
     assert "division by zero" in markdown
+
+
+TABLE = "ledger_entry"
+
+
+def _blocked(samples: list[Sample]) -> Blocked:
+    """What the probe reports for `samples`, with unblocked attempts of 1 ms beforehand (a 50 ms floor)."""
+    probe = BlockingProbe("", [TABLE])
+    probe.baseline = [Sample(0.0, TABLE, kind, 0.001) for kind in ("read", "write", "share", "row") for _ in range(5)]
+    probe.samples = samples
+    (blocked,) = probe.blocked(0.0, 10.0, {TABLE})
+    return blocked
+
+
+def _access_exclusive_for_498_ms() -> list[Sample]:
+    """One round per table and kind, as recorded under celery-results 0009 (ACCESS EXCLUSIVE for 498 ms)."""
+    return [
+        Sample(0.000, TABLE, "read", 0.100, timed_out=True),
+        Sample(0.100, TABLE, "write", 0.100, timed_out=True),
+        Sample(0.200, TABLE, "share", 0.100, timed_out=True),  # the row attempt's table lock
+        # ... 58 ms of attempts on other tables ...
+        Sample(0.358, TABLE, "read", 0.100, timed_out=True),
+        Sample(0.458, TABLE, "write", 0.040),  # granted after 40 ms, below the floor: the lock went at 0.498
+        Sample(0.498, TABLE, "share", 0.001),
+        Sample(0.499, TABLE, "row", 0.001),
+        Sample(0.800, TABLE, "read", 0.001),
+        Sample(0.801, TABLE, "write", 0.001),
+    ]
+
+
+def test_reads_and_writes_under_one_access_exclusive_lock_each_wait_all_of_it() -> None:
+    # Main measured reads 458 ms, writes 100 ms: each kind alone, its last wait cut short by a round.
+    blocked = _blocked(_access_exclusive_for_498_ms())
+    assert blocked.reads_ms == pytest.approx(498, abs=1)
+    assert blocked.writes_ms == pytest.approx(498, abs=1)
+    assert blocked.row_writes_ms == 0
+
+
+def test_a_lock_shorter_than_two_attempts_is_still_a_wait_for_writes() -> None:
+    # allauth 0007: ACCESS EXCLUSIVE for 117 ms; the read timed out, the write came next and
+    # was granted after 17 ms. Main: reads 100 ms, writes 0 ms.
+    samples = [Sample(0.000, TABLE, "read", 0.100, timed_out=True), Sample(0.100, TABLE, "write", 0.017)]
+    blocked = _blocked(samples)
+    assert (blocked.reads_ms, blocked.writes_ms) == (pytest.approx(117, abs=1), pytest.approx(117, abs=1))
+
+
+def test_a_share_lock_makes_writes_wait_and_not_reads() -> None:
+    # CREATE INDEX (SHARE): reads and the row attempt's ROW SHARE are granted, writes time out.
+    samples = []
+    for start in (0.0, 0.2, 0.4):
+        samples += [
+            Sample(start, TABLE, "read", 0.001),
+            Sample(start + 0.001, TABLE, "write", 0.100, timed_out=True),
+            Sample(start + 0.101, TABLE, "share", 0.001),
+            Sample(start + 0.102, TABLE, "row", 0.001),
+        ]
+    samples.append(Sample(0.6, TABLE, "write", 0.001))
+    blocked = _blocked(samples)
+    assert blocked.reads_ms == 0 and blocked.row_writes_ms == 0
+    assert blocked.writes_ms == pytest.approx(500, abs=1)  # 0.001 to 0.501: granted reads say nothing of writes
+
+
+def test_a_grant_long_after_the_last_wait_does_not_stretch_it() -> None:
+    samples = [Sample(0.0, TABLE, "read", 0.100, timed_out=True), Sample(0.5, TABLE, "write", 0.001)]
+    assert waited_for(samples, 0.050, "read") == pytest.approx(0.100)
+    assert waited_for(samples, 0.050, "write") == pytest.approx(0.100)
+
+
+def test_the_headline_quotes_the_longest_wait_measured() -> None:
+    lock = Lock("django_celery_results_taskresult", "AccessExclusiveLock", 498.0, 0)
+    measured = Blocked("django_celery_results_taskresult", reads_ms=458.0, writes_ms=101.0, samples=40)
+    sentence = feel("applied", True, [lock], [], [measured])
+    assert sentence == (
+        "Reads and writes on django_celery_results_taskresult wait up to 498 ms "
+        "(a second session waited 458 ms) (times on the copy)."
+    )
