@@ -1,7 +1,8 @@
 """--probe-concurrency end to end: edge cases of the plan, and waits measured under a held lock.
 
 tests/projects/exclusive: ledger_entry with 20,000 rows; 0002_hold holds ACCESS EXCLUSIVE
-on it for 1.5 s in one atomic migration. Recorded samples check the accounting.
+on it for 1 s in one atomic migration, while the probe also tries 30 other tables (a round
+then takes longer than a tenth of the hold). Recorded samples check the accounting.
 """
 
 from __future__ import annotations
@@ -20,15 +21,19 @@ from preflight.rules.measured import Blocked, Lock
 from preflight.units import duration
 
 ROWS = 20_000
-HOLD_MS = 1500  # ledger/migrations/0002_hold.py
+HOLD_MS = 1000  # ledger/migrations/0002_hold.py
+OTHER_TABLES = 30
 
 
-def _dump(pg: Server, tmp: Path, to: str | None) -> Path:
+def _dump(pg: Server, tmp: Path, to: str | None, others: int = 0) -> Path:
     project = scenario("exclusive", tmp)
     database = pg.create_database("ledger")
     assert runner.run(project, "apply", pg.info.url(database), to=[to] if to else None)["failure"] is None
     with pg.connect(database) as conn:
         conn.execute(f"INSERT INTO ledger_entry (amount) SELECT g % 100 FROM generate_series(1, {ROWS}) g")
+        for i in range(others):  # tables of another app, as in a real project: the probe tries them all
+            conn.execute(f"CREATE TABLE other_{i} (id bigserial PRIMARY KEY, v int)")
+            conn.execute(f"INSERT INTO other_{i} (v) SELECT g FROM generate_series(1, 2000) g")
         conn.execute("ANALYZE")
     dump = pg_dump(pg, database, tmp / "ledger.dump")
     pg.drop_database(database)
@@ -38,7 +43,7 @@ def _dump(pg: Server, tmp: Path, to: str | None) -> Path:
 @pytest.fixture(scope="module")
 def ledger_dump(pg: Server, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Production migrated to 0001: 0002_hold is pending."""
-    return _dump(pg, tmp_path_factory.mktemp("ledger-0001"), "ledger.0001_initial")
+    return _dump(pg, tmp_path_factory.mktemp("ledger-0001"), "ledger.0001_initial", OTHER_TABLES)
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +95,9 @@ def test_a_held_access_exclusive_lock_makes_reads_and_writes_wait_about_as_long(
     (entries,) = hold["blocked"]
     # One pending migration: its window runs from its start to the end of the apply.
     assert entries["table"] == "ledger_entry"
-    assert entries["reads_ms"] >= 0.6 * HOLD_MS, entries
-    assert entries["writes_ms"] >= 0.6 * HOLD_MS, entries
+    # Main measured 52-61% for writes (one round's resolution, each kind alone); now 91-97%.
+    assert entries["reads_ms"] >= 0.7 * HOLD_MS, entries
+    assert entries["writes_ms"] >= 0.7 * HOLD_MS, entries
     assert entries["reads_ms"] <= 3 * HOLD_MS and entries["writes_ms"] <= 3 * HOLD_MS, entries
     largest = max(entries["reads_ms"], entries["writes_ms"])
     assert "Reads and writes on ledger_entry wait up to" in markdown

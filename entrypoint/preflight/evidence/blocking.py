@@ -22,7 +22,10 @@ lock conflict table: every mode that makes a read (ACCESS SHARE) or the row atte
 ROW SHARE wait also makes a write (ROW EXCLUSIVE) wait, and a granted write or ROW SHARE
 means a read would have been granted too. A wait is counted up to the last attempt known
 to have waited, or through the next attempt when that one came right after it and was
-granted at once (the lock went while it ran).
+granted at once (the lock went while it ran). So that the next attempt comes right after,
+a second connection (the follower) retries each table found locked, back to back, from
+the weakest request up (a read, then a write), until both are granted: the lock's end is
+then known to within one attempt, however many tables the round covers.
 """
 
 from __future__ import annotations
@@ -143,8 +146,10 @@ class BlockingProbe:
     baseline: list[Sample] = field(default_factory=list)
     keys: dict[str, tuple[str, list[Any]]] = field(default_factory=dict)  # table -> (primary key, sampled values)
     _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _threads: list[threading.Thread] = field(default_factory=list)
     _turn: dict[str, int] = field(default_factory=dict)
+    _followed: dict[str, str] = field(default_factory=dict)  # table found locked -> the kind to retry
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> BlockingProbe:
         """Sample rows and measure the noise floor now (nothing runs yet), then keep probing in a thread."""
@@ -161,14 +166,25 @@ class BlockingProbe:
         except psycopg.Error:
             conn.close()
             return self
-        self._thread = threading.Thread(target=self._loop, args=(conn,), name="preflight-blocking-probe", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._loop, args=(conn,), name="preflight-blocking-probe", daemon=True)
+        ]
+        try:
+            follower = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5)
+        except psycopg.Error:
+            pass  # the round alone still measures, one round at a time
+        else:
+            self._threads.append(
+                threading.Thread(target=self._follow, args=(follower,), name="preflight-blocking-follower", daemon=True)
+            )
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(10)
+        for thread in self._threads:
+            thread.join(10)
 
     def _loop(self, conn: psycopg.Connection) -> None:
         with conn:
@@ -180,10 +196,42 @@ class BlockingProbe:
         for table in self.tables:
             if self._stop.is_set():
                 return  # the migrations are over: do not finish a round over every table
-            into += self._attempt(conn, table, "read", "ACCESS SHARE")
-            into += self._attempt(conn, table, "write", "ROW EXCLUSIVE")
+            found = self._attempt(conn, table, "read", "ACCESS SHARE")
+            found += self._attempt(conn, table, "write", "ROW EXCLUSIVE")
             if table in self.keys:
-                into += self._row_attempt(conn, table)
+                found += self._row_attempt(conn, table)
+            with self._lock:
+                into += found
+                if into is self.samples and any(s.timed_out and s.kind != "row" for s in found):
+                    self._followed.setdefault(table, "read")
+
+    def _follow(self, conn: psycopg.Connection) -> None:
+        """Retry each table the round found locked, back to back, until a read and a write are granted.
+
+        The weakest request first: while a read waits, so would a write (WAITS_TOO), and
+        a read granted at once dates the end of an ACCESS EXCLUSIVE lock; then writes,
+        until one is granted at once.
+        """
+        with conn:
+            while not self._stop.is_set():
+                with self._lock:
+                    followed = list(self._followed.items())
+                if not followed:
+                    self._stop.wait(PAUSE_S)
+                    continue
+                for table, kind in followed:
+                    if self._stop.is_set():
+                        return
+                    found = self._attempt(conn, table, kind, "ACCESS SHARE" if kind == "read" else "ROW EXCLUSIVE")
+                    with self._lock:
+                        self.samples += found
+                        if not found:
+                            self._followed.pop(table, None)  # dropped meanwhile: nothing to wait for
+                        elif not waited(found[0], self.floor(table, kind)):
+                            if kind == "read":
+                                self._followed[table] = "write"
+                            else:
+                                self._followed.pop(table, None)
 
     def _sample_keys(self, conn: psycopg.Connection, table: str) -> None:
         """Remember a few primary keys of `table`, read-only, spread over the table."""

@@ -1,8 +1,8 @@
 from django.db import migrations
 
 # Holds ACCESS EXCLUSIVE on an existing table for a known time, in one atomic migration
-# (like a DROP INDEX then CREATE INDEX on a large table): every read and write waits 1.5 s.
-HOLD_S = 1.5
+# (like a DROP INDEX then CREATE INDEX on a large table): every read and write waits 1 s.
+HOLD_S = 1.0
 
 
 class Migration(migrations.Migration):
