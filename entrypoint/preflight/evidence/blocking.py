@@ -152,7 +152,7 @@ class BlockingProbe:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> BlockingProbe:
-        """Sample rows and measure the noise floor now (nothing runs yet), then keep probing in a thread."""
+        """Sample rows and measure the noise floor now (nothing runs yet), then keep probing in threads."""
         try:
             conn = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5)
         except psycopg.Error:
