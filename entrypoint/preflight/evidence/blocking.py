@@ -196,14 +196,18 @@ class BlockingProbe:
         for table in self.tables:
             if self._stop.is_set():
                 return  # the migrations are over: do not finish a round over every table
-            found = self._attempt(conn, table, "read", "ACCESS SHARE")
-            found += self._attempt(conn, table, "write", "ROW EXCLUSIVE")
+            self._record(into, self._attempt(conn, table, "read", "ACCESS SHARE"))
+            self._record(into, self._attempt(conn, table, "write", "ROW EXCLUSIVE"))
             if table in self.keys:
-                found += self._row_attempt(conn, table)
-            with self._lock:
-                into += found
-                if into is self.samples and any(s.timed_out and s.kind != "row" for s in found):
-                    self._followed.setdefault(table, "read")
+                self._record(into, self._row_attempt(conn, table))
+
+    def _record(self, into: list[Sample], found: list[Sample]) -> None:
+        """Keep `found`; a table lock that timed out has the follower retry that table from now on."""
+        with self._lock:
+            into += found
+            for sample in found:
+                if into is self.samples and sample.timed_out and sample.kind != "row":
+                    self._followed.setdefault(sample.table, "read")
 
     def _follow(self, conn: psycopg.Connection) -> None:
         """Retry each table the round found locked, back to back, until a read and a write are granted.
