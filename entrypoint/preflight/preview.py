@@ -239,7 +239,9 @@ def _apply(
                 probe.stop()
     if probe is None:
         return applied, None
-    windows = [*starts[1:], ("", ended)]
+    # Each migration's window ends where the next one starts, the last one's with the apply.
+    # Nothing pending: no migration started, so no window either.
+    windows = [*starts[1:], ("", ended)] if starts else []
     # A wait is the migration's only on a table it locked or named (else: the machine's noise).
     held = {f"{m['app']}.{m['name']}": held_tables(m) for m in applied["migrations"]}
     blocked = {

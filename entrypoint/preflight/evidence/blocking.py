@@ -8,11 +8,24 @@ attempt is a transaction rolled back at once, with a short lock_timeout:
 - row: SELECT ... FOR NO KEY UPDATE of one primary key sampled before the migrations
   start, the row lock an application UPDATE of a non-key column asks for (it conflicts
   with every UPDATE, DELETE and SELECT FOR UPDATE/SHARE of that row). The table's
-  ROW SHARE lock is taken first, untimed, so only the wait on the row itself is counted.
+  ROW SHARE lock is taken first and timed on its own ("share"), so the row wait counts
+  only the wait on the row itself.
 No row is written. Before the migrations start the same attempts run a few times with
 nothing else going on: their latency is the noise floor, and a later attempt counts as a
 wait only when its lock_timeout fired or it took longer than the floor. A migration is
 only ever said to block tables it locked (what the probe captured) or named in its SQL.
+
+One connection tries one table and kind at a time, so a round over the tables is long
+(each blocked attempt takes its whole lock_timeout), and the next read of a locked table
+may come long after the previous one. The kinds tell about each other, by PostgreSQL's
+lock conflict table: every mode that makes a read (ACCESS SHARE) or the row attempt's
+ROW SHARE wait also makes a write (ROW EXCLUSIVE) wait, and a granted write or ROW SHARE
+means a read would have been granted too. A wait is counted up to the last attempt known
+to have waited, or through the next attempt when that one came right after it and was
+granted at once (the lock went while it ran). So that the next attempt comes right after,
+a second connection (the follower) retries each table found locked, back to back, from
+the weakest request up (a read, then a write), until both are granted: the lock's end is
+then known to within one attempt, however many tables the round covers.
 """
 
 from __future__ import annotations
@@ -20,7 +33,8 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +56,12 @@ SAMPLED_ROWS = 16  # primary keys per table tried in turn
 SMALL_TABLE_ROWS = 20_000  # up to this many rows (pg_class.reltuples) a full random sort is cheap
 MAX_TABLES = 64  # the largest tables, besides those the pending SQL names
 SAMPLE_TIMEOUT_MS = 2000
+# Which kinds of attempt, when they waited, show that a kind would have waited too; and
+# which, when granted, show it would have been granted (see the module docstring).
+WAITS_TOO = {"read": {"read"}, "write": {"read", "write", "share"}, "row": {"row"}}
+GRANTED_TOO = {"read": {"read", "write", "share"}, "write": {"write"}, "row": {"row"}}
+# Row attempts try a different sampled row each time: one granted says nothing of the others.
+EXTENDS = {"read", "write"}
 
 TABLES = """
     SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -62,7 +82,7 @@ PRIMARY_KEY = """
 class Sample:
     at: float  # monotonic, when the attempt started
     table: str
-    kind: str  # read | write | row
+    kind: str  # read | write | share (the row attempt's table lock) | row
     waited_s: float
     timed_out: bool = False  # lock_timeout fired: it waited on a lock, whatever the noise
 
@@ -85,19 +105,31 @@ def waited(sample: Sample, floor_s: float) -> bool:
     return sample.timed_out or sample.waited_s > floor_s
 
 
-def waited_for(samples: list[Sample], floor_s: float) -> float:
-    """Seconds a session that never gave up would have waited, from one kind of attempt on one table.
+def waited_for(samples: list[Sample], floor_s: float | Mapping[str, float], kind: str = "write") -> float:
+    """Seconds a session that never gave up would have waited for `kind`, from the attempts on one table.
 
     Attempts that waited one after the other are one wait, from the start of the first to
     the end of the last: the lock was held in between, while the probe tried the other
-    tables. Summing the attempts alone would shrink as the number of tables grows.
+    tables and kinds. Summing the attempts alone would shrink as the number of tables
+    grows. Any kind counts where it tells about `kind` (WAITS_TOO, GRANTED_TOO); a wait
+    ends at the first attempt granted, at its end if it came right after the last wait
+    and took no longer than the floor (the lock went while it ran), else at that last wait.
+    `floor_s`: one floor for every kind, or one per kind.
     """
+    floors: Mapping[str, float] = floor_s if isinstance(floor_s, Mapping) else defaultdict(lambda: floor_s)
     total, first, last = 0.0, None, None
     for sample in sorted(samples, key=lambda s: s.at):
-        if waited(sample, floor_s):
+        end = sample.at + sample.waited_s
+        slow = waited(sample, floors[sample.kind])
+        if slow and sample.kind in WAITS_TOO[kind]:
             first = sample.at if first is None else first
-            last = sample.at + sample.waited_s
-            continue
+            last = end if last is None else max(last, end)
+            if sample.timed_out or sample.kind not in GRANTED_TOO[kind]:
+                continue  # still waiting when it gave up, or its grant says nothing of `kind`
+        elif sample.timed_out or sample.kind not in GRANTED_TOO[kind]:
+            continue  # says nothing of `kind`: a write that timed out under a SHARE lock, for reads
+        elif last is not None and kind in EXTENDS and not slow and sample.at - last <= floors[sample.kind]:
+            last = max(last, end)  # right after a wait and granted at once: the lock went meanwhile
         if first is not None and last is not None:
             total += last - first
         first = last = None
@@ -114,11 +146,13 @@ class BlockingProbe:
     baseline: list[Sample] = field(default_factory=list)
     keys: dict[str, tuple[str, list[Any]]] = field(default_factory=dict)  # table -> (primary key, sampled values)
     _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _threads: list[threading.Thread] = field(default_factory=list)
     _turn: dict[str, int] = field(default_factory=dict)
+    _followed: dict[str, str] = field(default_factory=dict)  # table found locked -> the kind to retry
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> BlockingProbe:
-        """Sample rows and measure the noise floor now (nothing runs yet), then keep probing in a thread."""
+        """Sample rows and measure the noise floor now (nothing runs yet), then keep probing in threads."""
         try:
             conn = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5)
         except psycopg.Error:
@@ -132,14 +166,25 @@ class BlockingProbe:
         except psycopg.Error:
             conn.close()
             return self
-        self._thread = threading.Thread(target=self._loop, args=(conn,), name="preflight-blocking-probe", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._loop, args=(conn,), name="preflight-blocking-probe", daemon=True)
+        ]
+        try:
+            follower = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5)
+        except psycopg.Error:
+            pass  # the round alone still measures, one round at a time
+        else:
+            self._threads.append(
+                threading.Thread(target=self._follow, args=(follower,), name="preflight-blocking-follower", daemon=True)
+            )
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(10)
+        for thread in self._threads:
+            thread.join(10)
 
     def _loop(self, conn: psycopg.Connection) -> None:
         with conn:
@@ -151,10 +196,46 @@ class BlockingProbe:
         for table in self.tables:
             if self._stop.is_set():
                 return  # the migrations are over: do not finish a round over every table
-            into += self._attempt(conn, table, "read", "ACCESS SHARE")
-            into += self._attempt(conn, table, "write", "ROW EXCLUSIVE")
+            self._record(into, self._attempt(conn, table, "read", "ACCESS SHARE"))
+            self._record(into, self._attempt(conn, table, "write", "ROW EXCLUSIVE"))
             if table in self.keys:
-                into += self._row_attempt(conn, table)
+                self._record(into, self._row_attempt(conn, table))
+
+    def _record(self, into: list[Sample], found: list[Sample]) -> None:
+        """Keep `found`; a table lock that timed out has the follower retry that table from now on."""
+        with self._lock:
+            into += found
+            for sample in found:
+                if into is self.samples and sample.timed_out and sample.kind != "row":
+                    self._followed.setdefault(sample.table, "read")
+
+    def _follow(self, conn: psycopg.Connection) -> None:
+        """Retry each table the round found locked, back to back, until a read and a write are granted.
+
+        The weakest request first: while a read waits, so would a write (WAITS_TOO), and
+        a read granted at once dates the end of an ACCESS EXCLUSIVE lock; then writes,
+        until one is granted at once.
+        """
+        with conn:
+            while not self._stop.is_set():
+                with self._lock:
+                    followed = list(self._followed.items())
+                if not followed:
+                    self._stop.wait(PAUSE_S)
+                    continue
+                for table, kind in followed:
+                    if self._stop.is_set():
+                        return
+                    found = self._attempt(conn, table, kind, "ACCESS SHARE" if kind == "read" else "ROW EXCLUSIVE")
+                    with self._lock:
+                        self.samples += found
+                        if not found:
+                            self._followed.pop(table, None)  # dropped meanwhile: nothing to wait for
+                        elif not waited(found[0], self.floor(table, kind)):
+                            if kind == "read":
+                                self._followed[table] = "write"
+                            else:
+                                self._followed.pop(table, None)
 
     def _sample_keys(self, conn: psycopg.Connection, table: str) -> None:
         """Remember a few primary keys of `table`, read-only, spread over the table."""
@@ -209,27 +290,31 @@ class BlockingProbe:
         query = sql.SQL("SELECT 1 FROM {} WHERE {} = %s FOR NO KEY UPDATE").format(
             _ident(table), sql.Identifier(column)
         )
+        began = time.monotonic()
+        share: Sample | None = None
         started: float | None = None
         timed_out = False
         try:
             with conn.transaction():
                 conn.execute(f"SET LOCAL lock_timeout = '{ATTEMPT_TIMEOUT_MS}ms'")
-                # The table lock first, untimed: a wait on it is the write attempt's to report.
+                # The table lock first, timed on its own: the row wait is only the row's.
                 conn.execute(sql.SQL("LOCK TABLE {} IN ROW SHARE MODE").format(_ident(table)))
                 started = time.monotonic()
+                share = Sample(began, table, "share", started - began)
                 conn.execute(query, (values[turn % len(values)],))
                 raise _Rollback
         except _Rollback:
             pass
         except (errors.LockNotAvailable, errors.QueryCanceled):
-            if started is None:
-                return []  # the table lock was not granted: not a row wait
+            if share is None:
+                # The table lock was not granted: no row wait, but the table was locked.
+                return [Sample(began, table, "share", time.monotonic() - began, timed_out=True)]
             timed_out = True
         except psycopg.Error:
             return []
-        if started is None:
+        if share is None or started is None:
             return []
-        return [Sample(started, table, "row", time.monotonic() - started, timed_out)]
+        return [share, Sample(started, table, "row", time.monotonic() - started, timed_out)]
 
     def floor(self, table: str, kind: str) -> float:
         """The noise floor of one table and kind, in seconds (from the attempts before the migrations)."""
@@ -249,10 +334,8 @@ class BlockingProbe:
             mine = [s for s in self.samples if s.table == table and start <= s.at < end]
             if not mine:
                 continue
-            waits = {
-                kind: waited_for([s for s in mine if s.kind == kind], self.floor(table, kind))
-                for kind in ("read", "write", "row")
-            }
+            floors = {kind: self.floor(table, kind) for kind in ("read", "write", "share", "row")}
+            waits = {kind: waited_for(mine, floors, kind) for kind in ("read", "write", "row")}
             result.append(
                 Blocked(
                     table,

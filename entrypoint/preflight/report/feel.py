@@ -27,10 +27,12 @@ def feel(
         reads = max((lock.held_ms for lock in mine if lock.mode in BLOCKS_READS), default=None)
         writes = max((lock.held_ms for lock in mine if lock.mode in BLOCKS_WRITES), default=None)
         measured = next((b for b in blocked if b.table == table), None)
-        seen = f" (a second session waited {duration(measured.writes_ms)})" if measured and measured.writes_ms else ""
         if reads is not None:
-            parts.append(f"reads and writes on {table} wait up to {duration(reads)}{seen}")
+            # Both wait: quote the longest wait measured, whichever kind it was.
+            longest = max(measured.reads_ms, measured.writes_ms) if measured else 0.0
+            parts.append(f"reads and writes on {table} wait up to {duration(reads)}{_seen(longest)}")
         elif writes is not None:
+            seen = _seen(measured.writes_ms if measured else 0.0)
             parts.append(f"writes to {table} wait up to {duration(writes)}, reads go on{seen}")
     for hold in holds:
         measured = next((b for b in blocked if b.table == hold.table), None)
@@ -49,3 +51,7 @@ def feel(
         return "Nothing blocks reads or writes on existing tables."
     sentence = "; ".join(parts)
     return sentence[0].upper() + sentence[1:] + " (times on the copy)."
+
+
+def _seen(waited_ms: float) -> str:
+    return f" (a second session waited {duration(waited_ms)})" if waited_ms else ""
