@@ -11,7 +11,7 @@ import enum
 import inspect
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from pglast import ast
@@ -323,6 +323,17 @@ class Rule:
     def check_applied(self, finding: Finding) -> Finding:
         """Return one of this rule's findings as it stands once its migration applied on the copy."""
         return finding
+
+    @staticmethod
+    def applied_note(finding: Finding, message: str, fix: str) -> Finding:
+        """Restate a prediction the copy's run proved wrong as an info note saying what the copy showed."""
+        return replace(
+            finding,
+            severity=str(Severity.INFO),
+            message=message,
+            fix=fix,
+            facts={**finding.facts, "applied_on_copy": True},
+        )
 
     def finding(self, message: str, fix: str, severity: Severity | None = None, **facts: Any) -> Finding:
         return Finding(

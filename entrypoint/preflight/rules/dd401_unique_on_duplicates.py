@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 
 from pglast import ast
 
@@ -98,12 +97,10 @@ class UniqueOnDuplicates(Rule):
         else:
             before = f"the copy had {facts['duplicate_rows']:,} duplicate rows before the plan"
         how = "an earlier pending migration removed them" if facts.get("data_may_change") else "they were gone by then"
-        return replace(
+        return self.applied_note(
             finding,
-            severity=str(Severity.INFO),
-            message=f"{subject}: {before}; {how}: the constraint applied on the copy",
-            fix="keep the migration that removes the duplicates ahead of the constraint",
-            facts={**facts, "applied_on_copy": True},
+            f"{subject}: {before}; {how}: the constraint applied on the copy",
+            "keep the migration that removes the duplicates ahead of the constraint",
         )
 
     def _shared_default(

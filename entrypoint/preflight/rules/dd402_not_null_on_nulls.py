@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 
 from preflight.rules.base import AddedColumn, Category, Context, Finding, Rule, Severity
 from preflight.rules.nodes import AT, commands
@@ -63,12 +62,10 @@ class NotNullOnNulls(Rule):
         else:
             before = f"the copy had {facts['null_rows']:,} NULL rows before the plan"
         how = "an earlier pending migration filled them" if facts.get("data_may_change") else "they were filled by then"
-        return replace(
+        return self.applied_note(
             finding,
-            severity=str(Severity.INFO),
-            message=f"SET NOT NULL on {facts['table']}.{facts['column']}: {before}; {how}: it applied on the copy",
-            fix="keep the migration that fills the NULLs ahead of SET NOT NULL",
-            facts={**facts, "applied_on_copy": True},
+            f"SET NOT NULL on {facts['table']}.{facts['column']}: {before}; {how}: it applied on the copy",
+            "keep the migration that fills the NULLs ahead of SET NOT NULL",
         )
 
     def _added(self, table: str, column: str, added: AddedColumn, context: Context) -> Iterator[Finding]:
