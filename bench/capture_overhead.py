@@ -17,8 +17,8 @@ from pathlib import Path
 from preflight.demo import seed_database
 from preflight.postgres.local import LocalProvider
 from preflight.probe import runner
-from preflight.probe.runner import Project
 from preflight.progress import QuietProgress
+from preflight.project import Project
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "shop"
 

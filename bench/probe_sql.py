@@ -21,7 +21,7 @@ from pathlib import Path
 
 from preflight.postgres.local import LocalProvider
 from preflight.probe import runner
-from preflight.probe.runner import Project
+from preflight.project import Project
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "shop"
 

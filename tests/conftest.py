@@ -14,7 +14,7 @@ import pytest
 
 from preflight.postgres.base import Server
 from preflight.postgres.local import LocalProvider
-from preflight.probe.runner import Project
+from preflight.project import Project
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECTS = Path(__file__).resolve().parent / "projects"

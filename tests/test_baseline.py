@@ -12,8 +12,8 @@ import pytest
 from conftest import EXAMPLE
 from preflight.errors import UsageError
 from preflight.preview import PreviewOptions, preview
-from preflight.probe.runner import Project
 from preflight.progress import QuietProgress
+from preflight.project import Project
 
 NEW = ["orders/migrations/0012_remove_order_notes.py", "orders/migrations/0013_rename_total_order_grand_total.py"]
 

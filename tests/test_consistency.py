@@ -19,8 +19,8 @@ from conftest import EXAMPLE, PROJECTS, copy_project, pg_dump, run_cli
 from preflight.postgres.base import Server
 from preflight.preview import PreviewOptions, preview
 from preflight.probe import runner
-from preflight.probe.runner import Project
 from preflight.progress import QuietProgress
+from preflight.project import Project
 from preflight.report import render
 from preflight.target import restore
 

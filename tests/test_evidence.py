@@ -11,8 +11,8 @@ from conftest import EXAMPLE, copy_project, pg_dump, run_cli, scenario
 from preflight.postgres.base import Server
 from preflight.preview import PreviewOptions, preview, timeout_ms
 from preflight.probe import runner
-from preflight.probe.runner import Project
 from preflight.progress import QuietProgress
+from preflight.project import Project
 from preflight.report.model import Report
 
 SLOW_INDEX = """

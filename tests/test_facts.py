@@ -8,9 +8,9 @@ from pathlib import Path
 
 from conftest import pg_dump, run_cli, scenario
 from preflight.evidence import catalog
+from preflight.evidence.facts import IndexFacts
 from preflight.postgres.base import Server
 from preflight.probe import runner
-from preflight.rules.base import IndexFacts
 from preflight.rules.needs import needs
 from preflight.sql.parse import parse
 

@@ -25,8 +25,8 @@ from inert import assert_inert, markdown_it, runner_commands, unescape
 from preflight.escape import ZWSP
 from preflight.github import comment
 from preflight.preview import PreviewOptions, preview
-from preflight.probe.runner import Project
 from preflight.progress import QuietProgress
+from preflight.project import Project
 from preflight.publish import workflow
 from preflight.report import render
 from preflight.report.model import Report

@@ -15,7 +15,7 @@ import pytest
 from conftest import DJANGO_SERIES, PROJECTS, run_cli
 from preflight.postgres.base import Server
 from preflight.probe import runner
-from preflight.probe.runner import Project
+from preflight.project import Project
 
 
 @dataclass

@@ -17,8 +17,8 @@ from conftest import pg_dump, scenario
 from preflight.postgres.base import Server
 from preflight.preview import PreviewOptions, preview
 from preflight.probe import runner
-from preflight.probe.runner import Project
 from preflight.progress import QuietProgress
+from preflight.project import Project
 from preflight.report import render
 from preflight.report.model import Report
 from preflight.rules.base import Finding

@@ -18,8 +18,8 @@ from preflight.errors import InfrastructureError
 from preflight.postgres.base import Server
 from preflight.postgres.docker import DockerProvider
 from preflight.preview import PreviewOptions, preview
-from preflight.probe.runner import Project
 from preflight.progress import QuietProgress
+from preflight.project import Project
 
 pytestmark = pytest.mark.skipif(
     not postgres.docker_available(), reason="no Docker-API engine answers (scripts/podman-engine.sh makes one)"

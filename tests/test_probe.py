@@ -14,8 +14,8 @@ from preflight.demo import seed_database
 from preflight.errors import ProjectError
 from preflight.postgres.base import Server
 from preflight.probe import runner
-from preflight.probe.runner import Project
 from preflight.progress import QuietProgress
+from preflight.project import Project
 
 
 def _manage(project: Project, url: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -14,10 +14,10 @@ import pytest
 
 from conftest import pg_dump, run_cli, scenario
 from preflight.evidence.blocking import BlockingProbe, Sample, waited_for
+from preflight.evidence.measured import Blocked, Lock
 from preflight.postgres.base import Server
 from preflight.probe import runner
 from preflight.report.feel import feel
-from preflight.rules.measured import Blocked, Lock
 from preflight.units import duration
 
 ROWS = 20_000

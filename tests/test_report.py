@@ -17,8 +17,8 @@ import pytest
 
 from conftest import scenario
 from preflight.preview import PreviewOptions, preview
-from preflight.probe.runner import Project
 from preflight.progress import QuietProgress
+from preflight.project import Project
 from preflight.report import render
 from preflight.report.feel import feel
 from preflight.report.model import SCHEMA_VERSION, Report

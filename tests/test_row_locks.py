@@ -15,11 +15,12 @@ import pytest
 
 from conftest import pg_dump, run_cli, scenario
 from preflight.evidence.blocking import BlockingProbe, Sample, held_tables, noise_floor, waited_for
+from preflight.evidence.facts import Facts
+from preflight.evidence.measured import Executed, MigrationRun
 from preflight.postgres.base import Server
 from preflight.probe import runner
+from preflight.probe.protocol import OperationRef
 from preflight.rules import engine
-from preflight.rules.base import Facts, OperationRef
-from preflight.rules.measured import Executed, MigrationRun
 
 ITEMS = 50_000
 RUN_PYTHON_LINE = 13  # stock/migrations/0002_reserve.py: migrations.RunPython(reserve_everything, ...)

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from preflight import target
+from preflight import environment, target
 from preflight.errors import TargetError
 from preflight.postgres import binaries
 from preflight.postgres.base import Server
@@ -38,7 +38,7 @@ def production(pg: Server) -> Iterator[str]:
 def _dump(pg: Server, url: str, tmp_path: Path, fmt: str) -> Path:
     bins = binaries.find(("pg_dump",))
     out = tmp_path / f"prod.{fmt}"
-    env, conninfo = target.dump_env(url)
+    env, conninfo = environment.for_pg_dump(url, target.READ_ONLY)
     subprocess.run([bins.path("pg_dump"), f"-F{fmt}", "-f", str(out), "-d", conninfo], env=env, check=True)
     return out
 
@@ -59,7 +59,7 @@ def test_read_only_session_refuses_writes(production: str) -> None:
 
 def test_pg_dump_session_is_read_only(production: str) -> None:
     # pg_dump gets the same environment; psql with it shows what the session sees.
-    env, conninfo = target.dump_env(production)
+    env, conninfo = environment.for_pg_dump(production, target.READ_ONLY)
     psql = binaries.find(("psql",)).path("psql")
     shown = subprocess.run(
         [psql, "-XAtc", "SHOW default_transaction_read_only", conninfo],

@@ -21,8 +21,8 @@ from preflight.errors import InfrastructureError
 from preflight.postgres.base import Server
 from preflight.preview import PreviewOptions, preview
 from preflight.probe import runner
-from preflight.probe.runner import Project
 from preflight.progress import Progress
+from preflight.project import Project
 from preflight.report.model import Report
 from preflight.target import dump_database
 from preflight.verdict import default_fail_on

@@ -23,6 +23,8 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import psycopg
+
 from preflight import secrets
 from preflight.errors import UsageError
 
@@ -210,3 +212,13 @@ def register_runner_secrets(environ: Mapping[str, str] | None = None) -> None:
             secrets.register_url(value)  # the URL, and its password on its own
         else:
             secrets.register(value)
+
+
+def for_pg_dump(url: str, options: str) -> tuple[dict[str, str], str]:
+    """Return (environment, conninfo without password) for pg_dump with these session options."""
+    params = psycopg.conninfo.conninfo_to_dict(url)
+    password = str(params.pop("password", "") or "")
+    env = for_postgres({"PGOPTIONS": options})
+    if password:
+        env["PGPASSWORD"] = password  # via the environment: never on a command line
+    return env, psycopg.conninfo.make_conninfo("", **params)

@@ -11,7 +11,8 @@ from typing import Any
 
 from preflight import approvals
 from preflight.config import ApprovalRule
-from preflight.rules.base import Finding, OperationRef
+from preflight.probe.protocol import OperationRef
+from preflight.rules.base import Finding
 
 __all__ = ["Finding", "inline_approvals", "statements", "units"]
 from preflight.rules.engine import Unit

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from preflight.errors import UsageError
 from preflight.escape import json_for_log, log_line
+from preflight.evidence.facts import Facts
 from preflight.report.render import environment
-from preflight.rules.base import Facts, Finding
+from preflight.rules.base import Finding
 from preflight.rules.engine import Settings, Unit, run
 from preflight.rules.gate import blocking
 from preflight.secrets import redact

@@ -19,8 +19,9 @@ from collections import deque
 
 from preflight import janitor, secrets, watchdog
 from preflight.errors import UsageError
-from preflight.probe.runner import Project, probe_env
-from preflight.rules.measured import TestRun
+from preflight.evidence.measured import TestRun
+from preflight.probe.runner import probe_env
+from preflight.project import Project
 
 SHELL = "/bin/sh"
 TAIL_LINES = 40

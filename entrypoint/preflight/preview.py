@@ -25,15 +25,16 @@ from preflight.errors import InfrastructureError, InterruptedError_, PreflightEr
 from preflight.evidence import catalog
 from preflight.evidence import failure as evidence_failure
 from preflight.evidence.blocking import BlockingProbe, held_tables
+from preflight.evidence.facts import Facts
+from preflight.evidence.measured import Blocked, RoundTrip, RoundTripStep
 from preflight.postgres.base import Server
 from preflight.probe import runner
-from preflight.probe.runner import Project
 from preflight.progress import Progress
+from preflight.project import Project
 from preflight.report.build import build_report, runs
 from preflight.report.model import Report, Target
 from preflight.rules import engine
-from preflight.rules.base import Facts, Finding
-from preflight.rules.measured import Blocked, RoundTrip, RoundTripStep
+from preflight.rules.base import Finding
 from preflight.rules.needs import needs
 
 

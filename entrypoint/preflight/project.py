@@ -4,11 +4,31 @@ from __future__ import annotations
 
 import ast
 import os
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from preflight.environment import PassEnv
 from preflight.errors import ProjectError, UsageError
-from preflight.probe.runner import Project, default_python
+
+
+@dataclass(frozen=True)
+class Project:
+    """A Django project as the probe needs it: where, which settings, which Python."""
+
+    root: Path
+    settings: str
+    python: str
+    pass_env: PassEnv = field(default_factory=PassEnv)  # variables the user chose to give its code
+
+
+def default_python(root: Path) -> str:
+    """Return the project's .venv/venv interpreter if it has one, else this one."""
+    for name in (".venv", "venv", "env"):
+        for candidate in (root / name / "bin" / "python", root / name / "Scripts" / "python.exe"):
+            if candidate.exists():
+                return str(candidate)
+    return sys.executable
 
 
 def settings_from_manage(manage: Path) -> str | None:

@@ -18,7 +18,7 @@ from psycopg import sql
 
 from preflight import janitor, secrets
 from preflight.disk import full_error, says_full, server_full
-from preflight.environment import for_postgres
+from preflight.environment import for_pg_dump, for_postgres
 from preflight.errors import InfrastructureError, TargetError
 from preflight.postgres import binaries
 from preflight.postgres.base import Server
@@ -84,16 +84,6 @@ def connect_read_only(url: str) -> psycopg.Connection:
     return psycopg.connect(url, options=READ_ONLY, connect_timeout=10, autocommit=True)
 
 
-def dump_env(url: str) -> tuple[dict[str, str], str]:
-    """Return (environment, conninfo without password) for pg_dump on a read-only session."""
-    params = psycopg.conninfo.conninfo_to_dict(url)
-    password = str(params.pop("password", "") or "")
-    env = for_postgres({"PGOPTIONS": READ_ONLY})
-    if password:
-        env["PGPASSWORD"] = password  # via the environment: never on a command line
-    return env, psycopg.conninfo.make_conninfo("", **params)
-
-
 def dump_url(url: str, dest: Path, pg_bin: str | None) -> TargetFacts:
     """Dump the target with pg_dump -Fc over a read-only session."""
     secrets.register_url(url)
@@ -116,7 +106,7 @@ def dump_url(url: str, dest: Path, pg_bin: str | None) -> TargetFacts:
         ) from None
     bins = binaries.find(("pg_dump",), pg_bin)
     check_dump_version(bins.major("pg_dump"), version_num)
-    env, conninfo = dump_env(url)
+    env, conninfo = for_pg_dump(url, READ_ONLY)
     started = time.monotonic()
     result = subprocess.run(
         [bins.path("pg_dump"), "-Fc", "--no-sync", "-f", str(dest), "-d", conninfo],

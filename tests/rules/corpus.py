@@ -9,9 +9,8 @@ from typing import Any
 
 import yaml
 
-from preflight.rules.base import ColumnFacts, Facts, IndexFacts, OperationRef, PlanState, TableFacts
-from preflight.rules.engine import Unit
-from preflight.rules.measured import (
+from preflight.evidence.facts import ColumnFacts, Facts, IndexFacts, TableFacts
+from preflight.evidence.measured import (
     Blocked,
     Executed,
     FailureFacts,
@@ -21,6 +20,9 @@ from preflight.rules.measured import (
     RoundTrip,
     RoundTripStep,
 )
+from preflight.probe.protocol import OperationRef
+from preflight.rules.base import PlanState
+from preflight.rules.engine import Unit
 from preflight.sql.parse import parse
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

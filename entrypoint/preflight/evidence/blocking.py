@@ -44,8 +44,8 @@ from pglast.parser import ParseError
 from pglast.visitors import Visitor
 from psycopg import errors, sql
 
+from preflight.evidence.measured import Blocked
 from preflight.rules.locks import with_parameters
-from preflight.rules.measured import Blocked
 
 ATTEMPT_TIMEOUT_MS = 100
 PAUSE_S = 0.02

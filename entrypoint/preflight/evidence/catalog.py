@@ -10,7 +10,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from preflight.rules.base import ColumnFacts, Facts, IndexFacts, TableFacts
+from preflight.evidence.facts import ColumnFacts, Facts, IndexFacts, TableFacts
 from preflight.rules.lk205_volatile_default import VOLATILE
 from preflight.rules.needs import Needs
 

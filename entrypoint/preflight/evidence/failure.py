@@ -13,7 +13,7 @@ import psycopg
 from pglast import ast
 
 from preflight.evidence.catalog import duplicate_rows, null_rows
-from preflight.rules.measured import FailureFacts
+from preflight.evidence.measured import FailureFacts
 from preflight.rules.nodes import AT, CONSTR, column_list, commands, constraints, index_columns
 from preflight.sql.parse import parse, relation_name
 

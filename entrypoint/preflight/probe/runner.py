@@ -15,32 +15,21 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from preflight import disk, janitor, secrets
-from preflight.environment import PassEnv, for_project_code
+from preflight.environment import for_project_code
 from preflight.errors import InterruptedError_, PreflightError, ProjectError, UsageError
+from preflight.project import Project
 
 PROBE_DIR = Path(__file__).resolve().parent
 PROBE = PROBE_DIR / "probe.py"
 SCHEMA = "preflight-probe/1"
 PROGRESS = "@preflight-progress "
-
-
-@dataclass(frozen=True)
-class Project:
-    """A Django project as the probe needs it: where, which settings, which Python."""
-
-    root: Path
-    settings: str
-    python: str
-    pass_env: PassEnv = field(default_factory=PassEnv)  # variables the user chose to give its code
 
 
 def probe_env(project: Project, database_url: str) -> dict[str, str]:
@@ -224,12 +213,3 @@ def error_from(error: dict[str, Any], project: Project) -> PreflightError:
     if disk.says_full(cause):
         return disk.full_error(message, _path_in(cause) or disk.temp_dir())
     return ProjectError(f"{message}: {cause}{where}", "this looks like a bug in Preflight's probe: please report it")
-
-
-def default_python(root: Path) -> str:
-    """Return the project's .venv/venv interpreter if it has one, else this one."""
-    for name in (".venv", "venv", "env"):
-        for candidate in (root / name / "bin" / "python", root / name / "Scripts" / "python.exe"):
-            if candidate.exists():
-                return str(candidate)
-    return sys.executable

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from preflight import __version__
-from preflight.probe.runner import Project
+from preflight.evidence.measured import Executed, FailureFacts, MigrationRun, RoundTrip
+from preflight.probe.protocol import OperationRef
+from preflight.project import Project
 from preflight.report.feel import feel
 from preflight.report.model import (
     Blocked,
@@ -23,8 +25,6 @@ from preflight.report.model import (
     Statement,
     Target,
 )
-from preflight.rules.base import OperationRef
-from preflight.rules.measured import Executed, FailureFacts, MigrationRun, RoundTrip
 from preflight.rules.row_locks import row_holds
 
 # The way back past a migration that cannot be unapplied. Never a real URL: the reader's own.

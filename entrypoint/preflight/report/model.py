@@ -13,9 +13,9 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
+from preflight.evidence.measured import Blocked, Lock, Rewrite, RoundTrip, RoundTripStep, TestRun
 from preflight.rules.base import Approval, Finding
 from preflight.rules.gate import blocking
-from preflight.rules.measured import Blocked, Lock, Rewrite, RoundTrip, RoundTripStep, TestRun
 
 __all__ = [
     "SCHEMA_VERSION",

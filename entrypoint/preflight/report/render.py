@@ -43,7 +43,7 @@ def one_line(text: str | None, limit: int = 160) -> str:
 
 
 def lock_mode(mode: str) -> str:
-    from preflight.rules.measured import mode_name
+    from preflight.evidence.measured import mode_name
 
     return mode_name(mode)
 

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from preflight.rules.base import Category, Context, Finding, IndexFacts, Rule, Severity
+from preflight.evidence.facts import IndexFacts
+from preflight.rules.base import Category, Context, Finding, Rule, Severity
 from preflight.rules.nodes import indexes_dropped
 from preflight.sql.parse import Statement
 

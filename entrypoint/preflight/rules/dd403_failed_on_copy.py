@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from preflight.evidence.measured import MigrationRun
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
-from preflight.rules.measured import MigrationRun
 
 WHAT = {
     "23505": "share a value, so the unique constraint cannot be created",

@@ -13,20 +13,12 @@ from typing import Any
 
 from pglast import ast, enums
 
+from preflight.evidence.facts import Facts
+from preflight.evidence.measured import MigrationRun, RoundTrip
+from preflight.probe.protocol import OperationRef
 from preflight.rules import REGISTRY
-from preflight.rules.base import (
-    AddedColumn,
-    Context,
-    Facts,
-    Finding,
-    OperationRef,
-    PlanState,
-    Severity,
-    Thresholds,
-    Transaction,
-)
+from preflight.rules.base import AddedColumn, Context, Finding, PlanState, Severity, Thresholds, Transaction
 from preflight.rules.locks import strongest, table_locks, with_parameters
-from preflight.rules.measured import MigrationRun, RoundTrip
 from preflight.rules.nodes import AT, CONSTR, commands, constraints, indexes_created, indexes_dropped
 from preflight.sql.parse import Statement, parse, relation_name
 

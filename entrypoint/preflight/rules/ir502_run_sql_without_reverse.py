@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from preflight.rules.base import Category, Context, Finding, OperationRef, Rule, Severity
+from preflight.probe.protocol import OperationRef
+from preflight.rules.base import Category, Context, Finding, Rule, Severity
 
 
 class RunSQLWithoutReverse(Rule):

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from preflight.evidence.measured import MigrationRun, mode_name
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
-from preflight.rules.measured import MigrationRun, mode_name
 from preflight.units import duration
 
 

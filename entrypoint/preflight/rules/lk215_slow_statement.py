@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from preflight.evidence.measured import MigrationRun
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
-from preflight.rules.measured import MigrationRun
 from preflight.units import duration
 
 

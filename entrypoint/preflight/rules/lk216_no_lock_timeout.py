@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 from pglast import ast
 
+from preflight.evidence.measured import BLOCKS, BLOCKS_WRITES, MigrationRun, mode_name
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
 from preflight.rules.locks import MODES, TableLock, sql_locks, strongest, with_parameters
-from preflight.rules.measured import BLOCKS, BLOCKS_WRITES, MigrationRun, mode_name
 from preflight.rules.nodes import function_names, indexes_created, indexes_dropped, walk
 from preflight.sql.parse import parse, relation_name
 

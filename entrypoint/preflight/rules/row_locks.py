@@ -15,8 +15,8 @@ from typing import Protocol
 
 from pglast import ast, enums
 
+from preflight.evidence.measured import Lock
 from preflight.rules.locks import with_parameters
-from preflight.rules.measured import Lock
 from preflight.sql.parse import parse, relation_name
 
 # FOR KEY SHARE is left out: it does not block an UPDATE that leaves the key alone.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from preflight.rules.base import OperationRef
+from preflight.probe.protocol import OperationRef
 
 # What each lock mode blocks, in the words of someone running the application.
 BLOCKS = {
