@@ -19,7 +19,7 @@ from preflight.evidence.facts import Facts
 from preflight.evidence.measured import Executed, MigrationRun
 from preflight.postgres.base import Server
 from preflight.probe import runner
-from preflight.probe.protocol import OperationRef
+from preflight.probe.protocol import AppliedMigration, CapturedLock, ExecutedStatement, OperationRef
 from preflight.rules import engine
 
 ITEMS = 50_000
@@ -92,12 +92,20 @@ def test_data_migration_row_locks_block_the_gate_with_a_measured_wait(tmp_path: 
 
 
 def test_held_tables_are_the_locked_and_the_named() -> None:
-    migration = {
-        "locks": [{"relation": "stock_item", "mode": "RowExclusiveLock"}],
-        "statements": [{"sql": 'SELECT "id" FROM "stock_note" WHERE "id" = %s'}, {"sql": "not sql at all"}],
-    }
+    migration = AppliedMigration(
+        "stock",
+        "0002_reserve",
+        True,
+        "applied",
+        10.0,
+        statements=(
+            ExecutedStatement('SELECT "id" FROM "stock_note" WHERE "id" = %s', 1.0, 1),
+            ExecutedStatement("not sql at all", 1.0, None),
+        ),
+        locks=(CapturedLock("stock_item", "RowExclusiveLock", 5.0, 0),),
+    )
     assert held_tables(migration) == {"stock_item", "stock_note"}
-    assert held_tables({"locks": [], "statements": []}) == set()
+    assert held_tables(AppliedMigration("stock", "0003_x", True, "applied", 1.0)) == set()
 
 
 def _probe(baseline_ms: list[float], samples: list[Sample], tables: tuple[str, ...] = ("stock_item",)) -> BlockingProbe:
@@ -165,7 +173,6 @@ def test_a_slow_update_that_kept_its_rows_locked_is_two_findings() -> None:
         status="applied",
         duration_ms=9000.0,
         operations=[OperationRef(0, "RunPython", "Raw Python operation", 13, 13, True)],
-        statements=[(update, 6000.0, 0)],
         executed=[Executed(update, 6000.0, ITEMS, started_ms=10.0, operation=0)],
     )
     found = engine.merge([], engine.run_measured([run], Facts()))

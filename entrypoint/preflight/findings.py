@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from preflight import approvals
 from preflight.config import ApprovalRule
-from preflight.probe.protocol import OperationRef
+from preflight.probe.protocol import OperationRef, PendingMigration, PlanAnswer, SqlAnswer
 from preflight.rules.base import Finding
 
 __all__ = ["Finding", "inline_approvals", "statements", "units"]
@@ -19,56 +18,50 @@ from preflight.rules.engine import Unit
 from preflight.sql.parse import Statement, parse
 
 
-def units(plan: dict[str, Any], sql: dict[str, Any]) -> list[Unit]:
+def units(plan: PlanAnswer, sql: SqlAnswer) -> list[Unit]:
     """One unit per operation of every pending migration, in plan order."""
-    sql_by = {(m["app"], m["name"]): m for m in sql["migrations"]}
     result: list[Unit] = []
-    for migration in plan["pending"]:
-        forwards = sql_by[(migration["app"], migration["name"])]["forwards"]
-        groups = forwards.get("by_operation")
-        operations = migration["operations"]
-        common = {"app": migration["app"], "migration": migration["name"], "file": migration["file"]}
-        if groups is None or len(groups) != len(operations):
+    for migration in plan.pending:
+        forwards = sql.of(migration.app, migration.name).forwards
+        groups, refs = forwards.by_operation, migration.operations
+        if groups is None or len(groups) != len(refs):
             # The SQL could not be split by operation: check it as one block.
-            result.append(Unit(parse("\n".join(forwards.get("statements") or [])), migration["atomic"], **common))
+            result.append(_unit(migration, forwards.statements))
             continue
-        refs = [
-            OperationRef(
-                operation["index"],
-                operation["type"],
-                operation["describe"],
-                operation["line"],
-                operation.get("end_line"),
-                operation["reversible"],
-            )
-            for operation in operations
-        ]
-        for ref, statements in zip(refs, groups, strict=True):
-            result.append(Unit(parse("\n".join(statements)), migration["atomic"], operation=ref, **common))
+        result += [_unit(migration, statements, ref) for ref, statements in zip(refs, groups, strict=True)]
         # SQL the schema editor deferred to the end of the migration (indexes, foreign keys):
         # checked where it runs, last, but it belongs to the operation that queued it.
-        for later in forwards.get("deferred") or []:
-            ref = refs[later["operation"]]
-            result.append(
-                Unit(parse("\n".join(later["statements"])), migration["atomic"], operation=ref, deferred=True, **common)
-            )
+        result += [_unit(migration, later.statements, refs[later.operation], True) for later in forwards.deferred]
     return result
+
+
+def _unit(
+    migration: PendingMigration, sql: Iterable[str], operation: OperationRef | None = None, deferred: bool = False
+) -> Unit:
+    return Unit(
+        parse("\n".join(sql)),
+        migration.atomic,
+        app=migration.app,
+        migration=migration.name,
+        file=migration.file,
+        operation=operation,
+        deferred=deferred,
+    )
 
 
 def statements(all_units: Iterable[Unit]) -> list[Statement]:
     return [statement for unit in all_units for statement in unit.statements]
 
 
-def inline_approvals(plan: dict[str, Any], root: Path) -> list[ApprovalRule]:
+def inline_approvals(plan: PlanAnswer, root: Path) -> list[ApprovalRule]:
     """Approval comments written in the pending migration files."""
     found: list[ApprovalRule] = []
-    for migration in plan["pending"]:
-        if not migration["file"]:
+    for migration in plan.pending:
+        if not migration.file:
             continue
-        path = root / migration["file"]
+        path = root / migration.file
         if not path.is_file():
             continue  # an installed package's migration: its comments approve nothing here
-        spans = [(op["line"], op.get("end_line") or op["line"]) for op in migration["operations"] if op["line"]]
-        label = f"{migration['app']}.{migration['name']}"
-        found += approvals.inline(path.read_text(encoding="utf-8"), migration["file"], label, spans)
+        spans = [(op.line, op.end_line or op.line) for op in migration.operations if op.line]
+        found += approvals.inline(path.read_text(encoding="utf-8"), migration.file, migration.label, spans)
     return found

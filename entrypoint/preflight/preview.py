@@ -11,7 +11,7 @@ import dataclasses
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,16 +22,16 @@ import psycopg
 from preflight import approvals, baseline, disk, findings, janitor, postgres, posttests, target
 from preflight.config import ApprovalRule, Config
 from preflight.errors import InfrastructureError, InterruptedError_, PreflightError, ProjectError, TargetError
-from preflight.evidence import catalog
+from preflight.evidence import catalog, runs
 from preflight.evidence import failure as evidence_failure
 from preflight.evidence.blocking import BlockingProbe, held_tables
 from preflight.evidence.facts import Facts
-from preflight.evidence.measured import Blocked, RoundTrip, RoundTripStep
+from preflight.evidence.measured import Blocked
 from preflight.postgres.base import Server
-from preflight.probe import runner
+from preflight.probe import protocol, runner
 from preflight.progress import Progress
 from preflight.project import Project
-from preflight.report.build import build_report, runs
+from preflight.report.build import build_report
 from preflight.report.model import Report, Target
 from preflight.rules import engine
 from preflight.rules.base import Finding
@@ -119,63 +119,64 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
             copy = server.create_database("copy", template=template)
         url = server.info.url(copy)
         with progress.step("reading the migration plan"), timer.phase("plan"):
-            plan = runner.run(project, "plan", url)
-        if plan["conflicts"]:
-            raise runner.error_from({"kind": "conflict", "message": _conflicts(plan["conflicts"])}, project)
-        target_info.has_migrations_table = plan.get("has_migrations_table")
+            plan = protocol.PlanAnswer.parse(runner.run(project, "plan", url))
+        if plan.conflicts:
+            raise runner.error_from({"kind": "conflict", "message": _conflicts(plan.conflicts)}, project)
+        target_info = dataclasses.replace(target_info, has_migrations_table=plan.has_migrations_table)
         if target_info.lacks_migrations_table and options.refuse_empty_target:
             raise empty_target_error(target_info)
-        pending = plan["pending"]
+        pending = plan.pending
         # Read approval comments now: a malformed one must fail before the copy is migrated.
         approval_rules = [*options.config.approvals, *findings.inline_approvals(plan, project.root), *options.approvals]
         with progress.step("collecting SQL (sqlmigrate)", total=len(pending) or None) as step, timer.phase("sql"):
-            sql = runner.run(project, "sql", url, on_progress=lambda e: step.advance(e["migration"]))
+            sql = protocol.SqlAnswer.parse(
+                runner.run(project, "sql", url, on_progress=lambda e: step.advance(e["migration"]))
+            )
         with progress.step("checking the SQL against the rules"), timer.phase("rules"):
             static, facts = _static_findings(options, server, copy, plan, sql, target_info, url_facts)
         applied, blocked = _apply(options, server, copy, url, facts, len(pending), timer, progress)
-        _raise_if_full(server, applied["failure"])
+        _raise_if_full(server, applied.failure)
         failure_facts = None
-        if applied["failure"]:
+        if applied.failure is not None:
             with server.connect(copy) as conn:
                 failure_facts = evidence_failure.count(
-                    conn,
-                    applied["failure"].get("statement"),
-                    applied["failure"].get("sqlstate"),
-                    applied["failure"].get("error"),
+                    conn, applied.failure.statement, applied.failure.sqlstate, applied.failure.error
                 )
         tests = None
-        if options.test_command and not applied["failure"]:
+        if options.test_command and applied.failure is None:
             with progress.step(f"running {options.test_command}"), timer.phase("tests"):
                 tests = posttests.run(project, options.test_command, url)
         trip = None
-        if options.round_trip and pending and not applied["failure"]:
+        if options.round_trip and pending and applied.failure is None:
             with (
                 progress.step("round trip: back to where the plan started, then forward again"),
                 timer.phase("round_trip"),
             ):
-                back_to = [f"{app}.{to}" for app, to in plan["rollback"].items()]
-                trip_result = runner.run(project, "roundtrip", url, to=back_to)
-                _raise_if_full(server, trip_result["backward"], trip_result.get("forward"))
-                trip = _round_trip(trip_result)
-                sql = backwards_where_they_run(sql, trip_result.get("backwards_sql") or [])
+                back_to = [f"{app}.{to}" for app, to in plan.rollback.items()]
+                trip_answer = protocol.RoundTripAnswer.parse(runner.run(project, "roundtrip", url, to=back_to))
+                _raise_if_full(server, trip_answer.backward, trip_answer.forward)
+                trip = runs.round_trip(trip_answer)
+                sql = sql.with_backwards(trip_answer.backwards_sql)
     timer.phases["total"] = round(time.monotonic() - started, 3)
-    report = build_report(
+    # Evidence, then findings (static and measured, settled, approvals applied), then the Report, once.
+    ran = runs.runs(applied, plan, failure_facts, blocked)
+    measured = engine.run_measured(ran, facts, options.config.settings, trip, plan.health)
+    everything = engine.merge(engine.settle(static, ran), measured)
+    return build_report(
         project,
         plan,
         sql,
         applied,
+        ran,
         target_info,
         (server.info.provider, server.info.version),
         timer.phases,
-        blocked,
-        trip,
+        findings=approvals.apply(everything, approval_rules),
+        fail_on=options.fail_on,
+        trip=trip,
+        tests=tests,
+        probed_concurrency=blocked is not None,
     )
-    ran = runs(report, plan, failure_facts, bool(applied.get("captured")))
-    measured = engine.run_measured(ran, facts, options.config.settings, trip, plan.get("health"))
-    everything = engine.merge(engine.settle(static, ran), measured)
-    report.findings = approvals.apply(everything, approval_rules)
-    report.fail_on, report.round_trip, report.tests = options.fail_on, trip, tests
-    return report
 
 
 def empty_target_error(target_info: Target) -> TargetError:
@@ -192,8 +193,8 @@ def _static_findings(
     options: PreviewOptions,
     server: Server,
     copy: str,
-    plan: dict[str, Any],
-    sql: dict[str, Any],
+    plan: protocol.PlanAnswer,
+    sql: protocol.SqlAnswer,
     target_info: Target,
     url_facts: target.TargetFacts | None,
 ) -> tuple[list[Finding], Facts]:
@@ -201,10 +202,10 @@ def _static_findings(
     units = findings.units(plan, sql)
     with server.connect(copy) as conn:
         facts = catalog.fetch(conn, needs(findings.statements(units)), data_known=target_info.source in ("url", "dump"))
-    facts.lock_timeout_ms = timeout_ms(plan.get("lock_timeout_setting")) or timeout_ms(
+    facts.lock_timeout_ms = timeout_ms(plan.lock_timeout_setting) or timeout_ms(
         url_facts.lock_timeout if url_facts else None
     )
-    found = engine.run(units, facts, options.config.settings, missing_migrations=plan.get("missing_migrations"))
+    found = engine.run(units, facts, options.config.settings, missing_migrations=plan.missing_migrations)
     return found, facts
 
 
@@ -217,7 +218,7 @@ def _apply(
     count: int,
     timer: Timer,
     progress: Progress,
-) -> tuple[dict[str, Any], dict[str, list[Blocked]] | None]:
+) -> tuple[protocol.ApplyAnswer, dict[str, list[Blocked]] | None]:
     """Apply the pending migrations; with --probe-concurrency, measure who waited meanwhile."""
     extra = [] if options.capture else ["--no-capture"]
     if options.lock_timeout is not None:
@@ -233,7 +234,9 @@ def _apply(
             step.advance(event["migration"])
 
         try:
-            applied = runner.run(options.project, "apply", url, on_progress=on_progress, extra=extra)
+            applied = protocol.ApplyAnswer.parse(
+                runner.run(options.project, "apply", url, on_progress=on_progress, extra=extra)
+            )
         finally:
             ended = time.monotonic()
             if probe is not None:
@@ -244,7 +247,7 @@ def _apply(
     # Nothing pending: no migration started, so no window either.
     windows = [*starts[1:], ("", ended)] if starts else []
     # A wait is the migration's only on a table it locked or named (else: the machine's noise).
-    held = {f"{m['app']}.{m['name']}": held_tables(m) for m in applied["migrations"]}
+    held = {m.label: held_tables(m) for m in applied.migrations}
     blocked = {
         label: probe.blocked(start, stop, held.get(label, set()))
         for (label, start), (_, stop) in zip(starts, windows, strict=True)
@@ -266,49 +269,14 @@ def _full_disk_named(server: Server) -> Iterator[None]:
         raise
 
 
-def _raise_if_full(server: Server, *failures: dict[str, Any] | None) -> None:
+def _raise_if_full(server: Server, *failures: protocol.ApplyFailure | protocol.StepAnswer | None) -> None:
     """A migration that failed for want of disk space on the copy is not the migration's fault."""
     for failure in failures:
-        if not failure or failure.get("status") == "ok":
+        if failure is None or (isinstance(failure, protocol.StepAnswer) and failure.status == "ok"):
             continue
-        if failure.get("sqlstate") == disk.SQLSTATE or disk.server_full(server, "", str(failure.get("error"))):
-            what = f"applying {failure['migration']} on the copy" if failure.get("migration") else "migrating the copy"
+        if failure.sqlstate == disk.SQLSTATE or disk.server_full(server, "", str(failure.error)):
+            what = f"applying {failure.migration} on the copy" if failure.migration else "migrating the copy"
             raise disk.full_error(what, server.disk)
-
-
-def _round_trip(result: dict[str, Any]) -> RoundTrip:
-    def step(data: dict[str, Any] | None) -> RoundTripStep | None:
-        if data is None:
-            return None
-        return RoundTripStep(
-            data["status"],
-            data["migrations"],
-            data["duration_ms"],
-            data.get("migration"),
-            data.get("error"),
-            data.get("sqlstate"),
-        )
-
-    backward = step(result["backward"])
-    assert backward is not None
-    return RoundTrip(backward, step(result.get("forward")))
-
-
-def backwards_where_they_run(sql: dict[str, Any], collected: list[dict[str, Any]]) -> dict[str, Any]:
-    """Return `sql` with the backwards SQL the round trip collected right before each migration went back.
-
-    Collected before the plan, the schema editor reads a catalog the forwards have not
-    changed yet (a unique constraint to drop is not there): a rollback runs it after them.
-    """
-    fresh = {(entry["app"], entry["name"]): entry for entry in collected}
-    migrations = []
-    for migration in sql["migrations"]:
-        entry = fresh.get((migration["app"], migration["name"]))
-        if entry is not None:
-            backwards = {key: value for key, value in entry.items() if key not in ("app", "name")}
-            migration = {**migration, "backwards": {**backwards, "after_forwards": True}}
-        migrations.append(migration)
-    return {**sql, "migrations": migrations}
 
 
 def timeout_ms(value: str | None) -> int | None:
@@ -321,7 +289,7 @@ def timeout_ms(value: str | None) -> int | None:
     return int(match.group(1)) * {None: 1, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000}[match.group(2)]
 
 
-def _conflicts(conflicts: dict[str, list[str]]) -> str:
+def _conflicts(conflicts: Mapping[str, Sequence[str]]) -> str:
     return "conflicting migrations: " + "; ".join(
         f"{app} has leaves {', '.join(names)}" for app, names in sorted(conflicts.items())
     )
@@ -355,13 +323,13 @@ def _prepare_template(
     with progress.step(f"migrating an empty database with the code at {options.base_ref}"), timer.phase("baseline"):
         with baseline.worktree(options.project.root, options.base_ref, progress.log) as base_root:
             base = dataclasses.replace(options.project, root=base_root)
-            result = runner.run(base, "apply", server.info.url(template))
-        _raise_if_full(server, result["failure"])
-        if result["failure"]:
-            failure = result["failure"]
+            result = protocol.ApplyAnswer.parse(runner.run(base, "apply", server.info.url(template)))
+        _raise_if_full(server, result.failure)
+        if result.failure is not None:
+            failure = result.failure
             raise ProjectError(
                 f"the base code at {options.base_ref} failed to migrate an empty database: "
-                f"{failure.get('migration')}: {str(failure.get('error', '')).splitlines()[0]}",
+                f"{failure.migration}: {failure.error.splitlines()[0]}",
                 "fix the base branch's migrations, or preview against --target-dump instead",
             )
     return template, Target(source="baseline", description=options.base_ref)

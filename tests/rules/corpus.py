@@ -20,7 +20,7 @@ from preflight.evidence.measured import (
     RoundTrip,
     RoundTripStep,
 )
-from preflight.probe.protocol import OperationRef
+from preflight.probe.protocol import OperationRef, PlanAnswer
 from preflight.rules.base import PlanState
 from preflight.rules.engine import Unit
 from preflight.sql.parse import parse
@@ -41,15 +41,26 @@ class Case:
     transaction: bool = False
     facts: dict[str, Any] = field(default_factory=dict)
     operation: dict[str, Any] | None = None
-    missing: dict[str, Any] | None = None
+    missing: Any = None  # makemigrations' answer, as the probe writes it (read into MissingMigrations)
     opaque_before: bool = False
     applied: bool = False  # the case's migration applied on the copy (engine.settle)
     run: dict[str, Any] | None = None  # a measured MigrationRun (evidence rules)
     round_trip: dict[str, Any] | None = None
-    health: dict[str, Any] | None = None
+    health: Any = None  # the plan's graph health, as the probe writes it (read into GraphHealth)
     thresholds: dict[str, int] = field(default_factory=dict)
     where: dict[str, Any] = field(default_factory=dict)  # facts every finding has (statement_index, ...)
     statement_text: str | None = None  # the statement every finding points at
+
+    def __post_init__(self) -> None:
+        # Read as the pipeline reads the probe's answer (protocol.PlanAnswer.parse): the rules see records.
+        if self.missing is not None:
+            # An older, shorter shape: {app: [changes]}.
+            missing = {
+                app: {"changes": v} if isinstance(v, list) and app != "_error" else v for app, v in self.missing.items()
+            }
+            self.missing = _plan({"missing_migrations": missing}).missing_migrations
+        if self.health is not None:
+            self.health = _plan({"health": self.health}).health
 
     @property
     def id(self) -> str:
@@ -117,7 +128,6 @@ class Case:
             )
             for s in recorded
         ]
-        statements = [(s.sql, s.duration_ms, s.operation) for s in executed]
         return MigrationRun(
             app="app",
             name="0001_x",
@@ -126,7 +136,6 @@ class Case:
             status=data.get("status", "applied"),
             duration_ms=data.get("duration_ms", 10.0),
             operations=operations,
-            statements=statements,
             locks=[Lock(**lock) for lock in data.get("locks") or []],
             rewrites=[Rewrite(**rewrite) for rewrite in data.get("rewrites") or []],
             blocked=[Blocked(**blocked) for blocked in data.get("blocked") or []],
@@ -157,6 +166,25 @@ class Case:
 
     def state(self) -> PlanState:
         return PlanState(opaque_before=self.opaque_before)
+
+
+def _plan(part: dict[str, Any]) -> PlanAnswer:
+    """A plan answer with nothing pending but `part`."""
+    empty = {
+        "pending": [],
+        "rollback": {},
+        "conflicts": {},
+        "nodes": [],
+        "applied": [],
+        "leaves": {},
+        "unmigrated_apps": [],
+        "missing_migrations": {},
+        "health": {},
+        "lock_timeout_setting": None,
+        "can_rollback_ddl": True,
+        "has_migrations_table": True,
+    }
+    return PlanAnswer.parse({**empty, **part})
 
 
 def _column(key: str) -> tuple[str, str]:

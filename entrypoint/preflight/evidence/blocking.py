@@ -45,7 +45,8 @@ from pglast.visitors import Visitor
 from psycopg import errors, sql
 
 from preflight.evidence.measured import Blocked
-from preflight.rules.locks import with_parameters
+from preflight.probe.protocol import AppliedMigration
+from preflight.sql.params import with_parameters
 
 ATTEMPT_TIMEOUT_MS = 100
 PAUSE_S = 0.02
@@ -348,13 +349,13 @@ class BlockingProbe:
         return result
 
 
-def held_tables(migration: dict[str, Any]) -> set[str]:
+def held_tables(migration: AppliedMigration) -> set[str]:
     """Tables a migration locked on the copy (captured) or named in the SQL it ran, by relname."""
-    names = {str(lock["relation"]) for lock in migration.get("locks") or ()}
+    names = {lock.relation for lock in migration.locks}
     visitor = _Relations()
-    for statement in migration.get("statements") or ():
+    for statement in migration.statements:
         try:
-            visitor(parse_sql(with_parameters(statement["sql"])))
+            visitor(parse_sql(with_parameters(statement.sql)))
         except ParseError:
             continue
     return names | visitor.names

@@ -1,13 +1,15 @@
 """What applying the migrations to the copy showed: locks, rewrites, blocking, round trip.
 
-Pure data, shared by the evidence rules and the report. The probe measures it; the
-pipeline (preview.py) turns the probe's JSON into these records.
+Pure data, shared by the evidence rules and the report. The probe measures it;
+`evidence.runs` turns the probe's parsed answers into these records.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
+from preflight.evidence.row_locks import RowHold, row_holds
 from preflight.probe.protocol import OperationRef
 
 # What each lock mode blocks, in the words of someone running the application.
@@ -79,7 +81,7 @@ class Blocked:
 
 @dataclass
 class Executed:
-    """One recorded statement with what the copy counted (rows), beside MigrationRun.statements."""
+    """One recorded statement with what the copy counted (rows)."""
 
     sql: str
     duration_ms: float  # all its executions together
@@ -147,11 +149,10 @@ class MigrationRun:
     status: str
     duration_ms: float | None
     operations: list[OperationRef]
-    statements: list[tuple[str, float, int | None]]  # (sql, duration_ms of all executions, operation index)
+    executed: list[Executed] = field(default_factory=list)  # every statement recorded, in order (repeats folded)
     locks: list[Lock] = field(default_factory=list)
     rewrites: list[Rewrite] = field(default_factory=list)
     blocked: list[Blocked] = field(default_factory=list)
-    executed: list[Executed] = field(default_factory=list)  # the statements again: rows, count, start, longest
     failure: FailureFacts | None = None
     failed_statement: str | None = None
     failed_operation: int | None = None
@@ -160,3 +161,8 @@ class MigrationRun:
     @property
     def label(self) -> str:
         return f"{self.app}.{self.name}"
+
+    @cached_property
+    def row_holds(self) -> list[RowHold]:
+        """Rows of existing tables the migration kept locked, and how long (read once: LK218 and the report)."""
+        return row_holds(self.executed, self.atomic, self.duration_ms, self.locks)

@@ -1,31 +1,36 @@
-"""Turn the probe's JSON (plan, sql, apply) into a Report. Pure."""
+"""Assemble the Report once, from the parsed probe answers, the evidence and the findings. Pure."""
 
 from __future__ import annotations
 
 import datetime
 import shlex
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from preflight import __version__
-from preflight.evidence.measured import Executed, FailureFacts, MigrationRun, RoundTrip
-from preflight.probe.protocol import OperationRef
+from preflight.evidence.measured import MigrationRun, RoundTrip, TestRun
+from preflight.probe.protocol import (
+    AppliedMigration,
+    ApplyAnswer,
+    ApplyFailure,
+    MigrationSql,
+    PendingMigration,
+    PlanAnswer,
+    SqlAnswer,
+)
 from preflight.project import Project
 from preflight.report.feel import feel
 from preflight.report.model import (
-    Blocked,
     Failure,
     Irreversible,
-    Lock,
     Migration,
     Operation,
     Report,
-    Rewrite,
     Rollback,
     Statement,
     Target,
 )
-from preflight.rules.row_locks import row_holds
+from preflight.rules.base import Finding
 
 # The way back past a migration that cannot be unapplied. Never a real URL: the reader's own.
 RESTORE_COMMAND = 'pg_restore --clean --if-exists --no-owner -d "$DATABASE_URL" backup.dump'
@@ -42,45 +47,53 @@ def _relative(path: str | None, root: Path) -> str | None:
         return path
 
 
-def _failure(failure: dict[str, Any] | None, root: Path) -> Failure | None:
-    if not failure:
+def _failure(failure: ApplyFailure | None, root: Path) -> Failure | None:
+    if failure is None:
         return None
-    frame = failure.get("user_frame") or failure.get("frame") or {}
+    frame = failure.user_frame or failure.frame
     return Failure(
-        migration=failure["migration"],
-        error=failure.get("error", ""),
-        type=failure.get("type", "Error"),
-        file=_relative(frame.get("file"), root),
-        line=frame.get("line"),
-        statement=failure.get("statement"),
-        sqlstate=failure.get("sqlstate"),
-        partially_applied=bool(failure.get("partially_applied")),
-        operation=(failure.get("operation") or {}).get("describe"),
+        migration=failure.migration,
+        error=failure.error,
+        type=failure.type,
+        file=_relative(frame.file if frame else None, root),
+        line=frame.line if frame else None,
+        statement=failure.statement,
+        sqlstate=failure.sqlstate,
+        partially_applied=failure.partially_applied,
+        operation=failure.operation.describe if failure.operation else None,
     )
 
 
 def build_report(
     project: Project,
-    plan: dict[str, Any],
-    sql: dict[str, Any],
-    applied: dict[str, Any],
+    plan: PlanAnswer,
+    sql: SqlAnswer,
+    applied: ApplyAnswer,
+    runs: Sequence[MigrationRun],
     target_info: Target,
     scratch: tuple[str, str],
     timings: dict[str, float],
-    blocked: dict[str, list[Blocked]] | None = None,
+    *,
+    findings: list[Finding],
+    fail_on: str,
     trip: RoundTrip | None = None,
+    tests: TestRun | None = None,
+    probed_concurrency: bool = False,
 ) -> Report:
-    """Merge the probe's plan, SQL and apply results (and measured blocking, the round trip) into one Report."""
-    sql_by = {(e["app"], e["name"]): e for e in sql["migrations"]}
-    applied_by = {(e["app"], e["name"]): e for e in applied["migrations"]}
+    """Assemble everything one preview found into its Report: the plan, its SQL, what the copy showed, the findings.
+
+    `runs` are the evidence records of the pending migrations, in plan order (evidence.runs).
+    """
+    by_label = {run.label: run for run in runs}
+    applied_by = {m.label: m for m in applied.migrations}
     migrations = [
         _migration(
             entry,
-            sql_by[(entry["app"], entry["name"])],
-            applied_by.get((entry["app"], entry["name"]), {}),
-            (blocked or {}).get(f"{entry['app']}.{entry['name']}", []),
+            sql.of(entry.app, entry.name),
+            applied_by.get(entry.label),
+            by_label[entry.label],
         )
-        for entry in plan["pending"]
+        for entry in plan.pending
     ]
     irreversible = _irreversible(migrations, trip)
     rollback = _rollback(plan, migrations, irreversible)
@@ -89,19 +102,23 @@ def build_report(
         generated_at=datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat(),
         project=project.root.name,
         settings=project.settings,
-        django_version=plan.get("_django"),
-        python_version=plan.get("_python"),
+        django_version=plan.django,
+        python_version=plan.python,
         target=target_info,
         scratch_provider=scratch[0],
         scratch_version=scratch[1],
         migrations=migrations,
         rollback=rollback,
-        failure=_failure(applied.get("failure"), project.root),
+        failure=_failure(applied.failure, project.root),
         irreversible=irreversible,
         restore_command=RESTORE_COMMAND if irreversible else None,
         timings=timings,
-        lock_timeout_ms=applied.get("lock_timeout_ms"),
-        probed_concurrency=blocked is not None,
+        findings=findings,
+        fail_on=fail_on,
+        round_trip=trip,
+        tests=tests,
+        lock_timeout_ms=applied.lock_timeout_ms,
+        probed_concurrency=probed_concurrency,
     )
 
 
@@ -127,7 +144,7 @@ def _irreversible(migrations: list[Migration], trip: RoundTrip | None) -> list[I
     return sorted(found.values(), key=lambda entry: order.get(entry.migration or "", -1))
 
 
-def _rollback(plan: dict[str, Any], migrations: list[Migration], irreversible: list[Irreversible]) -> list[Rollback]:
+def _rollback(plan: PlanAnswer, migrations: list[Migration], irreversible: list[Irreversible]) -> list[Rollback]:
     """`migrate` commands that undo the plan, stopping short of every migration that cannot go back.
 
     A migration that cannot be unapplied stays applied, and so do the pending migrations
@@ -137,7 +154,7 @@ def _rollback(plan: dict[str, Any], migrations: list[Migration], irreversible: l
     pending = [(m.app, m.name) for m in migrations]
     if any(entry.migration is None for entry in irreversible):
         return []  # the round trip failed without saying where: no `migrate` command is safe
-    parents = {(n["app"], n["name"]): [tuple(p) for p in n["parents"]] for n in plan.get("nodes", [])}
+    parents = {(n.app, n.name): list(n.parents) for n in plan.nodes}
     stuck = {entry.migration for entry in irreversible}
     todo = [key for key in pending if f"{key[0]}.{key[1]}" in stuck]
     stays: set[tuple[str, str]] = set()
@@ -153,118 +170,43 @@ def _rollback(plan: dict[str, Any], migrations: list[Migration], irreversible: l
         kept = [name for name in names if (app, name) in stays]
         if kept and kept[-1] == names[-1]:
             continue  # the app's newest pending migration cannot be unapplied: nothing to do here
-        to = kept[-1] if kept else plan["rollback"][app]
+        to = kept[-1] if kept else plan.rollback[app]
         # Quoted: migration names come from the pull request and this line is copied into a shell.
         commands.append(Rollback(app, to, f"python manage.py migrate {shlex.quote(app)} {shlex.quote(to)}"))
     return commands
 
 
-def _migration(entry: dict[str, Any], sql: dict[str, Any], run: dict[str, Any], blocked: list[Blocked]) -> Migration:
-    forwards, backwards = sql["forwards"], sql["backwards"]
-    locks = [
-        Lock(
-            lk["relation"],
-            lk["mode"],
-            lk["held_ms"],
-            lk["statement"],
-            lk.get("operation"),
-            lk.get("new_in_plan", False),
-            lk.get("kind", "r"),
-        )
-        for lk in run.get("locks", [])
-    ]
-    rewrites = [
-        Rewrite(
-            rw["relation"],
-            rw["kind"],
-            rw.get("before_bytes"),
-            rw.get("after_bytes"),
-            rw["statement"],
-            rw.get("operation"),
-            rw.get("new_in_plan", False),
-        )
-        for rw in run.get("rewrites", [])
-    ]
-    status = run.get("status", "not_run")
+def _migration(
+    entry: PendingMigration, sql: MigrationSql, applied: AppliedMigration | None, run: MigrationRun
+) -> Migration:
+    forwards, backwards = sql.forwards, sql.backwards
     statements = [
         Statement(
-            s["sql"],
-            s["duration_ms"],
-            s["rows"],
-            s["count"],
-            s["params"],
-            s["internal"],
-            s["error"],
-            s.get("started_ms", 0.0),
-            s.get("operation"),
-            s.get("max_ms"),
+            s.sql, s.duration_ms, s.rows, s.count, s.params, s.internal, s.error, s.started_ms, s.operation, s.max_ms
         )
-        for s in run.get("statements", [])
+        for s in (applied.statements if applied else ())
     ]
-    holds = row_holds(statements, entry["atomic"], run.get("duration_ms"), locks) if status != "not_run" else []
     return Migration(
-        app=entry["app"],
-        name=entry["name"],
-        file=entry["file"],
-        atomic=entry["atomic"],
-        reversible=entry["reversible"],
+        app=entry.app,
+        name=entry.name,
+        file=entry.file,
+        atomic=entry.atomic,
+        reversible=entry.reversible,
         operations=[
-            Operation(op["index"], op["type"], op["describe"], op["line"], op["reversible"], op["elidable"])
-            for op in entry["operations"]
+            Operation(op.index, op.type, op.describe, op.line, op.reversible, op.elidable) for op in entry.operations
         ],
-        forwards_sql=forwards.get("text"),
-        backwards_sql=backwards.get("text"),
-        backwards_error=backwards.get("error"),
-        backwards_after_forwards=bool(backwards.get("after_forwards")),
-        status=status,
-        duration_ms=run.get("duration_ms"),
+        forwards_sql=forwards.text,
+        backwards_sql=backwards.text,
+        backwards_error=backwards.error,
+        backwards_after_forwards=backwards.after_forwards,
+        status=run.status,
+        duration_ms=run.duration_ms,
         statements=statements,
-        statements_omitted=run.get("statements_omitted", 0),
-        omitted_executions=run.get("omitted_executions", 0),
-        omitted_ms=run.get("omitted_ms", 0.0),
-        locks=locks,
-        rewrites=rewrites,
-        blocked=blocked,
-        feel=feel(status, entry["atomic"], locks, rewrites, blocked, holds),
+        statements_omitted=applied.statements_omitted if applied else 0,
+        omitted_executions=applied.omitted_executions if applied else 0,
+        omitted_ms=applied.omitted_ms if applied else 0.0,
+        locks=run.locks,
+        rewrites=run.rewrites,
+        blocked=run.blocked,
+        feel=feel(run.status, entry.atomic, run.locks, run.rewrites, run.blocked, run.row_holds),
     )
-
-
-def runs(
-    report: Report, plan: dict[str, Any], failure: FailureFacts | None, captured: bool = False
-) -> list[MigrationRun]:
-    """What each migration did on the copy, as the evidence rules read it (`captured`: locks were read)."""
-    operations = {
-        (m["app"], m["name"]): [
-            OperationRef(op["index"], op["type"], op["describe"], op["line"], op.get("end_line"), op["reversible"])
-            for op in m["operations"]
-        ]
-        for m in plan["pending"]
-    }
-    result = []
-    for migration in report.migrations:
-        failed = report.failure is not None and report.failure.migration == migration.label
-        failed_op = next((s.operation for s in migration.statements if s.error), None) if failed else None
-        result.append(
-            MigrationRun(
-                app=migration.app,
-                name=migration.name,
-                file=migration.file,
-                atomic=migration.atomic,
-                status=migration.status,
-                duration_ms=migration.duration_ms,
-                operations=operations[(migration.app, migration.name)],
-                statements=[(s.sql, s.duration_ms, s.operation) for s in migration.statements],
-                locks=migration.locks,
-                rewrites=migration.rewrites,
-                blocked=migration.blocked,
-                executed=[
-                    Executed(s.sql, s.duration_ms, s.rows, s.count, s.started_ms, s.operation, s.internal, s.max_ms)
-                    for s in migration.statements
-                ],
-                failure=failure if failed else None,
-                failed_statement=report.failure.statement if failed and report.failure else None,
-                failed_operation=failed_op,
-                captured=captured,
-            )
-        )
-    return result

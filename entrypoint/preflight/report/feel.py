@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from preflight.evidence.measured import BLOCKS_READS, BLOCKS_WRITES, Blocked, Lock, Rewrite
-from preflight.rules.row_locks import RowHold
+from preflight.evidence.row_locks import RowHold
 from preflight.units import duration
 
 

@@ -157,8 +157,10 @@ class Irreversible:
     measured: bool = False  # the round trip on the copy stopped there (else: per its backwards SQL)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Report:
+    """Everything one preview found, assembled once (report.build) after the rules ran; never changed after."""
+
     preflight_version: str
     generated_at: str
     project: str

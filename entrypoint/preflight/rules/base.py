@@ -106,6 +106,11 @@ class PlanState:
     column_defaults: dict[tuple[str, str], bool] = field(default_factory=dict)  # has a database default now
 
 
+def index_table(facts: Facts, state: PlanState, name: str) -> str | None:
+    """The table of an index or constraint: on the copy before the plan, or created earlier in it."""
+    return facts.indexes.get(name) or state.index_tables.get(name)
+
+
 @dataclass(frozen=True)
 class TypeChange:
     table: str
@@ -122,6 +127,10 @@ class Context:
     in_transaction: bool
     operation: OperationRef | None = None
     transaction: Transaction | None = None  # the transaction this statement runs in, None: its own
+
+    def index_table(self, name: str) -> str | None:
+        """See `index_table`."""
+        return index_table(self.facts, self.state, name)
 
     def is_new(self, table: str | None) -> bool:
         """A table created earlier in the plan: nobody else can be using it yet."""

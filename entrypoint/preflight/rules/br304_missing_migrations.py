@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any
 
+from preflight.probe import protocol
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
 
 
@@ -34,19 +34,15 @@ class MissingMigrations(Rule):
     category = Category.BREAKING
     severity = Severity.ERROR
 
-    def check_project(self, missing: dict[str, Any], context: Context) -> Iterator[Finding]:
-        for app, found in sorted(missing.items()):
-            if app == "_error":
-                continue
-            # Older shape, still used by rule fixtures: {app: [changes]}.
-            entry: dict[str, Any] = found if isinstance(found, dict) else {"changes": found}
-            changes = [str(change) for change in entry.get("changes") or []]
-            notes = [str(note).rstrip(".") for note in entry.get("notes") or []]
+    def check_project(self, missing: protocol.MissingMigrations, context: Context) -> Iterator[Finding]:
+        for app, entry in sorted(missing.apps.items()):
+            changes = list(entry.changes)
+            notes = [note.rstrip(".") for note in entry.notes]
             said = f" (makemigrations --noinput says: {'; '.join(notes)})" if notes else ""
-            package = entry.get("package")
+            package = entry.package
             if package:
-                version = entry.get("version")
-                installed = f"{package} {version}" if version else str(package)
+                version = entry.version
+                installed = f"{package} {version}" if version else package
                 finding = self.finding(
                     f"installed package {installed} (app {app}) does not match its own migrations: "
                     f"its models have changes that no migration of it makes: {'; '.join(changes)}{said}",
@@ -65,5 +61,4 @@ class MissingMigrations(Rule):
                 app=app,
                 changes=changes,
             )
-            line = entry.get("line") if isinstance(entry.get("line"), int) else None
-            yield replace(finding, app=app, file=entry.get("file") or None, line=line)
+            yield replace(finding, app=app, file=entry.file or None, line=entry.line)

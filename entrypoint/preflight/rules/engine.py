@@ -9,17 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from pglast import ast, enums
 
 from preflight.evidence.facts import Facts
 from preflight.evidence.measured import MigrationRun, RoundTrip
-from preflight.probe.protocol import OperationRef
+from preflight.probe.protocol import GraphHealth, MissingMigrations, OperationRef
 from preflight.rules import REGISTRY
-from preflight.rules.base import AddedColumn, Context, Finding, PlanState, Severity, Thresholds, Transaction
-from preflight.rules.locks import strongest, table_locks, with_parameters
+from preflight.rules.base import (
+    AddedColumn,
+    Context,
+    Finding,
+    PlanState,
+    Severity,
+    Thresholds,
+    Transaction,
+    index_table,
+)
+from preflight.rules.locks import strongest, table_locks
 from preflight.rules.nodes import AT, CONSTR, commands, constraints, indexes_created, indexes_dropped
+from preflight.sql.params import with_parameters
 from preflight.sql.parse import Statement, parse, relation_name
 
 
@@ -132,7 +141,7 @@ def hold(state: PlanState, statement: Statement, transaction: Transaction | None
     for lock in table_locks(statement.node) or ():
         relation = lock.relation
         if relation in dropped:  # DROP INDEX locks the index's table
-            relation = facts.indexes.get(relation) or state.index_tables.get(relation) or relation
+            relation = index_table(facts, state, relation) or relation
         held[relation] = strongest(held.get(relation, lock.mode), lock.mode)
 
 
@@ -140,7 +149,7 @@ def run(
     units: Iterable[Unit],
     facts: Facts,
     settings: Settings | None = None,
-    missing_migrations: dict[str, Any] | None = None,
+    missing_migrations: MissingMigrations | None = None,
     state: PlanState | None = None,
 ) -> list[Finding]:
     """Return the findings of every enabled rule over `units`, in plan order."""
@@ -218,7 +227,7 @@ def run_measured(
     facts: Facts,
     settings: Settings | None = None,
     round_trip: RoundTrip | None = None,
-    health: dict[str, Any] | None = None,
+    health: GraphHealth | None = None,
 ) -> list[Finding]:
     """Return the evidence rules' findings about what the migrations did on the copy."""
     settings = settings or Settings()
@@ -231,8 +240,8 @@ def run_measured(
         for rule in rules:
             found += [_locate(f, run) for f in rule.check_run(run, context)]
         # Tables the run created are new to the runs after it (nobody else uses them yet).
-        for sql, _, _ in run.statements:
-            for statement in parse(with_parameters(sql)):
+        for executed in run.executed:
+            for statement in parse(with_parameters(executed.sql)):
                 observe(state, statement)
     for rule in rules:
         if round_trip is not None and hasattr(rule, "check_round_trip"):
@@ -249,7 +258,7 @@ def _locate(finding: Finding, run: MigrationRun) -> Finding:
     op_index = finding.facts.get("operation_index")
     operation = next((op for op in run.operations if op.index == op_index), None)
     statement_index = finding.facts.get("statement_index")
-    statement = run.statements[statement_index][0] if statement_index is not None else run.failed_statement
+    statement = run.executed[statement_index].sql if statement_index is not None else run.failed_statement
     if operation is None and run.failed_operation is not None and finding.facts.get("sqlstate"):
         operation = next((op for op in run.operations if op.index == run.failed_operation), None)
     return replace(

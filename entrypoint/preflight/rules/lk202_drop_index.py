@@ -45,7 +45,7 @@ class DropIndexNonConcurrently(Rule):
             index = dotted(obj)
             if index in context.state.dropped_indexes:
                 continue  # gone already: IF EXISTS drops nothing, and no lock is asked for
-            table = context.facts.indexes.get(index) or context.state.index_tables.get(index)
+            table = context.index_table(index)
             if table is None and node.missing_ok and context.facts.catalog and not context.state.opaque_before:
                 continue  # not on the copy and not created by the plan: IF EXISTS drops nothing
             severity = context.locking_severity(table, self.severity)

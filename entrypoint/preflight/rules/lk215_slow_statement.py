@@ -33,9 +33,13 @@ class SlowStatement(Rule):
     severity = Severity.WARNING
 
     def check_run(self, run: MigrationRun, context: Context) -> Iterator[Finding]:
-        for index, (_, took, operation) in enumerate(run.statements):
-            executed = run.executed[index] if index < len(run.executed) else None
-            count, longest = (executed.count, executed.longest_ms) if executed else (1, took)
+        for index, executed in enumerate(run.executed):
+            took, operation, count, longest = (
+                executed.duration_ms,
+                executed.operation,
+                executed.count,
+                executed.longest_ms,
+            )
             if took < context.thresholds.statement_ms:
                 continue
             if count == 1:

@@ -7,8 +7,9 @@ from pglast import ast
 
 from preflight.evidence.measured import BLOCKS, BLOCKS_WRITES, MigrationRun, mode_name
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
-from preflight.rules.locks import MODES, TableLock, sql_locks, strongest, with_parameters
+from preflight.rules.locks import MODES, TableLock, sql_locks, strongest
 from preflight.rules.nodes import function_names, indexes_created, indexes_dropped, walk
+from preflight.sql.params import with_parameters
 from preflight.sql.parse import parse, relation_name
 
 
@@ -116,7 +117,7 @@ class NoLockTimeout(Rule):
 def _sets_lock_timeout(run: MigrationRun) -> bool | None:
     """False: the SQL sets lock_timeout; True: only with SET LOCAL outside a transaction; None: never."""
     local_only = None
-    for sql, _, _ in run.statements:
+    for sql in (executed.sql for executed in run.executed):
         for statement in parse(with_parameters(sql)):
             node = statement.node
             if isinstance(node, ast.VariableSetStmt) and node.name == "lock_timeout":
@@ -143,7 +144,8 @@ def _first_queued(run: MigrationRun, context: Context) -> tuple[Queued | None, t
     created: set[str] = set()
     created_indexes: dict[str, str] = {}
     unknown: tuple[int, int | None] | None = None
-    for index, (sql, _, operation) in enumerate(run.statements):
+    for index, executed in enumerate(run.executed):
+        sql, operation = executed.sql, executed.operation
         if measured:
             taken: list[TableLock] | None = [
                 TableLock(lock.relation, lock.mode)
@@ -181,17 +183,15 @@ def _on_tables(
     dropped = {name for table, name, _ in indexes_dropped(node) if table is None}
     if not dropped:
         return taken
-    facts, state = context.facts, context.state
     moved = []
     for lock in taken:
         if lock.relation not in dropped:
             moved.append(lock)
             continue
-        table = facts.indexes.get(lock.relation) or state.index_tables.get(lock.relation)
-        table = table or created_indexes.get(lock.relation)
+        table = context.index_table(lock.relation) or created_indexes.get(lock.relation)
         if table is not None:
             moved.append(TableLock(table, lock.mode))
-        elif not facts.catalog:
+        elif not context.facts.catalog:
             moved.append(lock)  # nothing read: the index's name is all there is
         # else: not on the copy and not created by the plan: DROP INDEX IF EXISTS locks nothing
     return moved

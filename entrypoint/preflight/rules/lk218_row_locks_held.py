@@ -4,7 +4,6 @@ from collections.abc import Iterator
 
 from preflight.evidence.measured import MigrationRun
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
-from preflight.rules.row_locks import row_holds
 from preflight.units import duration
 
 
@@ -41,7 +40,7 @@ class RowLocksHeldLong(Rule):
     severity = Severity.ERROR
 
     def check_run(self, run: MigrationRun, context: Context) -> Iterator[Finding]:
-        for hold in row_holds(run.executed, run.atomic, run.duration_ms, run.locks):
+        for hold in run.row_holds:
             if context.is_new(hold.table) or hold.held_ms < context.thresholds.lock_ms:
                 continue
             measured = next((b for b in run.blocked if b.table == hold.table), None)

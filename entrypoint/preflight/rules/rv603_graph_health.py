@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
+from preflight.probe import protocol
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
 
 
@@ -30,8 +30,8 @@ class GraphHealth(Rule):
     category = Category.REVIEW
     severity = Severity.WARNING
 
-    def check_graph(self, health: dict[str, Any], context: Context) -> Iterator[Finding]:
-        unknown = health.get("applied_not_in_code") or []
+    def check_graph(self, health: protocol.GraphHealth, context: Context) -> Iterator[Finding]:
+        unknown = list(health.applied_not_in_code)
         if unknown:
             yield self.finding(
                 f"the target has {len(unknown)} applied migration{'s' if len(unknown) != 1 else ''} this code lacks: "
@@ -39,10 +39,10 @@ class GraphHealth(Rule):
                 "merge the branch that added them, or fake them out deliberately",
                 migrations=unknown,
             )
-        for squash, parts in sorted((health.get("partially_applied_squashes") or {}).items()):
+        for squash, parts in sorted(health.partially_applied_squashes.items()):
             yield self.finding(
                 f"squashed migration {squash} is partly applied ({', '.join(parts)} not yet)",
                 "apply the replaced migrations before deploying the squash",
                 squash=squash,
-                missing=parts,
+                missing=list(parts),
             )

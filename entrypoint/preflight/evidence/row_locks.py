@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pglast import ast, enums
 
-from preflight.evidence.measured import Lock
-from preflight.rules.locks import with_parameters
+from preflight.sql.params import with_parameters
 from preflight.sql.parse import parse, relation_name
+
+if TYPE_CHECKING:  # measured.MigrationRun reads its row holds from here
+    from preflight.evidence.measured import Lock
 
 # FOR KEY SHARE is left out: it does not block an UPDATE that leaves the key alone.
 ROW_LOCKING = {
@@ -28,7 +30,7 @@ ROW_LOCKING = {
 
 
 class Recorded(Protocol):
-    """A statement as the probe recorded it (measured.Executed, report.model.Statement)."""
+    """A statement as the probe recorded it (measured.Executed)."""
 
     @property
     def sql(self) -> str: ...
