@@ -229,17 +229,19 @@ def test_action_input_allow_empty_target() -> None:
 def test_rollback_commands_quote_names_from_the_pull_request() -> None:
     from types import SimpleNamespace
 
+    from preflight.probe.protocol import GraphNode, PlanAnswer
     from preflight.report.build import _rollback
 
     hostile = "0002_x$(touch pwned);`id`"
-    plan = {
-        "nodes": [
-            {"app": "pwn", "name": "0001_initial", "parents": []},
-            {"app": "pwn", "name": hostile, "parents": [["pwn", "0001_initial"]]},
-            {"app": "pwn", "name": "0003_after", "parents": [["pwn", hostile]]},
-        ],
-        "rollback": {"pwn": "0001_initial"},
-    }
+    plan = PlanAnswer(
+        pending=(),
+        rollback={"pwn": "0001_initial"},
+        nodes=(
+            GraphNode("pwn", "0001_initial", ()),
+            GraphNode("pwn", hostile, (("pwn", "0001_initial"),)),
+            GraphNode("pwn", "0003_after", (("pwn", hostile),)),
+        ),
+    )
     migrations = [SimpleNamespace(app="pwn", name=hostile), SimpleNamespace(app="pwn", name="0003_after")]
     (command,) = _rollback(plan, migrations, [SimpleNamespace(migration=f"pwn.{hostile}")])  # type: ignore[arg-type]
     assert command.to == hostile

@@ -12,6 +12,7 @@ Pure: no I/O. The records are frozen; sequences are tuples.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -137,7 +138,8 @@ def _answer(verb: str, data: object) -> _Reader:
     version = reader.data.get("protocol", PROTOCOL_VERSION)
     if version != PROTOCOL_VERSION:
         raise ProjectError(
-            f"the probe's {verb} answer speaks protocol {str(version)[:20]!r}, this Preflight reads {PROTOCOL_VERSION}",
+            f"the probe's {verb} answer speaks protocol {json.dumps(version, default=str)[:20]}, "
+            f"this Preflight reads {PROTOCOL_VERSION}",
             "run the probe that ships with this Preflight (reinstall Preflight)",
         )
     return reader
