@@ -10,9 +10,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from preflight.evidence.facts import ColumnFacts, Facts, IndexFacts, TableFacts
-from preflight.rules.lk205_volatile_default import VOLATILE
-from preflight.rules.needs import Needs
+from preflight.evidence.facts import VOLATILE, ColumnFacts, Facts, IndexFacts, Needs, TableFacts
 
 
 def _split(name: str) -> tuple[str, str]:

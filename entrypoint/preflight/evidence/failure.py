@@ -14,7 +14,7 @@ from pglast import ast
 
 from preflight.evidence.catalog import duplicate_rows, null_rows
 from preflight.evidence.measured import FailureFacts
-from preflight.rules.nodes import AT, CONSTR, column_list, commands, constraints, index_columns
+from preflight.sql.nodes import AT, CONSTR, column_list, commands, constraints, index_columns
 from preflight.sql.parse import parse, relation_name
 
 

@@ -6,6 +6,7 @@ import datetime
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from preflight import __version__
 from preflight.evidence.measured import MigrationRun, RoundTrip, TestRun
@@ -18,7 +19,6 @@ from preflight.probe.protocol import (
     PlanAnswer,
     SqlAnswer,
 )
-from preflight.project import Project
 from preflight.report.feel import feel
 from preflight.report.model import (
     Failure,
@@ -31,6 +31,9 @@ from preflight.report.model import (
     Target,
 )
 from preflight.rules.base import Finding
+
+if TYPE_CHECKING:  # only its root and settings are read: project.py's environment helpers stay out of here
+    from preflight.project import Project
 
 # The way back past a migration that cannot be unapplied. Never a real URL: the reader's own.
 RESTORE_COMMAND = 'pg_restore --clean --if-exists --no-owner -d "$DATABASE_URL" backup.dump'

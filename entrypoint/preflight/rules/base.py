@@ -20,7 +20,7 @@ from pglast.stream import RawStream
 from preflight.evidence.facts import ColumnFacts, Facts
 from preflight.probe.protocol import OperationRef
 from preflight.rules.locks import MODES
-from preflight.rules.nodes import AT, CONSTR, commands, new_type
+from preflight.sql.nodes import AT, CONSTR, commands, new_type
 from preflight.sql.parse import Statement
 
 

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 from preflight.evidence.facts import IndexFacts
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
-from preflight.rules.nodes import indexes_dropped
+from preflight.sql.nodes import indexes_dropped
 from preflight.sql.parse import Statement
 
 # How PostgreSQL and Django name what a unique or primary-key constraint builds; without

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from pglast import ast
 
 from preflight.rules.base import AddedColumn, Category, Context, Finding, Rule, Severity
-from preflight.rules.nodes import CONSTR, column_list, constraints, index_columns, named, predicate
+from preflight.sql.nodes import CONSTR, column_list, constraints, index_columns, named, predicate
 from preflight.sql.parse import Statement, relation_name
 
 

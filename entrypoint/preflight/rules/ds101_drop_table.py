@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from pglast import ast
 
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
-from preflight.rules.nodes import OBJ, dotted
+from preflight.sql.nodes import OBJ, dotted
 from preflight.sql.parse import Statement
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
-from preflight.rules.nodes import AT, commands
+from preflight.sql.nodes import AT, commands
 from preflight.sql.parse import Statement
 
 

@@ -6,7 +6,7 @@ from pglast import ast
 from pglast.enums import DropBehavior
 
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
-from preflight.rules.nodes import OBJ
+from preflight.sql.nodes import OBJ
 from preflight.sql.parse import Statement
 
 

@@ -27,7 +27,7 @@ from preflight.rules.base import (
     index_table,
 )
 from preflight.rules.locks import strongest, table_locks
-from preflight.rules.nodes import AT, CONSTR, commands, constraints, indexes_created, indexes_dropped
+from preflight.sql.nodes import AT, CONSTR, commands, constraints, indexes_created, indexes_dropped
 from preflight.sql.params import with_parameters
 from preflight.sql.parse import Statement, parse, relation_name
 

@@ -6,7 +6,7 @@ from pglast import ast
 
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
 from preflight.rules.locks import ACCESS_EXCLUSIVE
-from preflight.rules.nodes import OBJ, dotted
+from preflight.sql.nodes import OBJ, dotted
 from preflight.sql.parse import Statement
 
 

@@ -4,25 +4,13 @@ from collections.abc import Iterator
 
 from pglast import ast
 
+from preflight.evidence.facts import VOLATILE
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
-from preflight.rules.nodes import AT, CONSTR, commands, function_names, type_name
+from preflight.sql.nodes import AT, CONSTR, commands, function_names, type_name
 from preflight.sql.parse import Statement
 
-# Used when the copy cannot be asked (lint-sql): PostgreSQL's volatile built-ins that
-# turn up in defaults. With a copy, pg_proc.provolatile decides, extensions included.
-VOLATILE = frozenset(
-    {
-        "random",
-        "clock_timestamp",
-        "timeofday",
-        "gen_random_uuid",
-        "uuid_generate_v1",
-        "uuid_generate_v1mc",
-        "uuid_generate_v4",
-        "nextval",
-        "setseed",
-    }
-)
+__all__ = ["STABLE", "VOLATILE", "AddColumnVolatileDefault"]
+
 # Without a copy, a function called in a default that is on neither list is possibly
 # volatile, and said so. These built-ins are stable or immutable (checked against a
 # real server's pg_proc by tests/test_volatile_list.py); the SQL value functions

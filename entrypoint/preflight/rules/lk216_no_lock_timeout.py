@@ -8,7 +8,7 @@ from pglast import ast
 from preflight.evidence.measured import BLOCKS, BLOCKS_WRITES, MigrationRun, mode_name
 from preflight.rules.base import Category, Context, Finding, Rule, Severity
 from preflight.rules.locks import MODES, TableLock, sql_locks, strongest
-from preflight.rules.nodes import function_names, indexes_created, indexes_dropped, walk
+from preflight.sql.nodes import function_names, indexes_created, indexes_dropped, walk
 from preflight.sql.params import with_parameters
 from preflight.sql.parse import parse, relation_name
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from pglast import ast, enums
 
-from preflight.rules.nodes import AT, CONSTR, OBJ, dotted, has_option
+from preflight.sql.nodes import AT, CONSTR, OBJ, dotted, has_option
 from preflight.sql.params import with_parameters
 from preflight.sql.parse import Statement, parse, relation_name
 

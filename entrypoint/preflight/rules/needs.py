@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from pglast import ast
 
-from preflight.rules.nodes import (
+from preflight.evidence.facts import Needs
+from preflight.rules.types import split
+from preflight.sql.nodes import (
     AT,
     CONSTR,
     column_list,
@@ -20,24 +21,13 @@ from preflight.rules.nodes import (
     predicate,
     walk,
 )
-from preflight.rules.types import split
 from preflight.sql.parse import Statement, relation_name
 
-
-@dataclass
-class Needs:
-    tables: set[str] = field(default_factory=set)
-    columns: set[tuple[str, str]] = field(default_factory=set)
-    nulls: set[tuple[str, str]] = field(default_factory=set)
-    duplicates: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)
-    duplicates_where: set[tuple[str, tuple[str, ...], str]] = field(default_factory=set)  # partial unique indexes
-    uniques: set[str] = field(default_factory=set)  # tables given a new unique: their unique indexes
-    functions: set[str] = field(default_factory=set)
-    indexes: set[str] = field(default_factory=set)  # dropped indexes, and dropped constraints (an index's name)
-    lengths: set[tuple[str, str, int]] = field(default_factory=set)  # (table, column, new character limit)
+__all__ = ["Needs", "needs"]
 
 
 def needs(statements: Iterable[Statement]) -> Needs:
+    """What the copy must be asked (evidence.catalog) for the rules to judge `statements`."""
     found = Needs()
     for statement in statements:
         node = statement.node

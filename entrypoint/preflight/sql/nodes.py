@@ -1,4 +1,4 @@
-"""Small readers of pglast parse trees shared by the rules. Pure."""
+"""Small readers of pglast parse trees, shared by the rules and the evidence layer. Pure."""
 
 from __future__ import annotations
 
