@@ -53,18 +53,14 @@ class _Reader:
         return default if value is None else self._checked(key, value, kinds)
 
     def _checked(self, key: str, value: Any, kinds: tuple[type, ...]) -> Any:
-        if value is None and type(None) in kinds:
-            return None
-        if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+        # Exact types, as json.loads makes them: true is no integer here, an integer is a number.
+        kind = type(value)
+        if kind in kinds:
+            return value
+        if kind is int and float in kinds:
             return float(value)
-        if isinstance(value, bool) and bool not in kinds:
-            ok = False  # JSON true is no number here
-        else:
-            ok = isinstance(value, tuple(kind for kind in kinds if kind is not type(None)))
-        if not ok:
-            wanted = " or ".join("null" if kind is type(None) else _NAMES.get(kind, kind.__name__) for kind in kinds)
-            raise malformed(self.verb, f"{self.path(key)} is {_kind(value)}, not {wanted}")
-        return value
+        wanted = " or ".join("null" if kind is type(None) else _NAMES.get(kind, kind.__name__) for kind in kinds)
+        raise malformed(self.verb, f"{self.path(key)} is {_kind(value)}, not {wanted}")
 
     def child(self, key: str) -> _Reader:
         return _Reader(self.verb, self.req(key, dict), self.path(key))
