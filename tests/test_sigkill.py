@@ -177,7 +177,7 @@ def test_sigkill_during_apply(provider: str, pg: Server, external: str, tmpdir_e
     run = Run(["preview", "--project", str(PROJECTS / "slow"), "--postgres", where], tmpdir_env)
     run.wait_for(run.printed("applying to the copy 2/3: ledger.0002_slow"), "the slow migration")
     killed_at, started = run.sigkill()
-    probes = [cmd for _, cmd in started.values() if "probe.py apply" in cmd]
+    probes = [cmd for _, cmd in started.values() if "-m _preflight_probe" in cmd]
     assert probes, started
     check_all_gone(f"SIGKILL during apply ({provider})", run, killed_at, started, Path(tmpdir_env["TMPDIR"]))
     if provider == "external":
@@ -231,11 +231,21 @@ def slow_repo(tmp_path: Path) -> Path:
     return project
 
 
+def _probes(run: Run) -> list[tuple[str, str]]:
+    """(working directory, command line) of each probe session below the run."""
+    found = []
+    for pid, (_, cmd) in descendants(run.process.pid).items():
+        if "-m _preflight_probe" in cmd:
+            try:
+                found.append((os.readlink(f"/proc/{pid}/cwd"), cmd))
+            except OSError:
+                continue
+    return found
+
+
 def _in_baseline(run: Run, repo: Path) -> Callable[[], bool]:
-    """True once the base worktree exists and its probe is migrating the empty database."""
-    return lambda: (
-        len(_worktrees(repo)) == 2 and any("probe.py apply" in cmd for _, cmd in descendants(run.process.pid).values())
-    )
+    """True once the base worktree exists and its probe (not the copy's, in `repo`) runs."""
+    return lambda: len(_worktrees(repo)) == 2 and any(Path(cwd) != repo.resolve() for cwd, _ in _probes(run))
 
 
 def test_sigkill_during_base_ref(slow_repo: Path, tmpdir_env: dict[str, str]) -> None:

@@ -27,8 +27,9 @@ from preflight.evidence import failure as evidence_failure
 from preflight.evidence.blocking import BlockingProbe, held_tables
 from preflight.evidence.facts import Facts
 from preflight.evidence.measured import Blocked, RoundTrip, RoundTripStep
-from preflight.postgres.base import Server
+from preflight.postgres.base import Server, unique_name
 from preflight.probe import runner
+from preflight.probe.session import ProbeSession
 from preflight.progress import Progress
 from preflight.project import Project
 from preflight.report.build import build_report, runs
@@ -114,12 +115,17 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
         for line in server.swept:
             progress.log(f"removed what a killed run left: {line}")
         stack.enter_context(_full_disk_named(server))
+        # One probe for the whole run, started now on the copy's name-to-be: Django sets
+        # itself up while the dump is restored, and the plan request waits for it.
+        copy = unique_name("copy")
+        url = server.info.url(copy)
+        probe = stack.enter_context(ProbeSession(project, url, early=True))
         template, target_info = _prepare_template(options, server, dump, url_facts, timer, progress)
         with timer.phase("copy"):
-            copy = server.create_database("copy", template=template)
-        url = server.info.url(copy)
+            server.create_database("copy", template=template, name=copy)
         with progress.step("reading the migration plan"), timer.phase("plan"):
-            plan = runner.run(project, "plan", url)
+            plan = probe.plan()
+        timer.phases["probe_start"] = probe.start_seconds or 0.0  # the run's one Django start
         if plan["conflicts"]:
             raise runner.error_from({"kind": "conflict", "message": _conflicts(plan["conflicts"])}, project)
         target_info.has_migrations_table = plan.get("has_migrations_table")
@@ -129,10 +135,10 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
         # Read approval comments now: a malformed one must fail before the copy is migrated.
         approval_rules = [*options.config.approvals, *findings.inline_approvals(plan, project.root), *options.approvals]
         with progress.step("collecting SQL (sqlmigrate)", total=len(pending) or None) as step, timer.phase("sql"):
-            sql = runner.run(project, "sql", url, on_progress=lambda e: step.advance(e["migration"]))
+            sql = probe.sql(on_progress=lambda e: step.advance(e["migration"]))
         with progress.step("checking the SQL against the rules"), timer.phase("rules"):
             static, facts = _static_findings(options, server, copy, plan, sql, target_info, url_facts)
-        applied, blocked = _apply(options, server, copy, url, facts, len(pending), timer, progress)
+        applied, blocked = _apply(options, server, copy, probe, facts, len(pending), timer, progress)
         _raise_if_full(server, applied["failure"])
         failure_facts = None
         if applied["failure"]:
@@ -154,7 +160,7 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
                 timer.phase("round_trip"),
             ):
                 back_to = [f"{app}.{to}" for app, to in plan["rollback"].items()]
-                trip_result = runner.run(project, "roundtrip", url, to=back_to)
+                trip_result = probe.roundtrip(back_to)
                 _raise_if_full(server, trip_result["backward"], trip_result.get("forward"))
                 trip = _round_trip(trip_result)
                 sql = backwards_where_they_run(sql, trip_result.get("backwards_sql") or [])
@@ -212,16 +218,13 @@ def _apply(
     options: PreviewOptions,
     server: Server,
     copy: str,
-    url: str,
+    session: ProbeSession,
     facts: Facts,
     count: int,
     timer: Timer,
     progress: Progress,
 ) -> tuple[dict[str, Any], dict[str, list[Blocked]] | None]:
     """Apply the pending migrations; with --probe-concurrency, measure who waited meanwhile."""
-    extra = [] if options.capture else ["--no-capture"]
-    if options.lock_timeout is not None:
-        extra += ["--lock-timeout", str(options.lock_timeout)]
     probe = None
     if options.probe_concurrency:
         probe = BlockingProbe(server.info.conninfo(copy), sorted(facts.tables)).start()
@@ -233,7 +236,7 @@ def _apply(
             step.advance(event["migration"])
 
         try:
-            applied = runner.run(options.project, "apply", url, on_progress=on_progress, extra=extra)
+            applied = session.apply(lock_timeout=options.lock_timeout, capture=options.capture, on_progress=on_progress)
         finally:
             ended = time.monotonic()
             if probe is not None:

@@ -16,18 +16,20 @@ ProjectError naming how it ended and its last line of output, never a hang.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import queue
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from contextlib import ExitStack, suppress
 from pathlib import Path
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import IO, Any
 
 from preflight import disk, janitor, secrets
@@ -41,10 +43,18 @@ PACKAGE = "_preflight_probe"
 SETTINGS = f"{PACKAGE}.settings"
 PROTOCOL = "preflight-probe/2"
 _CLOSED = object()  # the answers pipe reached its end
+_SETUP_KINDS = ("settings_import", "setup", "internal")  # errors a setup before the database existed may cause
 _POLL = 0.1  # seconds between looks at whether the child still runs
 _GRACE = 5.0  # seconds a child that closed its pipe, or was asked to stop, gets to exit
 
 Progress = Callable[[dict[str, Any]], None]
+
+
+def child_module(name: str) -> ModuleType:
+    """Import `_preflight_probe.<name>` here, in Preflight's interpreter (tests, benchmarks)."""
+    if str(SITE) not in sys.path:
+        sys.path.append(str(SITE))  # last: the private name shadows nothing
+    return importlib.import_module(f"{PACKAGE}.{name}")
 
 
 def probe_env(project: Project, database_url: str) -> dict[str, str]:
@@ -70,8 +80,12 @@ class ProbeSession:
     versions the probe ran with) added, or raises the PreflightError its error maps to.
     """
 
-    def __init__(self, project: Project, database_url: str, *, database: str | None = None) -> None:
+    def __init__(
+        self, project: Project, database_url: str, *, database: str | None = None, early: bool = False
+    ) -> None:
+        """`early`: started before the database exists; a failed setup is tried once more when asked."""
         self.project, self.database_url, self.database = project, database_url, database
+        self.early = early  # a project whose apps read the database at setup could not have set up yet
         self.tail: deque[str] = deque(maxlen=30)  # the project's last lines of output, for errors
         self.started_at: float | None = None
         self.ready_at: float | None = None  # when Django was set up (or failed to)
@@ -228,6 +242,21 @@ class ProbeSession:
             self._write(dict(message, **fields))
         except OSError:  # BrokenPipeError: it died before it could read
             raise self._ended(verb) from None
+        answer = self._wait(verb, number, on_progress)
+        if self.early and not answer.get("ok") and (answer.get("error") or {}).get("kind") in _SETUP_KINDS:
+            # Set up before the copy existed: an app that reads the database in ready()
+            # fails then. Start again, now that the database is there, and ask again.
+            self.early = False
+            self.close()
+            self._stack = ExitStack()
+            self._answers = queue.Queue()
+            self.start()
+            return self.request(verb, to=to, on_progress=on_progress, **fields)
+        self.early = False
+        return self._result(answer)
+
+    def _wait(self, verb: str, number: int, on_progress: Progress | None) -> dict[str, Any]:
+        """Return the answer to request `number`, passing its progress events on."""
         while True:
             item = self._receive(verb)
             kind = item.get("type")
@@ -239,7 +268,7 @@ class ProbeSession:
                 if on_progress is not None:
                     on_progress(item.get("event") or {})
             elif kind == "answer":
-                return self._result(item)
+                return item
 
     def _ready(self, item: dict[str, Any]) -> None:
         self.ready_at = time.monotonic()
