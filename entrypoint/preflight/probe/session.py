@@ -91,6 +91,7 @@ class ProbeSession:
         self.ready_at: float | None = None  # when Django was set up (or failed to)
         self.setup_seconds: float | None = None  # Django's setup, as the child measured it
         self.pid: int | None = None
+        self.last_session: dict[str, Any] | None = None  # the child's pid, Django setups, requests served
         self._answers: queue.Queue[Any] = queue.Queue()
         self._stack = ExitStack()
         self._process: subprocess.Popen[str] | None = None
@@ -312,6 +313,7 @@ class ProbeSession:
             return item
 
     def _result(self, answer: dict[str, Any]) -> dict[str, Any]:
+        self.last_session = answer.get("session")
         if not answer.get("ok"):
             raise error_from(answer.get("error") or {}, self.project)
         result: dict[str, Any] = answer["result"]
