@@ -3,8 +3,8 @@
     python bench/history.py [--sizes 300 1000] [--python PATH]
 
 `write_history(root, n)` writes the project; run as a script, this times the probe's
-`sql` and `apply` requests on an empty database for each size and prints the time per
-migration (roughly constant when the cost is linear). Five models are created by the
+`sql` and `apply` requests on an empty database and the round trip after the apply, for
+each size, and prints the time per migration (roughly constant when the cost is linear). Five models are created by the
 first migration; each later migration changes one of them in a cycle of four (add a
 column, index it, drop the index, drop the column), so every migration runs real DDL
 while the models, and the tables and indexes in the database, stay the same size: only
@@ -108,12 +108,13 @@ def main() -> None:
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
-    print("| migrations | sql (s) | sql per migration (ms) | apply (s) | apply per migration (ms) |")
-    print("| ---: | ---: | ---: | ---: | ---: |")
+    header = ["migrations"] + [f"{verb} (s) | per migration (ms)" for verb in ("sql", "apply", "round trip")]
+    print("| " + " | ".join(header) + " |")
+    print("| ---: " * 7 + "|")
     with tempfile.TemporaryDirectory() as tmp, LocalProvider() as server:
         for n in args.sizes:
             project = Project(root=write_history(Path(tmp) / f"h{n}", n), settings="proj.settings", python=args.python)
-            times: dict[str, list[float]] = {"sql": [], "apply": []}
+            times: dict[str, list[float]] = {"sql": [], "apply": [], "roundtrip": []}
             for _ in range(args.repeat):
                 for verb in ("sql", "apply"):
                     url = server.info.url(server.create_database("bench"))
@@ -121,8 +122,16 @@ def main() -> None:
                     result = runner.run(project, verb, url)
                     times[verb].append(time.perf_counter() - started)
                     assert len(result["migrations"]) == n, len(result["migrations"])
-            sql, apply = statistics.median(times["sql"]), statistics.median(times["apply"])
-            print(f"| {n} | {sql:.1f} | {1000 * sql / n:.1f} | {apply:.1f} | {1000 * apply / n:.1f} |", flush=True)
+                # The round trip on the database the apply migrated: back to zero, forward again.
+                started = time.perf_counter()
+                trip = runner.run(project, "roundtrip", url, to=[f"{APP}.zero"])
+                times["roundtrip"].append(time.perf_counter() - started)
+                assert trip["forward"]["status"] == "ok", trip
+            row = [str(n)]
+            for verb in ("sql", "apply", "roundtrip"):
+                seconds = statistics.median(times[verb])
+                row += [f"{seconds:.1f}", f"{1000 * seconds / n:.1f}"]
+            print("| " + " | ".join(row) + " |", flush=True)
 
 
 if __name__ == "__main__":
