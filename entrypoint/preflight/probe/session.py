@@ -32,7 +32,7 @@ from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import IO, Any
 
-from preflight import disk, janitor, secrets
+from preflight import disk, janitor, secrets, watchdog
 from preflight.environment import for_project_code
 from preflight.errors import InterruptedError_, ProjectError, UsageError
 from preflight.probe.errors import error_from
@@ -198,12 +198,10 @@ class ProbeSession:
                     self._requests.close()
                 except OSError:
                     pass  # it is gone already
-                try:
+                with suppress(subprocess.TimeoutExpired):
                     process.wait(_GRACE)
-                except subprocess.TimeoutExpired:
-                    _kill_group(process)
-            elif process is not None and process.poll() is None:
-                _kill_group(process)
+            if process is not None:
+                _kill_group(process)  # still running, or whatever the project's code left in its group
         finally:
             self._stack.close()
             for thread in self._threads:
@@ -352,6 +350,5 @@ class ProbeSession:
 
 
 def _kill_group(process: subprocess.Popen[str]) -> None:
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
+    watchdog.kill_group(process.pid)
     process.wait()
