@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli, scenario
-from preflight.probe import probe
+from preflight.probe.session import child_module
+
+probe = child_module("capture")
 
 ROWS = 600
 DISTINCT = 550  # distinct SELECTs of the third operation: more than the report lists

@@ -205,8 +205,9 @@ def test_installed_package_migrations_are_shown_relative_to_the_package(shop: Pr
 
 
 def test_display_path_of_a_virtualenv_inside_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from preflight.probe import probe
+    from preflight.probe.session import child_module
 
+    probe = child_module("errors")
     site = tmp_path / ".venv" / "lib" / "python3.11" / "site-packages"
     (site / "django" / "contrib" / "auth" / "migrations").mkdir(parents=True)
     (tmp_path / "shop" / "migrations").mkdir(parents=True)

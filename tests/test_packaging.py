@@ -22,8 +22,13 @@ def test_wheel_contains_templates_probe_and_example(tmp_path: Path) -> None:
     templates = {f"preflight/templates/{p.relative_to(REPO / 'templates')}" for p in (REPO / "templates").rglob("*.j2")}
     assert templates and templates <= names
     assert {
-        "preflight/probe/probe.py",
-        "preflight/probe/preflight_settings.py",
+        "preflight/probe/session.py",
+        "preflight/probe/site/_preflight_probe/__init__.py",
+        "preflight/probe/site/_preflight_probe/__main__.py",
+        "preflight/probe/site/_preflight_probe/session.py",
+        "preflight/probe/site/_preflight_probe/settings.py",
+        "preflight/probe/site/_preflight_probe/sql.py",
+        "preflight/probe/site/_preflight_probe/apply.py",
         "preflight/cli.py",
         "preflight/examples/shop/manage.py",
         "preflight/examples/shop/demo/demo.yml",

@@ -177,7 +177,7 @@ def test_sigkill_during_apply(provider: str, pg: Server, external: str, tmpdir_e
     run = Run(["preview", "--project", str(PROJECTS / "slow"), "--postgres", where], tmpdir_env)
     run.wait_for(run.printed("applying to the copy 2/3: ledger.0002_slow"), "the slow migration")
     killed_at, started = run.sigkill()
-    probes = [cmd for _, cmd in started.values() if "probe.py apply" in cmd]
+    probes = [cmd for _, cmd in started.values() if "-m _preflight_probe" in cmd]
     assert probes, started
     check_all_gone(f"SIGKILL during apply ({provider})", run, killed_at, started, Path(tmpdir_env["TMPDIR"]))
     if provider == "external":
@@ -231,11 +231,21 @@ def slow_repo(tmp_path: Path) -> Path:
     return project
 
 
+def _probes(run: Run) -> list[tuple[str, str]]:
+    """(working directory, command line) of each probe session below the run."""
+    found = []
+    for pid, (_, cmd) in descendants(run.process.pid).items():
+        if "-m _preflight_probe" in cmd:
+            try:
+                found.append((os.readlink(f"/proc/{pid}/cwd"), cmd))
+            except OSError:
+                continue
+    return found
+
+
 def _in_baseline(run: Run, repo: Path) -> Callable[[], bool]:
-    """True once the base worktree exists and its probe is migrating the empty database."""
-    return lambda: (
-        len(_worktrees(repo)) == 2 and any("probe.py apply" in cmd for _, cmd in descendants(run.process.pid).values())
-    )
+    """True once the base worktree exists and its probe (not the copy's, in `repo`) runs."""
+    return lambda: len(_worktrees(repo)) == 2 and any(Path(cwd) != repo.resolve() for cwd, _ in _probes(run))
 
 
 def test_sigkill_during_base_ref(slow_repo: Path, tmpdir_env: dict[str, str]) -> None:
@@ -269,7 +279,8 @@ def test_next_run_removes_only_what_dead_runs_left(
     _, started = dead.sigkill(watchdog_too=True)
     assert within(BOUND, lambda: not running(started)) is not None, running(started)
     left_dirs = leftovers(tmpdir)
-    assert [name.split("-")[1] for name in left_dirs] == ["base", "probe", "run"], left_dirs
+    # The probe answers over pipes: it has no temp dir of its own.
+    assert [name.split("-")[1] for name in left_dirs] == ["base", "run"], left_dirs
     assert len(_worktrees(repo)) == 2
     assert len(_databases_of(pg, dead.process.pid)) == 1
     assert _sleeping(pg, dead.process.pid) == 1  # its backend sleeps on, with nobody waiting
@@ -307,7 +318,7 @@ def test_next_run_removes_only_what_dead_runs_left(
         )
         assert done.returncode == 0, done.stderr
         removed = [line for line in done.stderr.splitlines() if "removed what a killed run left" in line]
-        assert len(removed) == 4, done.stderr  # three temp dirs (one held the worktree), the database
+        assert len(removed) == 3, done.stderr  # two temp dirs (one held the worktree), the database
         assert any(f"the git worktree it held in {repo}" in line for line in removed), removed
         assert any(f"database preflight_{here.host}_{dead.process.pid}_template_" in line for line in removed)
         assert sorted(leftovers(tmpdir)) == sorted([live_dir.name, unmarked_dir.name])

@@ -2,7 +2,7 @@
 
 An edge module. The command is a shell command line, run as `/bin/sh -c COMMAND` (so
 pipes, `&&` and `VAR=value cmd` work) in the project's folder, with the same allow-listed
-environment the probe gets (DATABASE_URL and DJANGO_SETTINGS_MODULE=preflight_settings
+environment the probe gets (DATABASE_URL and DJANGO_SETTINGS_MODULE=_preflight_probe.settings
 wrapping the project's settings) and the project's virtualenv first on PATH, so Django,
 pytest-django or a plain script all reach the copy. Django's test runner creates its test
 database on the same throwaway server. It runs in a process group of its own, killed when
@@ -20,7 +20,7 @@ from collections import deque
 from preflight import janitor, secrets, watchdog
 from preflight.errors import UsageError
 from preflight.evidence.measured import TestRun
-from preflight.probe.runner import probe_env
+from preflight.probe.session import probe_env
 from preflight.project import Project
 
 SHELL = "/bin/sh"

@@ -27,8 +27,9 @@ from preflight.evidence import failure as evidence_failure
 from preflight.evidence.blocking import BlockingProbe, held_tables
 from preflight.evidence.facts import Facts
 from preflight.evidence.measured import Blocked
-from preflight.postgres.base import Server
+from preflight.postgres.base import Server, unique_name
 from preflight.probe import protocol, runner
+from preflight.probe.session import ProbeSession
 from preflight.progress import Progress
 from preflight.project import Project
 from preflight.report.build import build_report
@@ -114,12 +115,17 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
         for line in server.swept:
             progress.log(f"removed what a killed run left: {line}")
         stack.enter_context(_full_disk_named(server))
+        # One probe for the whole run, started now on the copy's name-to-be: Django sets
+        # itself up while the dump is restored, and the plan request waits for it.
+        copy = unique_name("copy")
+        url = server.info.url(copy)
+        probe = stack.enter_context(ProbeSession(project, url, early=True))
         template, target_info = _prepare_template(options, server, dump, url_facts, timer, progress)
         with timer.phase("copy"):
-            copy = server.create_database("copy", template=template)
-        url = server.info.url(copy)
+            server.create_database("copy", template=template, name=copy)
         with progress.step("reading the migration plan"), timer.phase("plan"):
-            plan = protocol.PlanAnswer.parse(runner.run(project, "plan", url))
+            plan = probe.plan()
+        timer.phases["probe_start"] = probe.start_seconds or 0.0  # the run's one Django start
         if plan.conflicts:
             raise runner.error_from({"kind": "conflict", "message": _conflicts(plan.conflicts)}, project)
         target_info = dataclasses.replace(target_info, has_migrations_table=plan.has_migrations_table)
@@ -129,12 +135,10 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
         # Read approval comments now: a malformed one must fail before the copy is migrated.
         approval_rules = [*options.config.approvals, *findings.inline_approvals(plan, project.root), *options.approvals]
         with progress.step("collecting SQL (sqlmigrate)", total=len(pending) or None) as step, timer.phase("sql"):
-            sql = protocol.SqlAnswer.parse(
-                runner.run(project, "sql", url, on_progress=lambda e: step.advance(e["migration"]))
-            )
+            sql = probe.sql(on_progress=lambda e: step.advance(e["migration"]))
         with progress.step("checking the SQL against the rules"), timer.phase("rules"):
             static, facts = _static_findings(options, server, copy, plan, sql, target_info, url_facts)
-        applied, blocked = _apply(options, server, copy, url, facts, len(pending), timer, progress)
+        applied, blocked = _apply(options, server, copy, probe, facts, len(pending), timer, progress)
         _raise_if_full(server, applied.failure)
         failure_facts = None
         if applied.failure is not None:
@@ -153,7 +157,7 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
                 timer.phase("round_trip"),
             ):
                 back_to = [f"{app}.{to}" for app, to in plan.rollback.items()]
-                trip_answer = protocol.RoundTripAnswer.parse(runner.run(project, "roundtrip", url, to=back_to))
+                trip_answer = probe.roundtrip(back_to)
                 _raise_if_full(server, trip_answer.backward, trip_answer.forward)
                 trip = runs.round_trip(trip_answer)
                 sql = sql.with_backwards(trip_answer.backwards_sql)
@@ -213,16 +217,13 @@ def _apply(
     options: PreviewOptions,
     server: Server,
     copy: str,
-    url: str,
+    session: ProbeSession,
     facts: Facts,
     count: int,
     timer: Timer,
     progress: Progress,
 ) -> tuple[protocol.ApplyAnswer, dict[str, list[Blocked]] | None]:
     """Apply the pending migrations; with --probe-concurrency, measure who waited meanwhile."""
-    extra = [] if options.capture else ["--no-capture"]
-    if options.lock_timeout is not None:
-        extra += ["--lock-timeout", str(options.lock_timeout)]
     probe = None
     if options.probe_concurrency:
         probe = BlockingProbe(server.info.conninfo(copy), sorted(facts.tables)).start()
@@ -234,9 +235,7 @@ def _apply(
             step.advance(event["migration"])
 
         try:
-            applied = protocol.ApplyAnswer.parse(
-                runner.run(options.project, "apply", url, on_progress=on_progress, extra=extra)
-            )
+            applied = session.apply(lock_timeout=options.lock_timeout, capture=options.capture, on_progress=on_progress)
         finally:
             ended = time.monotonic()
             if probe is not None:

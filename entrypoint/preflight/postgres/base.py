@@ -88,9 +88,12 @@ class Server:
     def connect(self, dbname: str = "postgres") -> psycopg.Connection:
         return psycopg.connect(self.info.conninfo(dbname), autocommit=True, connect_timeout=10)
 
-    def create_database(self, prefix: str = "db", template: str | None = None) -> str:
-        """Create a uniquely named database (a copy of `template` when given)."""
-        name = unique_name(prefix)
+    def create_database(self, prefix: str = "db", template: str | None = None, name: str | None = None) -> str:
+        """Create a uniquely named database (a copy of `template` when given).
+
+        `name` (from unique_name) when it had to be known before: the probe starts on it early.
+        """
+        name = name or unique_name(prefix)
         query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if template:
             query += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))

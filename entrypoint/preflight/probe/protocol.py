@@ -20,7 +20,8 @@ from typing import Any, Self, TypeVar
 
 from preflight.errors import ProjectError
 
-PROTOCOL_VERSION = 1  # the probe's documents say "preflight-probe/1"; bump both on an incompatible change
+PROTOCOL_VERSION = 2  # bump with the child's _preflight_probe.PROTOCOL on an incompatible change
+PROTOCOL = f"preflight-probe/{PROTOCOL_VERSION}"  # what every message of the session carries
 
 T = TypeVar("T")
 

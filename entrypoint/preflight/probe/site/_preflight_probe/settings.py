@@ -3,20 +3,23 @@
 Standalone: standard library only, no import of `preflight`. Preflight runs the user's
 code with
 
-    DJANGO_SETTINGS_MODULE=preflight_settings
+    DJANGO_SETTINGS_MODULE=_preflight_probe.settings
     PREFLIGHT_USER_SETTINGS=<the project's settings module, e.g. shop.settings>
     DATABASE_URL=postgresql://user:password@host:port/scratch_db
 
-and this directory on PYTHONPATH. The module imports the project's settings, copies
-every UPPERCASE name, then rewrites every PostgreSQL alias in DATABASES to the scratch
+and the folder holding this package on PYTHONPATH. The module imports the project's
+settings, copies every UPPERCASE name, then rewrites every PostgreSQL alias in DATABASES to the scratch
 database, so the user never edits their settings and no PostgreSQL alias can reach
 the real server. ENGINE (PostGIS, custom backends) and OPTIONS such as `options`
 (search_path) are kept; connection-only options (service, passfile, TLS files) are
 dropped. Aliases of other engines (e.g. a SQLite cache) are left as they are.
 """
 
+from __future__ import annotations
+
 import os
 from importlib import import_module
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 _CONNECTION_ONLY_OPTIONS = {
@@ -38,7 +41,7 @@ _CONNECTION_ONLY_OPTIONS = {
 }
 
 
-def database_from_url(url):
+def database_from_url(url: str) -> dict[str, str]:
     """Return Django's NAME/USER/PASSWORD/HOST/PORT for a postgresql:// URL."""
     parts = urlsplit(url)
     if parts.scheme not in ("postgres", "postgresql"):
@@ -53,7 +56,7 @@ def database_from_url(url):
     }
 
 
-def redirect(databases, scratch):
+def redirect(databases: dict[str, Any] | None, scratch: dict[str, str]) -> dict[str, Any]:
     """Return DATABASES with every PostgreSQL alias pointed at `scratch`."""
     result = {}
     for alias, config in (databases or {}).items():

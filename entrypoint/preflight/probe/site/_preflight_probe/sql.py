@@ -1,0 +1,179 @@
+"""Forwards and backwards SQL of the pending migrations, as `manage.py sqlmigrate` prints it.
+
+`sqlmigrate` builds the project state before a migration from scratch, from all the
+migrations it depends on (MigrationLoader.collect_sql -> project_state): asked once per
+migration, that is quadratic in the length of the history. `States` walks the plan once
+instead, carrying the state forward as MigrationExecutor does, and builds from scratch
+only where the carried state would hold other migrations than the ones that migration
+depends on (so the SQL stays byte-identical to sqlmigrate's).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Callable
+
+from _preflight_probe.errors import Detail, safe
+from _preflight_probe.graph import Key, check_graph, load, parse_targets, pending_plan
+from _preflight_probe.tracking import tracking_operations
+
+Progress = Callable[..., None]
+KEPT_STATES = 16  # states after a migration kept for a later one that follows it
+
+
+class States:
+    """The project state right before each migration, as `loader.project_state(key, at_end=False)`.
+
+    Ask `before(key)` then `advance(key)` for each migration in plan order. The state
+    after a migration is kept, with the set of migrations it holds; the next migration
+    whose dependencies that set already holds starts from it (one mutation, not a
+    rebuild). Otherwise the state is built from the migration's ancestors alone, as
+    Django's graph.make_state does, in their forwards order.
+    """
+
+    def __init__(self, loader: Any) -> None:
+        self.loader, self.graph = loader, loader.graph
+        self.kept: OrderedDict[Key, tuple[Any, set[Key]]] = OrderedDict()
+        self.current: tuple[Key, Any, set[Key]] | None = None
+
+    def before(self, key: Key) -> Any:
+        """Return the state before `key` (to read or clone; advance() moves it on)."""
+        parents = [node.key for node in self.graph.node_map[key].parents]
+        for parent in parents:
+            found = self.kept.get(parent)
+            if found is not None and all(other in found[1] for other in parents):
+                del self.kept[parent]
+                self.current = (key, found[0], found[1])
+                return found[0]
+        from django.db.migrations.state import ProjectState
+
+        ancestors = self.graph.forwards_plan(key)[:-1]
+        state = ProjectState(real_apps=self.loader.unmigrated_apps)
+        for node in ancestors:
+            state = self.graph.nodes[node].mutate_state(state, preserve=False)
+        safe(lambda: state.apps)  # render once; later migrations reload only what they change
+        self.current = (key, state, set(ancestors))
+        return state
+
+    def advance(self, key: Key) -> None:
+        """Move the state on past `key` (after before(key)) and keep it for what follows."""
+        assert self.current is not None and self.current[0] == key
+        _, state, done = self.current
+        self.current = None
+        try:
+            state = self.graph.nodes[key].mutate_state(state, preserve=False)
+        except Exception:
+            return  # a state this migration cannot reach: whoever follows builds theirs afresh
+        done.add(key)
+        self.kept[key] = (state, done)
+        while len(self.kept) > KEPT_STATES:
+            self.kept.popitem(last=False)
+
+
+def verb_sql(request: Detail, connection: Any, progress: Progress) -> Detail:
+    """SQL of every pending migration, forwards and backwards, in plan order."""
+    from django.db.migrations.loader import MigrationLoader
+
+    executor = load(connection)
+    check_graph(executor, connection)
+    plan = pending_plan(executor, parse_targets(executor, request.get("to")))
+    # The loader sqlmigrate itself uses: squashed migrations are not swapped in.
+    loader = MigrationLoader(connection, replace_migrations=False)
+    states = States(loader)
+    result = []
+    for index, (planned, _) in enumerate(plan):
+        progress("sql", k=index + 1, n=len(plan), migration=f"{planned.app_label}.{planned.name}")
+        key = (planned.app_label, planned.name)
+        migration = loader.graph.nodes[key]
+        state = states.before(key)
+        entry = {"app": migration.app_label, "name": migration.name}
+        entry["forwards"] = collected_sql(migration, state, False, connection)
+        entry["backwards"] = collected_sql(migration, state, True, connection)
+        states.advance(key)
+        result.append(entry)
+    return {"migrations": result}
+
+
+def collected_sql(migration: Any, state: Any, backwards: bool, connection: Any) -> Detail:
+    """What `sqlmigrate [--backwards]` prints for `migration` with the database as it is now.
+
+    `state` is the project state before the migration; it is left as it is. The schema
+    editor reads the catalog for some names (a unique constraint to drop, an index to
+    rename): the SQL depends on when it is asked.
+    """
+    wrap = bool(migration.atomic and connection.features.can_rollback_ddl)
+    deferred: list[tuple[int, int]] = []  # (position in the collected SQL, operation) of each deferred statement
+
+    def mark(index: int, editor: Any, later: bool, marks: list[tuple[int, int]] = deferred) -> None:
+        if later:
+            marks.append((len(editor.collected_sql), index))
+
+    try:
+        # What MigrationLoader.collect_sql does for one migration, from the state given.
+        with connection.schema_editor(collect_sql=True, atomic=migration.atomic) as editor:
+            if backwards:
+                migration.unapply(state, editor, collect_sql=True)  # works on clones of `state`
+            else:
+                with tracking_operations(migration, mark):
+                    migration.apply(state.clone(), editor, collect_sql=True)
+        statements = list(editor.collected_sql)
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {exc}", "statements": [], "text": None}
+    groups, later = split_by_operation(statements, migration, deferred)
+    return {
+        "statements": statements,
+        "text": sqlmigrate_text(statements, wrap, connection),
+        "by_operation": groups,
+        "deferred": later,
+    }
+
+
+def sqlmigrate_text(statements: list[str], wrap: bool, connection: Any) -> str:
+    """Return exactly what `manage.py sqlmigrate` prints for these statements."""
+    output = "\n".join(statements)
+    if not output:
+        return ""  # sqlmigrate prints "No operations found." to stderr, nothing to stdout
+    if wrap:
+        output = f"{connection.ops.start_transaction_sql()}\n{output}\n{connection.ops.end_transaction_sql()}"
+    return output if output.endswith("\n") else output + "\n"
+
+
+def split_by_operation(
+    statements: list[str], migration: Any, deferred: list[tuple[int, int]]
+) -> tuple[list[list[str]] | None, list[Detail] | None]:
+    """Group collect_sql's statements by operation, using the headers it writes before each.
+
+    For every operation Django's Migration.apply(collect_sql=True) appends "--",
+    "-- <describe()>", "--" before that operation's SQL; we walk them in order. The
+    schema editor's deferred SQL comes after the last operation's header: `deferred`
+    holds (position in `statements`, operation index) where each deferred statement
+    starts, and those statements are returned apart, in the order they run, as
+    [{"operation": index, "statements": [...]}] (consecutive ones of the same operation
+    together). Returns (groups, deferred groups), or (None, None) when the headers do
+    not match the operations.
+    """
+    groups: list[list[str]] = []
+    current: list[str] | None = None
+    expected = [safe(op.describe, type(op).__name__) for op in migration.operations]
+    marks = sorted(deferred)
+    tail = marks[0][0] if marks else len(statements)
+    index = 0
+    while index < tail:
+        if len(groups) < len(expected) and statements[index : index + 3] == ["--", "-- " + expected[len(groups)], "--"]:
+            current = []
+            groups.append(current)
+            index += 3
+            continue
+        if current is not None:
+            current.append(statements[index])
+        index += 1
+    if len(groups) != len(expected):
+        return None, None
+    later: list[Detail] = []
+    for number, (start, operation) in enumerate(marks):
+        end = marks[number + 1][0] if number + 1 < len(marks) else len(statements)
+        if later and later[-1]["operation"] == operation:
+            later[-1]["statements"] += statements[start:end]
+        else:
+            later.append({"operation": operation, "statements": statements[start:end]})
+    return groups, later
