@@ -129,12 +129,21 @@ def test_unknown_keys_are_ignored_within_a_version(answers: dict[str, dict[str, 
 
 
 FAKE = """#!{python}
-# A project interpreter whose probe answers `plan` without its pending migrations.
-import json, sys
-out = sys.argv[sys.argv.index("--out") + 1]
+# A project interpreter whose probe session answers `plan` without its pending migrations.
+import json, os, sys
+requests = os.fdopen(int(sys.argv[sys.argv.index("--requests-fd") + 1]))
+answers = os.fdopen(int(sys.argv[sys.argv.index("--answers-fd") + 1]), "w")
 result = {answer}
-json.dump({{"schema": "preflight-probe/1", "verb": sys.argv[2], "ok": True, "django": "5.2", "python": "3.11",
-           "result": result}}, open(out, "w"))
+def send(message):
+    answers.write(json.dumps(dict(message, protocol="preflight-probe/2")) + "\\n")
+    answers.flush()
+send({{"id": None, "type": "ready", "django": "5.2", "python": "3.11", "setup_ms": 1, "pid": os.getpid()}})
+for line in requests:
+    request = json.loads(line)
+    if request["verb"] == "shutdown":
+        break
+    send({{"id": request["id"], "type": "answer", "ok": True, "result": result, "django": "5.2", "python": "3.11",
+           "session": {{"pid": os.getpid(), "setups": 1, "requests": 1}}}})
 """
 
 
