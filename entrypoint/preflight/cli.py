@@ -10,7 +10,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from preflight import __version__, checks, disk, progress, secrets
 from preflight.config import FAIL_ON, FILENAME, ApprovalRule, Config, load, parse_cli_approval
@@ -21,11 +21,16 @@ from preflight.errors import (
     InterruptedError_,
     PreflightError,
     UsageError,
+    internal_error_line,
 )
 from preflight.escape import log_line
+from preflight.publish.stage import Destinations, publish
 from preflight.report import render
 from preflight.report.model import Report
 from preflight.verdict import default_fail_on, verdict
+
+if TYPE_CHECKING:
+    from preflight.preview import PreviewOptions
 
 EXIT_CODES_HELP = """exit codes:
   0    the migrations applied cleanly on the copy, and nothing blocks them
@@ -83,7 +88,12 @@ def _evidence_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="measure how long a second session's reads and writes wait while migrations run",
     )
-    group.add_argument("--no-round-trip", action="store_true", help="skip migrating back and forward again")
+    group.add_argument(
+        "--round-trip",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="migrate back and forward again on the copy (--no-round-trip skips it)",
+    )
     group.add_argument(
         "--test-command",
         help='run your checks against the migrated copy through /bin/sh -c, e.g. "pytest -x tests/"; '
@@ -106,13 +116,19 @@ def _output_options(parser: argparse.ArgumentParser) -> None:
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with Preflight's one-line error: cause, then where to look (exit 2)."""
+    """argparse with Preflight's one-line error: cause, then where to look (exit 2).
+
+    The error is raised, not printed, so the Action reports its inputs' mistakes (it
+    parses them with this same parser) the way it reports every other error.
+    """
+
+    commands: dict[str, argparse.ArgumentParser]
 
     def error(self, message: str) -> NoReturn:
-        self.exit(ExitCode.USAGE, f"preflight: error: {message}. Run `{self.prog} --help` for the options\n")
+        raise UsageError(message, f"run `{self.prog} --help` for the options")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> Parser:
     parser = Parser(
         prog="preflight",
         description="Preview pending Django migrations on a throwaway copy of your database.",
@@ -122,11 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"preflight {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.commands = {}
 
     def command(name: str, summary: str) -> argparse.ArgumentParser:
-        return commands.add_parser(  # type: ignore[no-any-return]
+        parser.commands[name] = commands.add_parser(
             name, help=summary, epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter
         )
+        return parser.commands[name]
 
     demo = command("demo", "preview the embedded example against a generated production copy")
     demo.add_argument("--output-dir", default="preflight-demo", help="where report.md and report.json go")
@@ -154,7 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
             "by default it sees only PATH, HOME, locale and temp-dir variables",
         )
         source = sub.add_mutually_exclusive_group()
-        source.add_argument("--target-url", help="database to copy (read-only pg_dump); or env PREFLIGHT_TARGET_URL")
+        source.add_argument(
+            "--target-url",
+            "--target-database-url",  # the Action's input name
+            dest="target_url",
+            help="database to copy (read-only pg_dump); or env PREFLIGHT_TARGET_URL",
+        )
         source.add_argument("--target-dump", type=Path, help="pg_dump file: custom, directory, tar or plain SQL")
         source.add_argument("--base-ref", help="no database: migrate an empty one with the code at this git ref")
         sub.add_argument(
@@ -197,26 +220,12 @@ def _on_sigterm(signum: int, frame: object) -> NoReturn:
     raise InterruptedError_("interrupted by SIGTERM; the throwaway server and temp files were removed")
 
 
-def _publish(report: Report, fmt: str, output: str | None, json_path: str | None) -> None:
-    from preflight.report.sarif import to_sarif
-
-    text = {"markdown": render.to_markdown, "json": render.to_json}.get(fmt, lambda r: to_sarif(r.findings))(report)
-    if output:
-        _write(Path(output), text)
-    else:
-        sys.stdout.write(text)
-    if json_path:
-        _write(Path(json_path), render.to_json(report))
-
-
-def _write(path: Path, text: str) -> None:
-    """Write a report; a full disk names where (a write error carries no file name of its own)."""
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        if disk.is_enospc(exc):
-            raise disk.full_error(f"writing {path}", path.parent) from None
-        raise UsageError(f"cannot write {path}: {exc.strerror}", "check the path and its permissions") from None
+def destinations(args: argparse.Namespace) -> Destinations:
+    """Where `preview`/`gate` write: --format to --output or stdout, and --json."""
+    files: list[tuple[str, Path]] = [(args.format, Path(args.output))] if args.output else []
+    if args.json_path:
+        files.append(("json", Path(args.json_path)))
+    return Destinations(stdout=None if args.output else args.format, files=tuple(files))
 
 
 def _approvals(args: argparse.Namespace) -> list[ApprovalRule]:
@@ -232,6 +241,8 @@ def _target_url(args: argparse.Namespace) -> str | None:
 def validate(args: argparse.Namespace) -> None:
     """Check every argument that can be checked without work, so a mistake exits 2 at once."""
     if args.command in ("preview", "gate"):
+        if not Path(args.project).expanduser().is_dir():  # before the Action installs anything into it
+            raise UsageError(f"--project {args.project} is not a directory", "pass the folder that holds manage.py")
         for option, value, example in (
             ("--output", args.output, "report.md"),
             ("--json", args.json_path, "report.json"),
@@ -275,9 +286,10 @@ def validate(args: argparse.Namespace) -> None:
         checks.whole_number("--pr", args.pr, 1, checks.MAX_INT4, "pass the pull request's number")
 
 
-def cmd_preview(args: argparse.Namespace, out: progress.Progress) -> Report:
+def preview_options(args: argparse.Namespace, approvals: Sequence[ApprovalRule] = ()) -> PreviewOptions:
+    """Turn parsed `preview`/`gate` arguments into the pipeline's options (the CLI's and the Action's)."""
     from preflight import baseline, project
-    from preflight.preview import PreviewOptions, preview
+    from preflight.preview import PreviewOptions
 
     target_url = _target_url(args)
     if target_url:
@@ -287,7 +299,7 @@ def cmd_preview(args: argparse.Namespace, out: progress.Progress) -> Report:
     checks.test_command("--test-command", args.test_command, found.python, found.root)
     if args.base_ref:
         baseline.resolve(found.root, args.base_ref)
-    options = PreviewOptions(
+    return PreviewOptions(
         project=found,
         target_url=target_url,
         target_dump=args.target_dump,
@@ -297,17 +309,22 @@ def cmd_preview(args: argparse.Namespace, out: progress.Progress) -> Report:
         pg_user=args.pg_user,
         image=args.image,
         config=config,
-        approvals=_approvals(args),
+        approvals=[*_approvals(args), *approvals],
         fail_on=args.fail_on or default_fail_on(config, gate=args.command == "gate"),
         lock_timeout=args.lock_timeout,
         probe_concurrency=args.probe_concurrency,
-        round_trip=not args.no_round_trip,
+        round_trip=args.round_trip,
         test_command=args.test_command,
         capture=not args.no_capture,
         refuse_empty_target=args.command == "gate" and not args.allow_empty_target,
     )
-    report = preview(options, out)
-    _publish(report, args.format, args.output, args.json_path)
+
+
+def cmd_preview(args: argparse.Namespace, out: progress.Progress) -> Report:
+    from preflight.preview import preview
+
+    report = preview(preview_options(args), out)
+    publish(report, destinations(args))
     if args.output:
         out.log(f"report written to {args.output}")
     return report
@@ -324,17 +341,16 @@ def cmd_demo(args: argparse.Namespace, out: progress.Progress) -> Report:
     )
     directory = Path(args.output_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    _publish(report, "markdown", str(directory / "report.md"), str(directory / "report.json"))
-    sys.stdout.write(render.to_markdown(report))
-    sys.stdout.flush()
+    files = (("markdown", directory / "report.md"), ("json", directory / "report.json"))
+    publish(report, Destinations(stdout="markdown", files=files))
     out.log(f"Markdown report: {directory / 'report.md'}")
     out.log(f"JSON report: {directory / 'report.json'}")
     return report
 
 
 def cmd_comment(args: argparse.Namespace) -> int:
-    from preflight.github import comment
     from preflight.github.client import GitHub
+    from preflight.publish.stage import Comment
 
     token = os.environ.get("GITHUB_TOKEN")
     if not token or not args.repo:
@@ -342,15 +358,15 @@ def cmd_comment(args: argparse.Namespace) -> int:
             "preflight comment needs GITHUB_TOKEN and --repo (or GITHUB_REPOSITORY)",
             "run it in a workflow with permissions: pull-requests: write",
         )
-    markdown = _saved_markdown(args.report)
+    report = _saved_report(args.report)
     github = GitHub(os.environ.get("GITHUB_API_URL", "https://api.github.com"), token)
-    url = comment.publish(github, args.repo, args.pr, markdown, args.clean, None)
-    sys.stdout.write(url + "\n")
+    published = publish(report, Destinations(comment=Comment(github, args.repo, args.pr, clean=args.clean)))
+    sys.stdout.write(published.comment_url + "\n")
     return ExitCode.OK
 
 
-def _saved_markdown(path: Path) -> str:
-    """Render a saved JSON report as Markdown here, where the escaping is known to be done.
+def _saved_report(path: Path) -> Report:
+    """Read a saved JSON report, to be rendered as Markdown here, where the escaping is known to be done.
 
     In the fork-safe pattern the file comes from the pull request's own workflow run:
     posted as it was, a Markdown file could say anything; data rendered by our templates
@@ -366,7 +382,9 @@ def _saved_markdown(path: Path) -> str:
         )
     fix = "pass the report.json a preview or gate run wrote"
     try:
-        return render.to_markdown(Report.from_dict(json.loads(path.read_text(encoding="utf-8"))))
+        report = Report.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        render.to_markdown(report)  # a report that does not render is refused here, before any request
+        return report
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}", fix) from None
     except (ValueError, TypeError, KeyError, AttributeError, jinja2.TemplateError) as exc:
@@ -406,12 +424,14 @@ def _internal(exc: BaseException, debug: bool) -> int:
     """A bug in Preflight: exit 70 with the traceback under --debug, else one line asking for it."""
     if debug:
         traceback.print_exception(exc, file=sys.stderr)
-        return _fail(f"internal error: {type(exc).__name__}: {exc} (the traceback is above; please report it)", 70)
-    return _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)", 70)
+    return _fail(internal_error_line(exc, debug, "--debug"), ExitCode.INTERNAL)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        raise SystemExit(_fail(exc.line(), exc.exit_code)) from None  # as argparse itself exits
     shield_this_process()
     register_runner_secrets()
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
