@@ -16,8 +16,8 @@ import pytest
 from conftest import EXAMPLE
 from fake_github import fake_github
 from preflight.action.settings import ACTION_ONLY, CLI_ONLY, _argv, command_line, flag_inputs, from_env
-from preflight.cli import build_parser
 from preflight.errors import UsageError
+from preflight.options import build_parser
 
 REPO = "acme/shop"
 

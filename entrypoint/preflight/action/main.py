@@ -19,11 +19,11 @@ import psycopg
 from preflight import disk, secrets
 from preflight.action.install import install
 from preflight.action.settings import ON, Settings, from_env
-from preflight.cli import preview_options, validate
 from preflight.config import ApprovalRule
 from preflight.environment import PassEnv, register_runner_secrets, shield_this_process
 from preflight.errors import ExitCode, PreflightError, UsageError, internal_error_line
 from preflight.github.client import GitHub
+from preflight.options import preview_options, validate
 from preflight.preview import preview
 from preflight.progress import PlainProgress, Progress
 from preflight.publish import workflow

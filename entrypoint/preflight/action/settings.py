@@ -2,9 +2,9 @@
 
 GitHub gives a Docker action its inputs as INPUT_<NAME> with the name upper-cased and
 hyphens kept (INPUT_TARGET-DATABASE-URL). An input named like a flag of `preflight
-preview`/`gate` (or the top-level `--debug`) becomes that flag, and `cli.build_parser()`
-parses the lot: defaults, choices, validation and error messages are the CLI's. How an
-input's value becomes argv:
+preview`/`gate` (or the top-level `--debug`) becomes that flag, and the CLI's own parser
+(`options.build_parser()`) parses the lot: defaults, choices, validation and error
+messages are the CLI's. How an input's value becomes argv:
 
 - a flag that takes a value: `--name=value` (so a value starting with `-` stays a value);
 - a flag without one: on/off (`--name`, or `--no-name` where the CLI has it);
@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from preflight.cli import build_parser
 from preflight.errors import UsageError
+from preflight.options import build_parser
 
 MODES = ("preview", "gate", "squash-report")
 ON = ("true", "on", "yes", "1")
