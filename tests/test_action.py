@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,8 +15,9 @@ import pytest
 
 from conftest import EXAMPLE
 from fake_github import fake_github
-from preflight.action.settings import from_env
+from preflight.action.settings import ACTION_ONLY, CLI_ONLY, _argv, command_line, flag_inputs, from_env
 from preflight.errors import UsageError
+from preflight.options import build_parser
 
 REPO = "acme/shop"
 
@@ -149,32 +152,181 @@ def test_a_fork_with_a_production_url_is_refused(workspace: Path, tmp_path: Path
     "env, message",
     [
         ({"INPUT_MODE": "deploy"}, "input mode: 'deploy' is not one of preview, gate, squash-report"),
-        ({"INPUT_FAIL-ON": "sometimes"}, "input fail-on: 'sometimes' is not one of"),
+        ({"INPUT_MODE": "squash-report"}, "mode squash-report is not available in this version"),
+        (
+            {"INPUT_FAIL-ON": "sometimes"},
+            "argument --fail-on: invalid choice: 'sometimes' (choose from 'destructive', 'dangerous', 'any', 'never')",
+        ),
         ({"INPUT_COMMENT": "maybe"}, "input comment: 'maybe' is not on/off"),
-        ({"INPUT_TARGET-DUMP": "a.dump", "INPUT_BASE-REF": "main"}, "inputs target-dump and base-ref are both set"),
-        ({"INPUT_LOCK-TIMEOUT": "5s"}, "input lock-timeout: '5s' is not a number of milliseconds"),
+        ({"INPUT_ROUND-TRIP": "maybe"}, "input round-trip: 'maybe' is not on/off"),
+        ({"INPUT_TARGET-DUMP": "a.dump", "INPUT_BASE-REF": "main"}, "argument --base-ref: not allowed with argument"),
+        ({"INPUT_LOCK-TIMEOUT": "5s"}, "argument --lock-timeout: invalid int value: '5s'"),
     ],
 )
 def test_bad_inputs(env: dict[str, str], message: str) -> None:
-    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(UsageError, match=re.escape(message)):
         from_env(env)
 
 
-def test_action_yml_inputs_are_all_read_and_outputs_all_written() -> None:
-    import inspect
+def test_inputs_become_the_cli_flags() -> None:
+    env = {
+        "INPUT_MODE": "gate",
+        "INPUT_TARGET-DATABASE-URL": "postgresql://u@db/prod",
+        "INPUT_ROUND-TRIP": "off",
+        "INPUT_PROBE-CONCURRENCY": "on",
+        "INPUT_ALLOW-EMPTY-TARGET": "off",
+        "INPUT_PASS-ENV": "SECRET_KEY, DJANGO_*\nSENTRY_DSN",
+        "INPUT_TEST-COMMAND": "-x --fast",  # a value that looks like a flag stays a value
+        "INPUT_DEBUG": "on",
+        "INPUT_FORMAT": "json",  # a CLI-only flag: not an input, never read
+    }
+    assert command_line(env, "gate") == [
+        "--debug", "gate", "--pass-env=SECRET_KEY", "--pass-env=DJANGO_*", "--pass-env=SENTRY_DSN",
+        "--target-database-url=postgresql://u@db/prod", "--probe-concurrency", "--no-round-trip",
+        "--test-command=-x --fast",
+    ]  # fmt: skip
+    args = from_env(env).args
+    assert (args.command, args.target_url, args.round_trip, args.probe_concurrency, args.allow_empty_target) == (
+        "gate", "postgresql://u@db/prod", False, True, False,
+    )  # fmt: skip
+    assert args.pass_env == ["SECRET_KEY", "DJANGO_*", "SENTRY_DSN"] and args.test_command == "-x --fast"
+    assert args.debug is True and args.format == "markdown"
+    defaults = from_env({}).args
+    assert (defaults.command, defaults.round_trip, defaults.postgres, defaults.fail_on) == (
+        "preview", True, "auto", None,
+    )  # fmt: skip
 
+
+def _action_yml() -> dict:
     import yaml
 
     from conftest import REPO as ROOT
-    from preflight.action import main, settings
 
-    action = yaml.safe_load((ROOT / "action.yml").read_text())
-    read = inspect.getsource(settings.from_env)
-    assert [name for name in action["inputs"] if f'"{name}"' not in read] == []
+    return yaml.safe_load((ROOT / "action.yml").read_text())
+
+
+def _flag_inputs() -> dict[str, argparse.Action]:
+    parser = build_parser()
+    return {**dict(flag_inputs(parser)), **dict(flag_inputs(parser.commands["gate"]))}
+
+
+def test_action_yml_inputs_are_the_cli_flags_one_to_one() -> None:
+    action = _action_yml()
+    flags = _flag_inputs()
+    assert sorted(set(action["inputs"]) - set(ACTION_ONLY)) == sorted(flags)  # both ways
+    assert set(ACTION_ONLY) <= set(action["inputs"])
+    assert set(build_parser().commands["preview"]._option_string_actions) == set(
+        build_parser().commands["gate"]._option_string_actions
+    )
+    spellings = {s[2:] for p in (build_parser(), build_parser().commands["gate"]) for s in p._option_string_actions}
+    assert set(CLI_ONLY) <= spellings  # the exception list names real flags
     assert all(name == name.lower() and "_" not in name for name in action["inputs"])
-    written = inspect.getsource(main.action)
-    assert [name for name in action["outputs"] if f'"{name}"' not in written] == []
+    # A default in action.yml is the CLI's, but where the container differs (and says so).
+    parser = build_parser()
+    for name, option in flags.items():
+        if "default" in action["inputs"][name] and name != "postgres":
+            given = parser.parse_args(["gate", *_argv(name, option, str(action["inputs"][name]["default"]))])
+            assert getattr(given, option.dest) == option.default, name
+    assert "not the CLI's auto" in action["inputs"]["postgres"]["description"]
     assert action["runs"] == {"using": "docker", "image": "Dockerfile"}
+
+
+def test_action_yml_outputs_are_the_ones_written() -> None:
+    from preflight.publish.workflow import outputs
+    from preflight.report.model import Report, Target
+
+    report = Report("0.1.0", "2026-01-01T00:00:00+00:00", "shop", "shop.settings", "5.2", "3.11",
+                    Target("empty", "empty database"), "local", "15.0", migrations=[], rollback=[])  # fmt: skip
+    assert sorted(outputs(report, False, {}, "")) == sorted(_action_yml()["outputs"])
+
+
+def inputs_table() -> str:
+    """The README's table of the Action's inputs, as action.yml and the CLI's parser make it."""
+    flags = _flag_inputs()
+    rows = ["| input | CLI flag | default | what it does |", "| --- | --- | --- | --- |"]
+    for name, spec in _action_yml()["inputs"].items():
+        flag = ", ".join(f"`{s}`" for s in flags[name].option_strings) if name in flags else "(Action only)"
+        default = f"`{spec['default']}`" if "default" in spec else ""
+        rows.append(f"| `{name}` | {flag} | {default} | {' '.join(spec['description'].split())} |")
+    return "\n".join(rows) + "\n"
+
+
+def test_readme_lists_every_input() -> None:
+    from conftest import REPO as ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    assert inputs_table() in readme, "README's Action inputs table is out of date; replace it with:\n" + inputs_table()
+    for name, why in ACTION_ONLY.items():
+        assert f"`{name}`" in readme.split("### Action inputs")[1].split("\n## ")[0], (name, why)
+
+
+def test_an_invalid_input_is_the_cli_error(workspace: Path, tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    with fake_github() as (base, state):
+        done, outputs = run_action(tmp_path, base, labels=[], **{"lock-timeout": "soon", "python": sys.executable})
+        assert state.requests == []
+    cli = run_cli("gate", "--lock-timeout", "soon")
+    assert done.returncode == 2 == cli.returncode
+    (error,) = [line for line in done.stdout.splitlines() if line.startswith("::error")]
+    (expected,) = cli.stderr.splitlines()
+    assert error == "::error title=Preflight::" + expected.removeprefix("preflight: error: ")
+    assert expected == (
+        "preflight: error: argument --lock-timeout: invalid int value: 'soon'. "
+        "Run `preflight gate --help` for the options"
+    )
+    assert "Traceback" not in done.stderr and outputs["_summary"] == ""
+
+
+BROKEN = """
+import sys
+import preflight.project
+
+def discover(*args, **kwargs):
+    raise KeyError("a bug in Preflight")
+
+preflight.project.discover = discover  # stands in for an unknown bug in Preflight's own code
+from preflight.action.main import main
+sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize("debug", ["off", "on"])
+def test_an_internal_error_exits_70_not_1(debug: str, tmp_path: Path) -> None:
+    (tmp_path / "workspace" / "proj").mkdir(parents=True)
+    env = {
+        **os.environ,
+        "GITHUB_WORKSPACE": str(tmp_path / "workspace"),
+        "RUNNER_TEMP": str(tmp_path),
+        "INPUT_PROJECT": "proj",
+        "INPUT_PYTHON": sys.executable,
+        "INPUT_GITHUB-TOKEN": "actions-token",
+        "INPUT_DEBUG": debug,
+    }
+    env.pop("RUNNER_DEBUG", None)
+    done = subprocess.run([sys.executable, "-c", BROKEN], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 70, done.stdout + done.stderr
+    (error,) = [line for line in done.stdout.splitlines() if line.startswith("::error")]
+    if debug == "off":
+        assert error == (
+            "::error title=Preflight::internal error: KeyError: 'a bug in Preflight' "
+            "(rerun with debug: on and report it)"
+        )
+        assert "Traceback" not in done.stdout + done.stderr
+    else:
+        assert error.endswith("KeyError: 'a bug in Preflight' (the traceback is above; please report it)")
+        assert "Traceback (most recent call last)" in done.stderr and ", in discover\nKeyError: " in done.stderr
+    # A broken event file from the runner is no user's mistake either: 70, one line.
+    (tmp_path / "event.json").write_text("{not json")
+    env = {**env, "INPUT_DEBUG": "off", "GITHUB_EVENT_PATH": str(tmp_path / "event.json")}
+    done = subprocess.run(
+        [sys.executable, "-m", "preflight.action"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 70 and "Traceback" not in done.stdout + done.stderr
+    assert [line for line in done.stdout.splitlines() if line.startswith("::error")] == [
+        "::error title=Preflight::internal error: JSONDecodeError: Expecting property name enclosed in double "
+        "quotes: line 1 column 2 (char 1) (rerun with debug: on and report it)"
+    ]
 
 
 def test_workflows_grant_nothing_by_default() -> None:

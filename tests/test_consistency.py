@@ -223,8 +223,8 @@ def test_display_path_of_a_virtualenv_inside_the_project(tmp_path: Path, monkeyp
 def test_action_input_allow_empty_target() -> None:
     from preflight.action.settings import from_env
 
-    assert from_env({"INPUT_ALLOW-EMPTY-TARGET": "on"}).allow_empty_target is True
-    assert from_env({}).allow_empty_target is False
+    assert from_env({"INPUT_ALLOW-EMPTY-TARGET": "on"}).args.allow_empty_target is True
+    assert from_env({}).args.allow_empty_target is False
 
 
 def test_rollback_commands_quote_names_from_the_pull_request() -> None:

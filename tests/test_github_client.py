@@ -6,8 +6,8 @@ import pytest
 
 from fake_github import BOT, fake_github
 from preflight.errors import UsageError
-from preflight.github import comment
 from preflight.github.client import BOT_LOGIN, ForbiddenError, GitHub, GitHubError
+from preflight.publish import comment
 
 REPO = "acme/shop"
 

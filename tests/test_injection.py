@@ -23,11 +23,10 @@ from conftest import PROJECTS, run_cli
 from fake_github import fake_github
 from inert import assert_inert, markdown_it, runner_commands, unescape
 from preflight.escape import ZWSP
-from preflight.github import comment
 from preflight.preview import PreviewOptions, preview
 from preflight.progress import QuietProgress
 from preflight.project import Project
-from preflight.publish import workflow
+from preflight.publish import comment, workflow
 from preflight.report import render
 from preflight.report.model import Report
 

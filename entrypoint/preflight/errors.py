@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     TARGET = 5  # target unreachable, wrong password, pg_dump too old, corrupt dump
     INFRASTRUCTURE = 6  # no PostgreSQL binaries, throwaway server failed, disk full
     TESTS_FAILED = 7  # --test-command failed against the migrated copy
+    INTERNAL = 70  # a bug in Preflight (EX_SOFTWARE): never 1, which means "blocked"
     INTERRUPTED = 130  # Ctrl-C or SIGTERM
 
 
@@ -77,3 +78,10 @@ class InterruptedError_(PreflightError):
     """Raised from the SIGTERM handler so cleanup runs as it does for Ctrl-C."""
 
     exit_code = ExitCode.INTERRUPTED
+
+
+def internal_error_line(exc: BaseException, traceback_shown: bool, rerun: str) -> str:
+    """Return the one line for a bug in Preflight: what was raised, and how to get the traceback."""
+    if traceback_shown:
+        return f"internal error: {type(exc).__name__}: {exc} (the traceback is above; please report it)"
+    return f"internal error: {type(exc).__name__}: {exc} (rerun with {rerun} and report it)"

@@ -6,70 +6,81 @@ GitHub client; action() does the work and returns the exit code.
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 import tempfile
+import traceback
+from collections.abc import Mapping
 from pathlib import Path
 
 import psycopg
 
-from preflight import baseline, checks, disk, secrets
+from preflight import disk, secrets
 from preflight.action.install import install
-from preflight.action.settings import Settings, from_env
-from preflight.config import FILENAME, ApprovalRule, load
+from preflight.action.settings import ON, Settings, from_env
+from preflight.config import ApprovalRule
 from preflight.environment import PassEnv, register_runner_secrets, shield_this_process
-from preflight.errors import ExitCode, PreflightError, UsageError
-from preflight.github import comment
-from preflight.github.client import ForbiddenError, GitHub, GitHubError
-from preflight.preview import PreviewOptions, preview
+from preflight.errors import ExitCode, PreflightError, UsageError, internal_error_line
+from preflight.github.client import GitHub
+from preflight.options import preview_options, validate
+from preflight.preview import preview
 from preflight.progress import PlainProgress, Progress
-from preflight.project import discover
 from preflight.publish import workflow
-from preflight.report import render
-from preflight.report.sarif import to_sarif
-from preflight.verdict import default_fail_on, verdict
+from preflight.publish.stage import Comment, Destinations, publish
 
 
 def main() -> int:
+    """Run the Action; every way out is one line and a documented exit code (70 for a bug)."""
     shield_this_process()
     register_runner_secrets()
-    out = PlainProgress(sys.stdout)
+    _mask(os.environ)
+    debug = _debug(os.environ)
     try:
         settings = from_env()
-    except PreflightError as exc:
-        print(workflow.message_line("error", exc.line()))
-        return exc.exit_code
-    _mask(settings)
-    github = None
-    if settings.github_token and settings.repository and settings.pull_number:
-        github = GitHub(settings.api_url, settings.github_token)
-    try:
-        return action(settings, github, out)
+        debug = settings.args.debug
+        # GitHub starts a Docker action in the workspace; be sure, so relative inputs mean
+        # what the same flags mean to the CLI.
+        os.chdir(settings.workspace)
+        github = None
+        if settings.github_token and settings.repository and settings.pull_number:
+            github = GitHub(settings.api_url, settings.github_token)
+        return action(settings, github, PlainProgress(sys.stdout))
     except PreflightError as exc:
         print(workflow.message_line("error", exc.line()))
         return exc.exit_code
     except KeyboardInterrupt:
         print("::error title=Preflight::interrupted; the throwaway server and temp files were removed")
         return ExitCode.INTERRUPTED
-    except OSError as exc:
-        if not disk.is_enospc(exc):
-            raise
-        error = disk.full_error("writing a file", Path(exc.filename).parent if exc.filename else disk.temp_dir())
-        print(f"::error title=Preflight::{secrets.redact(error.line())}")
-        return error.exit_code
+    except Exception as exc:
+        if isinstance(exc, OSError) and disk.is_enospc(exc):
+            error = disk.full_error("writing a file", Path(exc.filename).parent if exc.filename else disk.temp_dir())
+            print(workflow.message_line("error", error.line()))
+            return error.exit_code
+        if debug:
+            traceback.print_exception(exc, file=sys.stderr)
+        print(workflow.message_line("error", internal_error_line(exc, debug, "debug: on")))
+        return ExitCode.INTERNAL
 
 
-def _mask(settings: Settings) -> None:
-    """Register every secret with the runner before anything can print it."""
-    workflow.add_mask(sys.stdout, settings.github_token)
-    secrets.register(settings.github_token)
-    if settings.target_database_url:
+def _debug(env: Mapping[str, str]) -> bool:
+    """Whether tracebacks are wanted, read before the inputs are parsed (a bug may stop that)."""
+    return env.get("INPUT_DEBUG", "").strip().lower() in ON or env.get("RUNNER_DEBUG") == "1"
+
+
+def _mask(env: Mapping[str, str]) -> None:
+    """Register every secret with the runner before anything can print it, parsing included."""
+    token = env.get("INPUT_GITHUB-TOKEN", "").strip()
+    workflow.add_mask(sys.stdout, token)
+    secrets.register(token or None)
+    url = env.get("INPUT_TARGET-DATABASE-URL", "").strip()
+    if url:
         try:
-            password = psycopg.conninfo.conninfo_to_dict(settings.target_database_url).get("password")
+            password = psycopg.conninfo.conninfo_to_dict(url).get("password")
         except psycopg.ProgrammingError:
             password = None
         workflow.add_mask(sys.stdout, str(password) if password else None)
-        secrets.register_url(settings.target_database_url)
+        secrets.register_url(url)
     sys.stdout.flush()
 
 
@@ -90,94 +101,48 @@ def label_approvals(github: GitHub, settings: Settings) -> list[ApprovalRule]:
     ]
 
 
-def _check_paths(settings: Settings, root: Path) -> None:
-    """Check the inputs that name files before installing anything (same checks as the CLI's)."""
-    if not root.is_dir():
-        raise UsageError(f"input project: {settings.project} is not a folder in the workspace", "check the path")
-    if settings.target_dump:
-        checks.dump_path("input target-dump:", settings.workspace / settings.target_dump)
-    if settings.config:
-        checks.input_file("input config:", settings.workspace / settings.config)
-    if settings.python:
-        checks.executable("input python:", settings.python)
+FILES = (("markdown", "md"), ("json", "json"), ("sarif", "sarif"))
+
+
+def destinations(settings: Settings, root: Path, github: GitHub | None, temp: Path) -> Destinations:
+    """Every report format under RUNNER_TEMP, the step summary, annotations, outputs, the comment."""
+    reports = temp / "preflight-report"
+    reports.mkdir(parents=True, exist_ok=True)
+    workspace = settings.workspace.resolve()
+    prefix = f"{root.relative_to(workspace)}/" if root != workspace and root.is_relative_to(workspace) else ""
+    comment = None
+    if settings.comment and github and settings.repository and settings.pull_number:
+        comment = Comment(github, settings.repository, settings.pull_number, settings.run_url, warn_only=True)
+    return Destinations(
+        files=tuple((fmt, reports / f"report.{suffix}") for fmt, suffix in FILES),
+        prefix=prefix,
+        annotations=True,
+        summary=Path(settings.summary_path) if settings.summary_path else None,
+        outputs=Path(settings.output_path) if settings.output_path else None,
+        comment=comment,
+    )
 
 
 def action(settings: Settings, github: GitHub | None, out: Progress) -> int:
-    if settings.mode == "squash-report":
-        raise UsageError("mode squash-report is not available in this version", "use mode: preview or gate")
-    if settings.from_fork and settings.target_database_url:
+    """Check the inputs as the CLI does, install the project, preview, publish; return the exit code."""
+    args = copy.copy(settings.args)
+    if settings.from_fork and args.target_url:
         raise UsageError(
             "refusing to run a fork's pull-request code with target-database-url",
             "use the two-phase workflow (docs/workflows/fork-safe-*.yml): preview forks against a dump or a base ref",
         )
-    root = (settings.workspace / settings.project).resolve()
+    validate(args)
+    root = Path(args.project).resolve()
     temp = Path(os.environ.get("RUNNER_TEMP") or tempfile.gettempdir())
-    _check_paths(settings, root)
-    pass_env = PassEnv(settings.pass_env)
-    pass_env.validate()
-    python = settings.python or install(
-        root, temp / "preflight-venv", settings.install_command, settings.python_version, pass_env, out
-    )
-    project = discover(root, settings.settings, python, pass_env)
-    config = load(settings.workspace / settings.config if settings.config else root / FILENAME)
-    checks.test_command("input test-command:", settings.test_command, project.python, project.root)
-    if settings.base_ref:
-        baseline.resolve(project.root, settings.base_ref)
+    pass_env = PassEnv(tuple(args.pass_env))
+    pass_env.validate()  # before the install runs the project's code with it
+    if not args.python:
+        args.python = install(
+            root, temp / "preflight-venv", settings.install_command, settings.python_version, pass_env, out
+        )
     approvals = label_approvals(github, settings) if github and settings.approve_label else []
-    gate = settings.mode == "gate"
-    fail_on = settings.fail_on or default_fail_on(config, gate)
-    report = preview(
-        PreviewOptions(
-            project=project,
-            target_url=settings.target_database_url,
-            target_dump=settings.workspace / settings.target_dump if settings.target_dump else None,
-            base_ref=settings.base_ref,
-            postgres=settings.postgres,
-            config=config,
-            approvals=approvals,
-            fail_on=fail_on,
-            lock_timeout=settings.lock_timeout,
-            probe_concurrency=settings.probe_concurrency,
-            round_trip=settings.round_trip,
-            test_command=settings.test_command,
-            refuse_empty_target=gate and not settings.allow_empty_target,
-        ),
-        out,
-    )
-    markdown = render.to_markdown(report)
-    reports = temp / "preflight-report"
-    reports.mkdir(parents=True, exist_ok=True)
-    prefix = f"{root.relative_to(settings.workspace.resolve())}/" if root != settings.workspace.resolve() else ""
-    (reports / "report.md").write_text(markdown)
-    (reports / "report.json").write_text(render.to_json(report))
-    (reports / "report.sarif").write_text(to_sarif(report.findings, prefix))
-    workflow.write_summary(settings.summary_path, markdown)
-    for line in workflow.annotation_lines(report.findings, prefix):
-        print(line)
-    ending = verdict(report)
-    comment_url = ""
-    if settings.comment and github and settings.repository and settings.pull_number:
-        clean = ending is None  # nothing blocks, no migration failed, the tests passed
-        try:
-            comment_url = comment.publish(
-                github, settings.repository, settings.pull_number, markdown, clean, settings.run_url
-            )
-        except ForbiddenError as exc:
-            print(workflow.message_line("warning", f"could not comment: {exc.line()}"))
-        except GitHubError as exc:
-            print(workflow.message_line("warning", f"could not comment: {exc.line()}"))
-    workflow.write_outputs(
-        settings.output_path,
-        {
-            "pending-count": str(len(report.migrations)),
-            "findings-count": str(len([f for f in report.findings if f.approval is None])),
-            "blocked": "true" if ending is not None else "false",
-            "report-path": str(reports / "report.md"),
-            "report-json-path": str(reports / "report.json"),
-            "report-sarif-path": str(reports / "report.sarif"),
-            "comment-url": comment_url,
-        },
-    )
+    report = preview(preview_options(args, approvals), out)
+    ending = publish(report, destinations(settings, root, github, temp)).ending
     if ending is not None:
         print(workflow.message_line("error", ending.line()))
         return ending.exit_code

@@ -1,58 +1,114 @@
-"""Every action input, read once from the environment into one validated object.
+"""Every action input, read once: the CLI's flags parsed by the CLI's own parser.
 
 GitHub gives a Docker action its inputs as INPUT_<NAME> with the name upper-cased and
-hyphens kept (INPUT_TARGET-DATABASE-URL). Each input maps to the CLI flag of the same
-name; action.yml documents them.
+hyphens kept (INPUT_TARGET-DATABASE-URL). An input named like a flag of `preflight
+preview`/`gate` (or the top-level `--debug`) becomes that flag, and the CLI's own parser
+(`options.build_parser()`) parses the lot: defaults, choices, validation and error
+messages are the CLI's. How an input's value becomes argv:
+
+- a flag that takes a value: `--name=value` (so a value starting with `-` stays a value);
+- a flag without one: on/off (`--name`, or `--no-name` where the CLI has it);
+- a repeatable flag: one `--name=item` per item, items one per line or comma-separated.
+
+An option's input is its last long spelling (`--target-url` is also
+`--target-database-url`, the input's name). Only ACTION_ONLY inputs are read here by
+hand; CLI_ONLY flags have no input. action.yml declares exactly the rest, and
+tests/test_action.py checks it against the parser both ways.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from preflight import checks
 from preflight.errors import UsageError
-from preflight.rules.gate import FAIL_ON
+from preflight.options import build_parser
 
 MODES = ("preview", "gate", "squash-report")
+ON = ("true", "on", "yes", "1")
+OFF = ("false", "off", "no", "0", "")
+
+# Inputs that are not CLI flags, and why (README "Action inputs" lists them too).
+ACTION_ONLY = {
+    "mode": "the command to run: preview or gate",
+    "install-command": "the Action installs the project into a virtualenv; the CLI uses yours",
+    "python-version": "the Python of that virtualenv",
+    "approve-label": "pull-request labels become --approve rules",
+    "comment": "the sticky pull-request comment (the CLI's `preflight comment` posts one)",
+    "github-token": "the token for the comment and the labels",
+}
+# CLI flags the Action does not take, and why.
+CLI_ONLY = {
+    "help": "argparse's own",
+    "version": "argparse's own",
+    "format": "the Action writes the Markdown, JSON and SARIF reports, all three",
+    "output": "the Action writes the reports under RUNNER_TEMP and names them in its outputs",
+    "json": "as --output",
+    "quiet": "the Action always prints one plain line per step",
+    "pg-bin": "the container's PostgreSQL programs are on PATH",
+    "pg-user": "the container runs the local server as its postgres user",
+    "no-capture": "for benchmarks only",
+}
 
 
 def _flag(value: str, name: str) -> bool:
     lowered = value.strip().lower()
-    if lowered in ("true", "on", "yes", "1"):
+    if lowered in ON:
         return True
-    if lowered in ("false", "off", "no", "0", ""):
+    if lowered in OFF:
         return False
     raise UsageError(f"input {name}: {value!r} is not on/off", f"set {name}: on or {name}: off")
 
 
+def flag_inputs(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argparse.Action]]:
+    """Yield (input name, option) for each flag of `parser` the Action takes."""
+    for option in parser._actions:  # argparse has no public list of its options
+        spellings = [s for s in option.option_strings if s.startswith("--")]
+        if isinstance(option, argparse.BooleanOptionalAction):
+            spellings = [s for s in spellings if not s.startswith("--no-")]
+        if spellings and spellings[-1][2:] not in CLI_ONLY:
+            yield spellings[-1][2:], option
+
+
+def _argv(name: str, option: argparse.Action, raw: str) -> list[str]:
+    if option.nargs == 0:  # store_true, or --name/--no-name
+        if _flag(raw, name):
+            return [f"--{name}"]
+        return [f"--no-{name}"] if isinstance(option, argparse.BooleanOptionalAction) else []
+    if isinstance(option, argparse._AppendAction):
+        return [f"--{name}={item}" for item in raw.replace(",", "\n").split() if item]
+    return [f"--{name}={raw}"]
+
+
+def command_line(env: Mapping[str, str], command: str) -> list[str]:
+    """Return the argv of `preflight <command>` that the INPUT_* variables in `env` stand for."""
+    parser = build_parser()
+    top: list[str] = []
+    sub: list[str] = []
+    for argv, options in ((top, parser), (sub, parser.commands[command])):
+        for name, option in flag_inputs(options):
+            raw = env.get(f"INPUT_{name.upper()}", "").strip()
+            if raw:
+                argv.extend(_argv(name, option, raw))
+    if env.get("RUNNER_DEBUG") == "1" and "--debug" not in top:
+        top.append("--debug")  # "Re-run with debug logging" shows tracebacks too
+    return [*top, command, *sub]
+
+
 @dataclass
 class Settings:
+    args: argparse.Namespace = field(repr=False)  # the CLI's parse (holds the target URL)
     mode: str = "preview"
-    project: str = "."
-    settings: str | None = None
-    target_database_url: str | None = field(default=None, repr=False)
-    target_dump: str | None = None
-    base_ref: str | None = None
-    postgres: str = "auto"
     install_command: str | None = None
     python_version: str | None = None
-    python: str | None = None
-    fail_on: str | None = None
     approve_label: str | None = None
     comment: bool = True
     github_token: str | None = field(default=None, repr=False)
-    config: str | None = None
-    lock_timeout: int | None = None
-    probe_concurrency: bool = False
-    round_trip: bool = True
-    test_command: str | None = None
-    pass_env: tuple[str, ...] = ()
-    allow_empty_target: bool = False
     # From the runner, not inputs:
     workspace: Path = field(default_factory=Path.cwd)
     repository: str | None = None
@@ -81,7 +137,7 @@ class Settings:
 
 
 def from_env(env: Mapping[str, str] | None = None) -> Settings:
-    """Read and validate INPUT_* and the runner's GITHUB_* variables."""
+    """Parse INPUT_* with the CLI's parser, and read the runner's GITHUB_* variables."""
     env = os.environ if env is None else env
 
     def value(name: str) -> str | None:
@@ -91,47 +147,19 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
     mode = value("mode") or "preview"
     if mode not in MODES:
         raise UsageError(f"input mode: {mode!r} is not one of {', '.join(MODES)}", "set mode: preview or gate")
-    fail_on = value("fail-on")
-    if fail_on is not None and fail_on not in FAIL_ON:
-        raise UsageError(f"input fail-on: {fail_on!r} is not one of {', '.join(FAIL_ON)}", "pick one of them")
-    lock_timeout = value("lock-timeout")
-    if lock_timeout is not None and not lock_timeout.isdigit():
-        raise UsageError(f"input lock-timeout: {lock_timeout!r} is not a number of milliseconds", "e.g. 5000")
-    checks.whole_number(
-        "input lock-timeout:", int(lock_timeout) if lock_timeout else None, 0, checks.MAX_INT4, "e.g. 5000"
-    )
-    if value("target-database-url"):
-        checks.database_url("input target-database-url", str(value("target-database-url")))
-    checks.postgres_spec("input postgres:", value("postgres") or "auto")
-    checks.settings_module("input settings:", value("settings"))
-    sources = [name for name in ("target-database-url", "target-dump", "base-ref") if value(name)]
-    if len(sources) > 1:
-        raise UsageError(f"inputs {' and '.join(sources)} are both set", "give one source for the database")
+    if mode == "squash-report":
+        raise UsageError("mode squash-report is not available in this version", "use mode: preview or gate")
     event: dict[str, Any] = {}
     if env.get("GITHUB_EVENT_PATH") and Path(env["GITHUB_EVENT_PATH"]).exists():
         event = json.loads(Path(env["GITHUB_EVENT_PATH"]).read_text())
     return Settings(
+        args=build_parser().parse_args(command_line(env, mode)),
         mode=mode,
-        project=value("project") or ".",
-        settings=value("settings"),
-        target_database_url=value("target-database-url"),
-        target_dump=value("target-dump"),
-        base_ref=value("base-ref"),
-        postgres=value("postgres") or "auto",
         install_command=value("install-command"),
         python_version=value("python-version"),
-        python=value("python"),
-        fail_on=fail_on,
         approve_label=value("approve-label"),
         comment=_flag(value("comment") or "on", "comment"),
         github_token=value("github-token"),
-        config=value("config"),
-        lock_timeout=int(lock_timeout) if lock_timeout else None,
-        probe_concurrency=_flag(value("probe-concurrency") or "off", "probe-concurrency"),
-        round_trip=_flag(value("round-trip") or "on", "round-trip"),
-        test_command=value("test-command"),
-        pass_env=tuple(name for name in (value("pass-env") or "").replace(",", "\n").split() if name),
-        allow_empty_target=_flag(value("allow-empty-target") or "off", "allow-empty-target"),
         workspace=Path(env.get("GITHUB_WORKSPACE") or Path.cwd()),
         repository=env.get("GITHUB_REPOSITORY"),
         api_url=env.get("GITHUB_API_URL") or "https://api.github.com",

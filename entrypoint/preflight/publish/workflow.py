@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO
 
 from preflight.escape import command_data, command_property
+from preflight.report.model import Report
 from preflight.rules.base import Finding
 from preflight.secrets import redact
 
@@ -48,7 +49,20 @@ def annotation_lines(findings: Iterable[Finding], prefix: str = "") -> list[str]
     return lines
 
 
-def write_outputs(path: str | None, values: dict[str, str]) -> None:
+def outputs(report: Report, blocked: bool, paths: dict[str, str], comment_url: str) -> dict[str, str]:
+    """Return the step outputs action.yml declares; `paths` maps a format to its report file."""
+    return {
+        "pending-count": str(len(report.migrations)),
+        "findings-count": str(len([f for f in report.findings if f.approval is None])),
+        "blocked": "true" if blocked else "false",
+        "report-path": paths.get("markdown", ""),
+        "report-json-path": paths.get("json", ""),
+        "report-sarif-path": paths.get("sarif", ""),
+        "comment-url": comment_url,
+    }
+
+
+def write_outputs(path: str | Path | None, values: dict[str, str]) -> None:
     """Append step outputs to GITHUB_OUTPUT (heredoc syntax, safe for any value)."""
     if not path:
         return
@@ -58,7 +72,8 @@ def write_outputs(path: str | None, values: dict[str, str]) -> None:
             handle.write(f"{key}<<{delimiter}\n{value}\n{delimiter}\n")
 
 
-def write_summary(path: str | None, markdown: str) -> None:
+def write_summary(path: str | Path | None, markdown: str) -> None:
+    """Append the report to the step summary, secrets redacted."""
     if path:
         with Path(path).open("a", encoding="utf-8") as handle:
             handle.write(redact(markdown) + "\n")
