@@ -12,7 +12,7 @@ import os
 import re
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,14 +97,18 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
             with progress.step(f"dumping {target.describe_url(options.target_url)} (read-only)"), timer.phase("dump"):
                 url_facts = target.dump_url(options.target_url, dump, options.pg_bin)
         source_version = url_facts.server_version if url_facts else None
+        reader = None
+        spec = postgres.resolve(options.postgres)
         if dump is not None and url_facts is None:
-            # Read the archive's header before starting the server: a container must
-            # run the major version the data came from.
-            source_version = target.inspect_dump(dump, options.pg_bin)[1]
+            # The archive's header is read while the server starts, unless the server is a
+            # container that must run the major version the data came from.
+            reader = stack.enter_context(closing(target.read_dump(dump, options.pg_bin)))
+            if postgres.needs_major(spec, options.image):
+                source_version = reader.result()[1]
         with progress.step(f"starting throwaway PostgreSQL ({options.postgres})"), timer.phase("server"):
             server = stack.enter_context(
                 postgres.start(
-                    options.postgres,
+                    spec,
                     pg_bin=options.pg_bin,
                     pg_user=options.pg_user,
                     image=options.image,
@@ -114,9 +118,9 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
         for line in server.swept:
             progress.log(f"removed what a killed run left: {line}")
         stack.enter_context(_full_disk_named(server))
-        template, target_info = _prepare_template(options, server, dump, url_facts, timer, progress)
-        with timer.phase("copy"):
-            copy = server.create_database("copy", template=template)
+        with timer.phase("server"):  # the one copy the run migrates, named before anything goes in
+            copy = server.create_database("copy")
+        target_info = _prepare_copy(options, server, copy, dump, reader, url_facts, timer, progress)
         url = server.info.url(copy)
         with progress.step("reading the migration plan"), timer.phase("plan"):
             plan = runner.run(project, "plan", url)
@@ -327,20 +331,30 @@ def _conflicts(conflicts: dict[str, list[str]]) -> str:
     )
 
 
-def _prepare_template(
+def _prepare_copy(
     options: PreviewOptions,
     server: Server,
+    copy: str,
     dump: Path | None,
+    reader: target.DumpReader | None,
     facts: target.TargetFacts | None,
     timer: Timer,
     progress: Progress,
-) -> tuple[str, Target]:
-    """Return the template database every copy is cloned from, and what it holds."""
+) -> Target:
+    """Fill `copy` with the target (a restore, or the base code's migrations); return what it holds.
+
+    Nothing later needs a second copy (--probe-concurrency and the round trip work on this
+    one), so the data goes straight in: no template to clone.
+    """
     if dump is not None:
         with progress.step(f"restoring {dump.name} (pg_restore -j {options.jobs})"), timer.phase("restore"):
-            template, restored = target.restore(server, dump, options.pg_bin, options.jobs)
+            # A dump file's header was read while the server started; a URL's dump pg_dump just made.
+            header = reader.result() if reader is not None else None
+            if header is None and facts is not None:
+                header = (facts.dump_format or "custom", facts.server_version)
+            _, restored = target.restore(server, dump, options.pg_bin, options.jobs, into=copy, header=header)
         source = facts or restored
-        return template, Target(
+        return Target(
             source=source.source,
             description=source.description,
             server_version=source.server_version or restored.server_version,
@@ -349,13 +363,12 @@ def _prepare_template(
             dump_seconds=source.dump_seconds,
             restore_seconds=restored.restore_seconds,
         )
-    template = server.create_database("template")
     if not options.base_ref:
-        return template, Target(source="empty", description="empty database")
+        return Target(source="empty", description="empty database")
     with progress.step(f"migrating an empty database with the code at {options.base_ref}"), timer.phase("baseline"):
         with baseline.worktree(options.project.root, options.base_ref, progress.log) as base_root:
             base = dataclasses.replace(options.project, root=base_root)
-            result = runner.run(base, "apply", server.info.url(template))
+            result = runner.run(base, "apply", server.info.url(copy))
         _raise_if_full(server, result["failure"])
         if result["failure"]:
             failure = result["failure"]
@@ -364,4 +377,4 @@ def _prepare_template(
                 f"{failure.get('migration')}: {str(failure.get('error', '')).splitlines()[0]}",
                 "fix the base branch's migrations, or preview against --target-dump instead",
             )
-    return template, Target(source="baseline", description=options.base_ref)
+    return Target(source="baseline", description=options.base_ref)

@@ -1,17 +1,20 @@
 """The target database: dump it read-only, or take a dump file, and restore it once.
 
-The restore goes into a template database on the throwaway server; every run that
-needs a fresh copy clones it (`CREATE DATABASE ... TEMPLATE ... STRATEGY FILE_COPY`),
-which is far faster than restoring again.
+The restore goes straight into the copy the preview migrates: nothing in a run needs a
+second copy, and cloning one (`CREATE DATABASE ... TEMPLATE`) costs a full file copy of
+the data. Reading the archive's header (`pg_restore -l`) runs while the server starts
+(`DumpReader`), and the restore is followed by an ANALYZE of the restored tables only.
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import psycopg
 from psycopg import sql
@@ -182,23 +185,70 @@ def dump_format(path: Path) -> str:
     return "plain"
 
 
-def archive_server_version(path: Path, fmt: str, restore_bin: str) -> str | None:
-    """Read 'Dumped from database version' from an archive's table of contents."""
-    if fmt == "plain":
-        with path.open("r", errors="replace") as handle:
+def _version_in(text: str) -> str | None:
+    match = re.search(r"Dumped from database version:\s*(\S+)", text)
+    return match.group(1) if match else None
+
+
+class DumpReader:
+    """Read a dump's header in the background: `pg_restore -l` runs while the caller starts a server.
+
+    The child is started from the calling (main) thread, so it dies with Preflight like
+    every other child (`janitor.tied`); its listing goes to an unnamed temp file, so a
+    long table of contents never blocks it on a full pipe.
+    """
+
+    def __init__(self, path: Path, fmt: str, restore_bin: str) -> None:
+        self.path, self.fmt = path, fmt
+        self._out: IO[bytes] | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._read: tuple[str, str | None] | None = None
+        if fmt != "plain":
+            self._out = tempfile.TemporaryFile()  # noqa: SIM115 - closed by result() or close()
+            self._process = subprocess.Popen(
+                [restore_bin, "-l", str(path)],
+                stdout=self._out,
+                stderr=subprocess.PIPE,
+                env=for_postgres(),
+                **janitor.tied(),
+            )
+
+    def result(self) -> tuple[str, str | None]:
+        """Wait for the listing; return the format and the server version it was dumped from."""
+        if self._read is None:
+            self._read = self._wait()
+        return self._read
+
+    def _wait(self) -> tuple[str, str | None]:
+        if self._process is None or self._out is None:
+            return self.fmt, self._plain_version()
+        try:
+            _, stderr = self._process.communicate()
+            self._out.seek(0)
+            listing = self._out.read().decode(errors="replace")
+        finally:
+            self._out.close()
+        if self._process.returncode != 0:
+            raise TargetError(
+                f"{self.path.name} is corrupt or truncated: {_error_line(stderr.decode(errors='replace'))}",
+                "make a new dump with pg_dump",
+            )
+        return self.fmt, _version_in(listing)
+
+    def close(self) -> None:
+        """Stop the listing if nobody waits for it any more (the server start failed)."""
+        if self._process is not None and self._process.returncode is None:
+            self._process.kill()
+            self._process.wait()
+        if self._out is not None:
+            self._out.close()
+
+    def _plain_version(self) -> str | None:
+        with self.path.open("r", errors="replace") as handle:
             for _, line in zip(range(40), handle, strict=False):
                 if "Dumped from database version" in line:
                     return line.split("version", 1)[1].split()[0]
         return None
-    result = subprocess.run(
-        [restore_bin, "-l", str(path)], capture_output=True, text=True, env=for_postgres(), **janitor.tied()
-    )
-    if result.returncode != 0:
-        raise TargetError(
-            f"{path.name} is corrupt or truncated: {_error_line(result.stderr)}", "make a new dump with pg_dump"
-        )
-    match = re.search(r"Dumped from database version:\s*(\S+)", result.stdout)
-    return match.group(1) if match else None
 
 
 def _plain_roles(path: Path) -> set[str]:
@@ -214,17 +264,43 @@ def _plain_roles(path: Path) -> set[str]:
     return roles
 
 
+def read_dump(path: Path, pg_bin: str | None) -> DumpReader:
+    """Start reading a dump's header; the format is checked at once, the version by `result()`."""
+    fmt = dump_format(path)
+    return DumpReader(path, fmt, binaries.find(("pg_restore",), pg_bin).path("pg_restore"))
+
+
 def inspect_dump(path: Path, pg_bin: str | None) -> tuple[str, str | None]:
     """Return the dump's format and the server version it was dumped from (if it says)."""
-    fmt = dump_format(path)
-    return fmt, archive_server_version(path, fmt, binaries.find(("pg_restore",), pg_bin).path("pg_restore"))
+    return read_dump(path, pg_bin).result()
 
 
-def restore(server: Server, path: Path, pg_bin: str | None, jobs: int) -> tuple[str, TargetFacts]:
-    """Restore a dump into a new template database; return its name and the facts."""
-    fmt, version = inspect_dump(path, pg_bin)
+# Restored tables only: the catalogs' statistics came with the cluster, and ANALYZE of
+# every catalog table costs as much as that of a small dump's data.
+USER_TABLES = """
+    SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'm') AND NOT c.relispartition  -- a partitioned table's ANALYZE covers them
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+      AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
+    ORDER BY 1, 2
+"""
+
+
+def restore(
+    server: Server,
+    path: Path,
+    pg_bin: str | None,
+    jobs: int,
+    into: str | None = None,
+    header: tuple[str, str | None] | None = None,
+) -> tuple[str, TargetFacts]:
+    """Restore a dump into database `into` (a new one when None); return its name and the facts.
+
+    `header` is what `read_dump(...).result()` already said, so the archive is not listed twice.
+    """
+    fmt, version = header or inspect_dump(path, pg_bin)
     bins = binaries.find(("pg_restore", "psql"), pg_bin)
-    template = server.create_database("template")
+    database = into or server.create_database("copy")
     env = for_postgres(server.info.client_env())
     started = time.monotonic()
     if fmt == "plain":
@@ -233,7 +309,7 @@ def restore(server: Server, path: Path, pg_bin: str | None, jobs: int) -> tuple[
                 exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
                 if not exists:
                     conn.execute(sql.SQL("CREATE ROLE {}").format(sql.Identifier(role)))
-        args = [bins.path("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", template, "-f", str(path)]
+        args = [bins.path("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", database, "-f", str(path)]
     else:
         # Parallel restore needs a seekable archive: custom or directory, not tar.
         parallel = ["-j", str(max(1, jobs))] if fmt in ("custom", "directory") else []
@@ -244,7 +320,7 @@ def restore(server: Server, path: Path, pg_bin: str | None, jobs: int) -> tuple[
             "--exit-on-error",
             *parallel,
             "-d",
-            template,
+            database,
             str(path),
         ]
     result = subprocess.run(args, capture_output=True, text=True, env=env, **janitor.tied())
@@ -253,8 +329,13 @@ def restore(server: Server, path: Path, pg_bin: str | None, jobs: int) -> tuple[
         if full is not None:
             raise full
         raise TargetError(f"restoring {path.name} failed: {_error_line(result.stderr)}", _restore_fix(result.stderr))
-    with server.connect(template) as conn:
-        conn.execute("ANALYZE")
+    with server.connect(database) as conn:
+        # Statistics as production has them: the migrations' own queries (a data
+        # migration's UPDATE) are planned as they would be there. pg_restore runs none.
+        tables = conn.execute(USER_TABLES).fetchall()
+        if tables:
+            names = sql.SQL(", ").join(sql.Identifier(schema, table) for schema, table in tables)
+            conn.execute(sql.SQL("ANALYZE {}").format(names))
         size = int(conn.execute("SELECT pg_database_size(current_database())").fetchone()[0])  # type: ignore[index]
     facts = TargetFacts(
         source="dump",
@@ -265,7 +346,7 @@ def restore(server: Server, path: Path, pg_bin: str | None, jobs: int) -> tuple[
         dump_format=fmt,
         dump_bytes=path.stat().st_size if path.is_file() else None,
     )
-    return template, facts
+    return database, facts
 
 
 def _restore_fix(stderr: str) -> str:
