@@ -92,29 +92,39 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
         tmp = stack.enter_context(janitor.temp_dir("run"))
         url_facts = None
         dump = options.target_dump
+        spec = postgres.resolve(options.postgres)
+        source_version = None
+        dumping = reader = None
+        # What the target is made of is read while the server starts: pg_dump of a URL
+        # (whose version is known before it starts), or a dump file's header, unless the
+        # server is a container that must run the major version the file came from.
         if options.target_url:
             dump = tmp / "target.dump"
-            with progress.step(f"dumping {target.describe_url(options.target_url)} (read-only)"), timer.phase("dump"):
-                url_facts = target.dump_url(options.target_url, dump, options.pg_bin)
-        source_version = url_facts.server_version if url_facts else None
-        reader = None
-        spec = postgres.resolve(options.postgres)
-        if dump is not None and url_facts is None:
-            # The archive's header is read while the server starts, unless the server is a
-            # container that must run the major version the data came from.
+            with timer.phase("dump"):
+                dumping = stack.enter_context(closing(target.start_dump_url(options.target_url, dump, options.pg_bin)))
+            source_version = dumping.facts.server_version
+        elif dump is not None:
             reader = stack.enter_context(closing(target.read_dump(dump, options.pg_bin)))
             if postgres.needs_major(spec, options.image):
                 source_version = reader.result()[1]
         with progress.step(f"starting throwaway PostgreSQL ({options.postgres})"), timer.phase("server"):
-            server = stack.enter_context(
-                postgres.start(
-                    spec,
-                    pg_bin=options.pg_bin,
-                    pg_user=options.pg_user,
-                    image=options.image,
-                    major=_major(source_version),
+            try:
+                server = stack.enter_context(
+                    postgres.start(
+                        spec,
+                        pg_bin=options.pg_bin,
+                        pg_user=options.pg_user,
+                        image=options.image,
+                        major=_major(source_version),
+                    )
                 )
-            )
+            except PreflightError:
+                if dumping is not None:
+                    dumping.result()  # a failed pg_dump came first (a full disk fails it before initdb)
+                raise
+        if dumping is not None:
+            with progress.step(f"dumping {dumping.facts.description} (read-only)"), timer.phase("dump"):
+                url_facts = dumping.result()
         for line in server.swept:
             progress.log(f"removed what a killed run left: {line}")
         stack.enter_context(_full_disk_named(server))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,8 +87,36 @@ def connect_read_only(url: str) -> psycopg.Connection:
     return psycopg.connect(url, options=READ_ONLY, connect_timeout=10, autocommit=True)
 
 
+class _Drain:
+    """Read a child's pipe on a thread, so the child never stalls on a full pipe while the caller is busy.
+
+    A pipe, not a temp file: on a full disk a temp file would lose the very message that says so.
+    """
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._chunks: list[bytes] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[bytes]) -> None:
+        with stream:
+            self._chunks.append(stream.read())
+
+    def text(self) -> str:
+        self._thread.join()
+        return b"".join(self._chunks).decode(errors="replace")
+
+
 def dump_url(url: str, dest: Path, pg_bin: str | None) -> TargetFacts:
     """Dump the target with pg_dump -Fc over a read-only session."""
+    return start_dump_url(url, dest, pg_bin).result()
+
+
+def start_dump_url(url: str, dest: Path, pg_bin: str | None) -> UrlDump:
+    """Read the target's facts, then start pg_dump -Fc over a read-only session; `result()` waits for it.
+
+    The server it is restored into can start meanwhile: `facts.server_version` is known at once.
+    """
     secrets.register_url(url)
     try:
         psycopg.conninfo.conninfo_to_dict(url)
@@ -110,28 +138,56 @@ def dump_url(url: str, dest: Path, pg_bin: str | None) -> TargetFacts:
     bins = binaries.find(("pg_dump",), pg_bin)
     check_dump_version(bins.major("pg_dump"), version_num)
     env, conninfo = for_pg_dump(url, READ_ONLY)
-    started = time.monotonic()
-    result = subprocess.run(
-        [bins.path("pg_dump"), "-Fc", "--no-sync", "-f", str(dest), "-d", conninfo],
-        capture_output=True,
-        text=True,
-        env=env,
-        **janitor.tied(),  # die with Preflight: never go on reading production for nobody
-    )
-    if result.returncode != 0:
-        if says_full(result.stderr):
-            raise full_error(f"pg_dump of {description} could not write the dump", dest.parent)
-        raise TargetError(f"pg_dump of {description} failed: {_error_line(result.stderr)}", _dump_fix(result.stderr))
-    return TargetFacts(
+    facts = TargetFacts(
         source="url",
         description=description,
         server_version=version,
         lock_timeout=lock_timeout,
         size_bytes=size,
-        dump_seconds=time.monotonic() - started,
-        dump_bytes=dest.stat().st_size,
         dump_format="custom",
     )
+    return UrlDump(facts, [bins.path("pg_dump"), "-Fc", "--no-sync", "-f", str(dest), "-d", conninfo], env, dest)
+
+
+class UrlDump:
+    """A pg_dump of the target running while the caller does something else (starts a server).
+
+    Started from the calling (main) thread, so it dies with Preflight (`janitor.tied`):
+    never go on reading production for nobody. Its messages go to a pipe that is drained
+    and are read on a thread (`_Drain`).
+    """
+
+    def __init__(self, facts: TargetFacts, args: list[str], env: dict[str, str], dest: Path) -> None:
+        self.facts, self.dest = facts, dest
+        self._started = time.monotonic()
+        self._process = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, **janitor.tied()
+        )
+        assert self._process.stderr is not None
+        self._errors = _Drain(self._process.stderr)
+        self._done: TargetFacts | None = None
+
+    def result(self) -> TargetFacts:
+        """Wait for pg_dump; return the facts with its time and size, or raise what went wrong."""
+        if self._done is not None:
+            return self._done
+        code = self._process.wait()
+        stderr = self._errors.text()
+        description = self.facts.description
+        if code != 0:
+            if says_full(stderr):
+                raise full_error(f"pg_dump of {description} could not write the dump", self.dest.parent)
+            raise TargetError(f"pg_dump of {description} failed: {_error_line(stderr)}", _dump_fix(stderr))
+        self.facts.dump_seconds = time.monotonic() - self._started
+        self.facts.dump_bytes = self.dest.stat().st_size
+        self._done = self.facts
+        return self._done
+
+    def close(self) -> None:
+        """Stop pg_dump if nobody waits for it any more (the run failed meanwhile)."""
+        if self._process.returncode is None:
+            self._process.kill()
+            self._process.wait()
 
 
 def _dump_fix(stderr: str) -> str:
@@ -194,24 +250,26 @@ class DumpReader:
     """Read a dump's header in the background: `pg_restore -l` runs while the caller starts a server.
 
     The child is started from the calling (main) thread, so it dies with Preflight like
-    every other child (`janitor.tied`); its listing goes to an unnamed temp file, so a
+    every other child (`janitor.tied`); its listing is read on a thread (`_Drain`), so a
     long table of contents never blocks it on a full pipe.
     """
 
     def __init__(self, path: Path, fmt: str, restore_bin: str) -> None:
         self.path, self.fmt = path, fmt
-        self._out: IO[bytes] | None = None
+        self._out: _Drain | None = None
+        self._err: _Drain | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._read: tuple[str, str | None] | None = None
         if fmt != "plain":
-            self._out = tempfile.TemporaryFile()  # noqa: SIM115 - closed by result() or close()
             self._process = subprocess.Popen(
                 [restore_bin, "-l", str(path)],
-                stdout=self._out,
+                stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env=for_postgres(),
                 **janitor.tied(),
             )
+            assert self._process.stdout is not None and self._process.stderr is not None
+            self._out, self._err = _Drain(self._process.stdout), _Drain(self._process.stderr)
 
     def result(self) -> tuple[str, str | None]:
         """Wait for the listing; return the format and the server version it was dumped from."""
@@ -220,18 +278,13 @@ class DumpReader:
         return self._read
 
     def _wait(self) -> tuple[str, str | None]:
-        if self._process is None or self._out is None:
+        if self._process is None or self._out is None or self._err is None:
             return self.fmt, self._plain_version()
-        try:
-            _, stderr = self._process.communicate()
-            self._out.seek(0)
-            listing = self._out.read().decode(errors="replace")
-        finally:
-            self._out.close()
-        if self._process.returncode != 0:
+        code = self._process.wait()
+        listing, stderr = self._out.text(), self._err.text()
+        if code != 0:
             raise TargetError(
-                f"{self.path.name} is corrupt or truncated: {_error_line(stderr.decode(errors='replace'))}",
-                "make a new dump with pg_dump",
+                f"{self.path.name} is corrupt or truncated: {_error_line(stderr)}", "make a new dump with pg_dump"
             )
         return self.fmt, _version_in(listing)
 
@@ -240,8 +293,6 @@ class DumpReader:
         if self._process is not None and self._process.returncode is None:
             self._process.kill()
             self._process.wait()
-        if self._out is not None:
-            self._out.close()
 
     def _plain_version(self) -> str | None:
         with self.path.open("r", errors="replace") as handle:
