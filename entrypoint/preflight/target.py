@@ -153,8 +153,8 @@ class UrlDump:
     """A pg_dump of the target running while the caller does something else (starts a server).
 
     Started from the calling (main) thread, so it dies with Preflight (`janitor.tied`):
-    never go on reading production for nobody. Its messages go to a pipe that is drained
-    and are read on a thread (`_Drain`).
+    never go on reading production for nobody. Its messages are read from a pipe on a
+    thread (`_Drain`).
     """
 
     def __init__(self, facts: TargetFacts, args: list[str], env: dict[str, str], dest: Path) -> None:
