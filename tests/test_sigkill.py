@@ -320,7 +320,7 @@ def test_next_run_removes_only_what_dead_runs_left(
         removed = [line for line in done.stderr.splitlines() if "removed what a killed run left" in line]
         assert len(removed) == 3, done.stderr  # two temp dirs (one held the worktree), the database
         assert any(f"the git worktree it held in {repo}" in line for line in removed), removed
-        assert any(f"database preflight_{here.host}_{dead.process.pid}_template_" in line for line in removed)
+        assert any(f"database preflight_{here.host}_{dead.process.pid}_copy_" in line for line in removed)
         assert sorted(leftovers(tmpdir)) == sorted([live_dir.name, unmarked_dir.name])
         assert _worktrees(repo) == [str(repo), str(users_own)]
         assert _databases_of(pg, dead.process.pid) == [] and _sleeping(pg, dead.process.pid) == 0

@@ -12,7 +12,7 @@ import os
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from preflight.evidence import failure as evidence_failure
 from preflight.evidence.blocking import BlockingProbe, held_tables
 from preflight.evidence.facts import Facts
 from preflight.evidence.measured import Blocked
-from preflight.postgres.base import Server, unique_name
+from preflight.postgres.base import Server
 from preflight.probe import protocol, runner
 from preflight.probe.session import ProbeSession
 from preflight.progress import Progress
@@ -93,36 +93,49 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
         tmp = stack.enter_context(janitor.temp_dir("run"))
         url_facts = None
         dump = options.target_dump
+        spec = postgres.resolve(options.postgres)
+        source_version = None
+        dumping = reader = None
+        # What the target is made of is read while the server starts: pg_dump of a URL
+        # (whose version is known before it starts), or a dump file's header, unless the
+        # server is a container that must run the major version the file came from.
         if options.target_url:
             dump = tmp / "target.dump"
-            with progress.step(f"dumping {target.describe_url(options.target_url)} (read-only)"), timer.phase("dump"):
-                url_facts = target.dump_url(options.target_url, dump, options.pg_bin)
-        source_version = url_facts.server_version if url_facts else None
-        if dump is not None and url_facts is None:
-            # Read the archive's header before starting the server: a container must
-            # run the major version the data came from.
-            source_version = target.inspect_dump(dump, options.pg_bin)[1]
+            with timer.phase("dump"):
+                dumping = stack.enter_context(closing(target.start_dump_url(options.target_url, dump, options.pg_bin)))
+            source_version = dumping.facts.server_version
+        elif dump is not None:
+            reader = stack.enter_context(closing(target.read_dump(dump, options.pg_bin)))
+            if postgres.needs_major(spec, options.image):
+                source_version = reader.result()[1]
         with progress.step(f"starting throwaway PostgreSQL ({options.postgres})"), timer.phase("server"):
-            server = stack.enter_context(
-                postgres.start(
-                    options.postgres,
-                    pg_bin=options.pg_bin,
-                    pg_user=options.pg_user,
-                    image=options.image,
-                    major=_major(source_version),
+            try:
+                server = stack.enter_context(
+                    postgres.start(
+                        spec,
+                        pg_bin=options.pg_bin,
+                        pg_user=options.pg_user,
+                        image=options.image,
+                        major=_major(source_version),
+                    )
                 )
-            )
+            except PreflightError:
+                if dumping is not None:
+                    dumping.result()  # a failed pg_dump came first (a full disk fails it before initdb)
+                raise
+        if dumping is not None:
+            with progress.step(f"dumping {dumping.facts.description} (read-only)"), timer.phase("dump"):
+                url_facts = dumping.result()
         for line in server.swept:
             progress.log(f"removed what a killed run left: {line}")
         stack.enter_context(_full_disk_named(server))
-        # One probe for the whole run, started now on the copy's name-to-be: Django sets
-        # itself up while the dump is restored, and the plan request waits for it.
-        copy = unique_name("copy")
+        with timer.phase("server"):  # the one copy the run migrates, named before anything goes in
+            copy = server.create_database("copy")
         url = server.info.url(copy)
+        # One probe for the whole run, started now: Django sets itself up while the dump is
+        # restored into the copy, and the plan request waits for it.
         probe = stack.enter_context(ProbeSession(project, url, early=True))
-        template, target_info = _prepare_template(options, server, dump, url_facts, timer, progress)
-        with timer.phase("copy"):
-            server.create_database("copy", template=template, name=copy)
+        target_info = _prepare_copy(options, server, copy, dump, reader, url_facts, timer, progress)
         with progress.step("reading the migration plan"), timer.phase("plan"):
             plan = probe.plan()
         timer.phases["probe_start"] = probe.start_seconds or 0.0  # the run's one Django start
@@ -294,20 +307,30 @@ def _conflicts(conflicts: Mapping[str, Sequence[str]]) -> str:
     )
 
 
-def _prepare_template(
+def _prepare_copy(
     options: PreviewOptions,
     server: Server,
+    copy: str,
     dump: Path | None,
+    reader: target.DumpReader | None,
     facts: target.TargetFacts | None,
     timer: Timer,
     progress: Progress,
-) -> tuple[str, Target]:
-    """Return the template database every copy is cloned from, and what it holds."""
+) -> Target:
+    """Fill `copy` with the target (a restore, or the base code's migrations); return what it holds.
+
+    Nothing later needs a second copy (--probe-concurrency and the round trip work on this
+    one), so the data goes straight in: no template to clone.
+    """
     if dump is not None:
         with progress.step(f"restoring {dump.name} (pg_restore -j {options.jobs})"), timer.phase("restore"):
-            template, restored = target.restore(server, dump, options.pg_bin, options.jobs)
+            # A dump file's header was read while the server started; a URL's dump pg_dump just made.
+            header = reader.result() if reader is not None else None
+            if header is None and facts is not None:
+                header = (facts.dump_format or "custom", facts.server_version)
+            _, restored = target.restore(server, dump, options.pg_bin, options.jobs, into=copy, header=header)
         source = facts or restored
-        return template, Target(
+        return Target(
             source=source.source,
             description=source.description,
             server_version=source.server_version or restored.server_version,
@@ -316,13 +339,12 @@ def _prepare_template(
             dump_seconds=source.dump_seconds,
             restore_seconds=restored.restore_seconds,
         )
-    template = server.create_database("template")
     if not options.base_ref:
-        return template, Target(source="empty", description="empty database")
+        return Target(source="empty", description="empty database")
     with progress.step(f"migrating an empty database with the code at {options.base_ref}"), timer.phase("baseline"):
         with baseline.worktree(options.project.root, options.base_ref, progress.log) as base_root:
             base = dataclasses.replace(options.project, root=base_root)
-            result = protocol.ApplyAnswer.parse(runner.run(base, "apply", server.info.url(template)))
+            result = protocol.ApplyAnswer.parse(runner.run(base, "apply", server.info.url(copy)))
         _raise_if_full(server, result.failure)
         if result.failure is not None:
             failure = result.failure
@@ -331,4 +353,4 @@ def _prepare_template(
                 f"{failure.migration}: {failure.error.splitlines()[0]}",
                 "fix the base branch's migrations, or preview against --target-dump instead",
             )
-    return template, Target(source="baseline", description=options.base_ref)
+    return Target(source="baseline", description=options.base_ref)

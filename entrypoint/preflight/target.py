@@ -1,17 +1,20 @@
 """The target database: dump it read-only, or take a dump file, and restore it once.
 
-The restore goes into a template database on the throwaway server; every run that
-needs a fresh copy clones it (`CREATE DATABASE ... TEMPLATE ... STRATEGY FILE_COPY`),
-which is far faster than restoring again.
+The restore goes straight into the copy the preview migrates: nothing in a run needs a
+second copy, and cloning one (`CREATE DATABASE ... TEMPLATE`) costs a full file copy of
+the data. Reading the archive's header (`pg_restore -l`) runs while the server starts
+(`DumpReader`), and the restore is followed by an ANALYZE of the restored tables only.
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import psycopg
 from psycopg import sql
@@ -84,8 +87,36 @@ def connect_read_only(url: str) -> psycopg.Connection:
     return psycopg.connect(url, options=READ_ONLY, connect_timeout=10, autocommit=True)
 
 
+class _Drain:
+    """Read a child's pipe on a thread, so the child never stalls on a full pipe while the caller is busy.
+
+    A pipe, not a temp file: on a full disk a temp file would lose the very message that says so.
+    """
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._chunks: list[bytes] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[bytes]) -> None:
+        with stream:
+            self._chunks.append(stream.read())
+
+    def text(self) -> str:
+        self._thread.join()
+        return b"".join(self._chunks).decode(errors="replace")
+
+
 def dump_url(url: str, dest: Path, pg_bin: str | None) -> TargetFacts:
     """Dump the target with pg_dump -Fc over a read-only session."""
+    return start_dump_url(url, dest, pg_bin).result()
+
+
+def start_dump_url(url: str, dest: Path, pg_bin: str | None) -> UrlDump:
+    """Read the target's facts, then start pg_dump -Fc over a read-only session; `result()` waits for it.
+
+    The server it is restored into can start meanwhile: `facts.server_version` is known at once.
+    """
     secrets.register_url(url)
     try:
         psycopg.conninfo.conninfo_to_dict(url)
@@ -107,28 +138,56 @@ def dump_url(url: str, dest: Path, pg_bin: str | None) -> TargetFacts:
     bins = binaries.find(("pg_dump",), pg_bin)
     check_dump_version(bins.major("pg_dump"), version_num)
     env, conninfo = for_pg_dump(url, READ_ONLY)
-    started = time.monotonic()
-    result = subprocess.run(
-        [bins.path("pg_dump"), "-Fc", "--no-sync", "-f", str(dest), "-d", conninfo],
-        capture_output=True,
-        text=True,
-        env=env,
-        **janitor.tied(),  # die with Preflight: never go on reading production for nobody
-    )
-    if result.returncode != 0:
-        if says_full(result.stderr):
-            raise full_error(f"pg_dump of {description} could not write the dump", dest.parent)
-        raise TargetError(f"pg_dump of {description} failed: {_error_line(result.stderr)}", _dump_fix(result.stderr))
-    return TargetFacts(
+    facts = TargetFacts(
         source="url",
         description=description,
         server_version=version,
         lock_timeout=lock_timeout,
         size_bytes=size,
-        dump_seconds=time.monotonic() - started,
-        dump_bytes=dest.stat().st_size,
         dump_format="custom",
     )
+    return UrlDump(facts, [bins.path("pg_dump"), "-Fc", "--no-sync", "-f", str(dest), "-d", conninfo], env, dest)
+
+
+class UrlDump:
+    """A pg_dump of the target running while the caller does something else (starts a server).
+
+    Started from the calling (main) thread, so it dies with Preflight (`janitor.tied`):
+    never go on reading production for nobody. Its messages are read from a pipe on a
+    thread (`_Drain`).
+    """
+
+    def __init__(self, facts: TargetFacts, args: list[str], env: dict[str, str], dest: Path) -> None:
+        self.facts, self.dest = facts, dest
+        self._started = time.monotonic()
+        self._process = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, **janitor.tied()
+        )
+        assert self._process.stderr is not None
+        self._errors = _Drain(self._process.stderr)
+        self._done: TargetFacts | None = None
+
+    def result(self) -> TargetFacts:
+        """Wait for pg_dump; return the facts with its time and size, or raise what went wrong."""
+        if self._done is not None:
+            return self._done
+        code = self._process.wait()
+        stderr = self._errors.text()
+        description = self.facts.description
+        if code != 0:
+            if says_full(stderr):
+                raise full_error(f"pg_dump of {description} could not write the dump", self.dest.parent)
+            raise TargetError(f"pg_dump of {description} failed: {_error_line(stderr)}", _dump_fix(stderr))
+        self.facts.dump_seconds = time.monotonic() - self._started
+        self.facts.dump_bytes = self.dest.stat().st_size
+        self._done = self.facts
+        return self._done
+
+    def close(self) -> None:
+        """Stop pg_dump if nobody waits for it any more (the run failed meanwhile)."""
+        if self._process.returncode is None:
+            self._process.kill()
+            self._process.wait()
 
 
 def _dump_fix(stderr: str) -> str:
@@ -182,23 +241,65 @@ def dump_format(path: Path) -> str:
     return "plain"
 
 
-def archive_server_version(path: Path, fmt: str, restore_bin: str) -> str | None:
-    """Read 'Dumped from database version' from an archive's table of contents."""
-    if fmt == "plain":
-        with path.open("r", errors="replace") as handle:
+def _version_in(text: str) -> str | None:
+    match = re.search(r"Dumped from database version:\s*(\S+)", text)
+    return match.group(1) if match else None
+
+
+class DumpReader:
+    """Read a dump's header in the background: `pg_restore -l` runs while the caller starts a server.
+
+    The child is started from the calling (main) thread, so it dies with Preflight like
+    every other child (`janitor.tied`); its listing is read on a thread (`_Drain`), so a
+    long table of contents never blocks it on a full pipe.
+    """
+
+    def __init__(self, path: Path, fmt: str, restore_bin: str) -> None:
+        self.path, self.fmt = path, fmt
+        self._out: _Drain | None = None
+        self._err: _Drain | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._read: tuple[str, str | None] | None = None
+        if fmt != "plain":
+            self._process = subprocess.Popen(
+                [restore_bin, "-l", str(path)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=for_postgres(),
+                **janitor.tied(),
+            )
+            assert self._process.stdout is not None and self._process.stderr is not None
+            self._out, self._err = _Drain(self._process.stdout), _Drain(self._process.stderr)
+
+    def result(self) -> tuple[str, str | None]:
+        """Wait for the listing; return the format and the server version it was dumped from."""
+        if self._read is None:
+            self._read = self._wait()
+        return self._read
+
+    def _wait(self) -> tuple[str, str | None]:
+        if self._process is None or self._out is None or self._err is None:
+            return self.fmt, self._plain_version()
+        code = self._process.wait()
+        listing, stderr = self._out.text(), self._err.text()
+        if code != 0:
+            raise TargetError(
+                f"{self.path.name} is corrupt or truncated: {_error_line(stderr)}", "make a new dump with pg_dump"
+            )
+        return self.fmt, _version_in(listing)
+
+    def close(self) -> None:
+        """Stop the listing if nobody waits for it any more (the server start failed)."""
+        if self._process is not None and self._process.returncode is None:
+            self._process.kill()
+            self._process.wait()
+
+    def _plain_version(self) -> str | None:
+        with self.path.open("r", errors="replace") as handle:
             for _, line in zip(range(40), handle, strict=False):
                 if "Dumped from database version" in line:
                     return line.split("version", 1)[1].split()[0]
         return None
-    result = subprocess.run(
-        [restore_bin, "-l", str(path)], capture_output=True, text=True, env=for_postgres(), **janitor.tied()
-    )
-    if result.returncode != 0:
-        raise TargetError(
-            f"{path.name} is corrupt or truncated: {_error_line(result.stderr)}", "make a new dump with pg_dump"
-        )
-    match = re.search(r"Dumped from database version:\s*(\S+)", result.stdout)
-    return match.group(1) if match else None
 
 
 def _plain_roles(path: Path) -> set[str]:
@@ -214,17 +315,43 @@ def _plain_roles(path: Path) -> set[str]:
     return roles
 
 
+def read_dump(path: Path, pg_bin: str | None) -> DumpReader:
+    """Start reading a dump's header; the format is checked at once, the version by `result()`."""
+    fmt = dump_format(path)
+    return DumpReader(path, fmt, binaries.find(("pg_restore",), pg_bin).path("pg_restore"))
+
+
 def inspect_dump(path: Path, pg_bin: str | None) -> tuple[str, str | None]:
     """Return the dump's format and the server version it was dumped from (if it says)."""
-    fmt = dump_format(path)
-    return fmt, archive_server_version(path, fmt, binaries.find(("pg_restore",), pg_bin).path("pg_restore"))
+    return read_dump(path, pg_bin).result()
 
 
-def restore(server: Server, path: Path, pg_bin: str | None, jobs: int) -> tuple[str, TargetFacts]:
-    """Restore a dump into a new template database; return its name and the facts."""
-    fmt, version = inspect_dump(path, pg_bin)
+# Restored tables only: the catalogs' statistics came with the cluster, and ANALYZE of
+# every catalog table costs as much as that of a small dump's data.
+USER_TABLES = """
+    SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'm') AND NOT c.relispartition  -- a partitioned table's ANALYZE covers them
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+      AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
+    ORDER BY 1, 2
+"""
+
+
+def restore(
+    server: Server,
+    path: Path,
+    pg_bin: str | None,
+    jobs: int,
+    into: str | None = None,
+    header: tuple[str, str | None] | None = None,
+) -> tuple[str, TargetFacts]:
+    """Restore a dump into database `into` (a new one when None); return its name and the facts.
+
+    `header` is what `read_dump(...).result()` already said, so the archive is not listed twice.
+    """
+    fmt, version = header or inspect_dump(path, pg_bin)
     bins = binaries.find(("pg_restore", "psql"), pg_bin)
-    template = server.create_database("template")
+    database = into or server.create_database("copy")
     env = for_postgres(server.info.client_env())
     started = time.monotonic()
     if fmt == "plain":
@@ -233,7 +360,7 @@ def restore(server: Server, path: Path, pg_bin: str | None, jobs: int) -> tuple[
                 exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
                 if not exists:
                     conn.execute(sql.SQL("CREATE ROLE {}").format(sql.Identifier(role)))
-        args = [bins.path("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", template, "-f", str(path)]
+        args = [bins.path("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", database, "-f", str(path)]
     else:
         # Parallel restore needs a seekable archive: custom or directory, not tar.
         parallel = ["-j", str(max(1, jobs))] if fmt in ("custom", "directory") else []
@@ -244,7 +371,7 @@ def restore(server: Server, path: Path, pg_bin: str | None, jobs: int) -> tuple[
             "--exit-on-error",
             *parallel,
             "-d",
-            template,
+            database,
             str(path),
         ]
     result = subprocess.run(args, capture_output=True, text=True, env=env, **janitor.tied())
@@ -253,8 +380,13 @@ def restore(server: Server, path: Path, pg_bin: str | None, jobs: int) -> tuple[
         if full is not None:
             raise full
         raise TargetError(f"restoring {path.name} failed: {_error_line(result.stderr)}", _restore_fix(result.stderr))
-    with server.connect(template) as conn:
-        conn.execute("ANALYZE")
+    with server.connect(database) as conn:
+        # Statistics as production has them: the migrations' own queries (a data
+        # migration's UPDATE) are planned as they would be there. pg_restore runs none.
+        tables = conn.execute(USER_TABLES).fetchall()
+        if tables:
+            names = sql.SQL(", ").join(sql.Identifier(schema, table) for schema, table in tables)
+            conn.execute(sql.SQL("ANALYZE {}").format(names))
         size = int(conn.execute("SELECT pg_database_size(current_database())").fetchone()[0])  # type: ignore[index]
     facts = TargetFacts(
         source="dump",
@@ -265,7 +397,7 @@ def restore(server: Server, path: Path, pg_bin: str | None, jobs: int) -> tuple[
         dump_format=fmt,
         dump_bytes=path.stat().st_size if path.is_file() else None,
     )
-    return template, facts
+    return database, facts
 
 
 def _restore_fix(stderr: str) -> str:

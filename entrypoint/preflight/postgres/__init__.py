@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 from preflight.errors import UsageError
 from preflight.postgres.base import Server, ServerInfo
 
-__all__ = ["PROVIDERS", "Server", "ServerInfo", "docker_available", "start"]
+__all__ = ["PROVIDERS", "Server", "ServerInfo", "docker_available", "needs_major", "resolve", "start"]
 
 PROVIDERS = ("auto", "local", "docker", "external:URL")
 
@@ -24,6 +24,18 @@ def docker_available() -> bool:
     return engine_answers()
 
 
+def resolve(spec: str) -> str:
+    """Return the provider `spec` stands for: `auto` becomes docker or local, once per run."""
+    if spec == "auto":
+        return "docker" if docker_available() else "local"
+    return spec
+
+
+def needs_major(spec: str, image: str | None) -> bool:
+    """Return whether starting `spec` needs the target's major version (a container's image tag)."""
+    return resolve(spec) == "docker" and image is None
+
+
 def start(
     spec: str,
     *,
@@ -33,8 +45,7 @@ def start(
     major: int | None = None,
 ) -> AbstractContextManager[Server]:
     """Return the provider named by `spec` (auto, local, docker or external:URL)."""
-    if spec == "auto":
-        spec = "docker" if docker_available() else "local"
+    spec = resolve(spec)
     if spec == "local":
         from preflight.postgres.local import LocalProvider
 

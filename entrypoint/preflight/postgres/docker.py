@@ -22,12 +22,17 @@ import psycopg
 from preflight import janitor
 from preflight import secrets as secret_registry
 from preflight.errors import InfrastructureError
-from preflight.postgres.base import Server, ServerInfo, server_version_num
+from preflight.postgres.base import RESTORE_SETTINGS, Server, ServerInfo, server_version_num
 
 DEFAULT_MAJOR = 16
 SUPERUSER = "preflight"
-# Same durability trade-off as the local provider: a copy that lives for one run.
-COMMAND = "postgres -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+# Same durability trade-off and restore settings as the local provider: a copy that lives for one run.
+COMMAND = " ".join(
+    [
+        "postgres -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+        *(f"-c {key}={value}" for key, value in RESTORE_SETTINGS.items()),
+    ]
+)
 OWNER_LABEL = "preflight.owner"
 RUN_LABEL = "preflight.run"
 

@@ -32,7 +32,7 @@ from preflight.disk import full_error, log_says_full, says_full
 from preflight.environment import for_postgres
 from preflight.errors import InfrastructureError
 from preflight.postgres import binaries
-from preflight.postgres.base import Server, ServerInfo, server_version_num
+from preflight.postgres.base import RESTORE_SETTINGS, Server, ServerInfo, server_version_num
 
 SUPERUSER = "preflight"
 START_TIMEOUT = 30.0
@@ -41,6 +41,7 @@ SETTINGS = {
     "fsync": "off",
     "synchronous_commit": "off",
     "full_page_writes": "off",
+    **RESTORE_SETTINGS,
     "listen_addresses": "127.0.0.1",
     "max_connections": "40",
     "logging_collector": "off",
