@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -115,8 +116,41 @@ def preview(source: Source, project: Path, *extra: str) -> Preview:
     return Preview(wall, {k: float(v) for k, v in data["timings"].items()}, len(data["migrations"]))
 
 
-def django_env(server: Server, database: str, settings: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": server.info.url(database), "DJANGO_SETTINGS_MODULE": settings}
+# The project's settings with DATABASES pointed at DATABASE_URL, for the bare baselines
+# (what Preflight's own override does for the preview), whatever the settings read.
+BARE_SETTINGS = """
+import os
+from urllib.parse import unquote, urlsplit
+from {settings} import *  # noqa: F403
+_url = urlsplit(os.environ["DATABASE_URL"])
+DATABASES = {{"default": {{
+    "ENGINE": "django.db.backends.postgresql", "NAME": unquote(_url.path.lstrip("/")),
+    "USER": unquote(_url.username or ""), "PASSWORD": unquote(_url.password or ""),
+    "HOST": unquote(_url.hostname or ""), "PORT": str(_url.port or ""),
+}}}}
+"""
+
+
+def settings_of(project: Path) -> str:
+    """Return the settings module the project's manage.py sets."""
+    match = re.search(r"DJANGO_SETTINGS_MODULE['\"],\s*['\"]([\w.]+)", (project / "manage.py").read_text())
+    if not match:
+        raise BenchError(f"{project / 'manage.py'} sets no DJANGO_SETTINGS_MODULE")
+    return match.group(1)
+
+
+def django_env(server: Server, database: str, project: Path) -> dict[str, str]:
+    """Return the environment of a bare Django command of `project` on `database`."""
+    wrapper = project / "bench_bare_settings.py"
+    if not wrapper.exists():
+        wrapper.write_text(BARE_SETTINGS.format(settings=settings_of(project)))
+    url = server.info.url(database)
+    return {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "bench_bare_settings"}
+
+
+def migrate(python: str, server: Server, database: str, project: Path) -> float:
+    """Run bare `manage.py migrate` of `project` on `database`; return its wall time."""
+    return run([python, "manage.py", "migrate", "--no-input"], env=django_env(server, database, project), cwd=project)
 
 
 @dataclass
@@ -133,20 +167,18 @@ class Scale:
         return seconds / self.migrations * 1000
 
 
-def scale(source: Source, server: Server, project: Path, settings: str, python: str, n: int) -> Scale:
+def scale(source: Source, server: Server, project: Path, python: str, n: int) -> Scale:
     """Preview `project` (n pending migrations) from an empty database; time the baselines."""
     result = preview(source, project)
     if result.pending != n:
         raise BenchError(f"the preview saw {result.pending} pending migrations, not {n}")
     database = server.create_database("loop")
-    loop = run([python, "-c", SQLMIGRATE_LOOP], env=django_env(server, database, settings), cwd=project)
+    loop = run([python, "-c", SQLMIGRATE_LOOP], env=django_env(server, database, project), cwd=project)
     server.drop_database(database)
     database = server.create_database("migrate")
-    migrate = run(
-        [python, "manage.py", "migrate", "--no-input"], env=django_env(server, database, settings), cwd=project
-    )
+    bare = migrate(python, server, database, project)
     server.drop_database(database)
-    return Scale(n, result, loop, migrate)
+    return Scale(n, result, loop, bare)
 
 
 @dataclass
@@ -173,7 +205,6 @@ def end_to_end(
     source: Source,
     server: Server,
     project: Path,
-    settings: str,
     python: str,
     dump: Path,
     size_mb: float,
@@ -187,11 +218,9 @@ def end_to_end(
     started = time.perf_counter()
     server.drop_database(server.create_database("clone", template=database))
     clone = time.perf_counter() - started
-    migrate = run(
-        [python, "manage.py", "migrate", "--no-input"], env=django_env(server, database, settings), cwd=project
-    )
+    bare = migrate(python, server, database, project)
     server.drop_database(database)
-    return EndToEnd(dump.name, size_mb, result, restored, migrate, clone)
+    return EndToEnd(dump.name, size_mb, result, restored, bare, clone)
 
 
 @dataclass

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "entrypoint"))  # t
 
 import inputs
 import measure
-from history import SETTINGS, write_history
+from history import write_history
 
 from preflight import postgres
 from preflight.postgres import binaries
@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         for n in args.sizes:
             project = write_history(Path(tmp) / f"history-{n}", n)
             say(f"scaling: {n} migrations")
-            scales.append(measure.scale(source, server, project, SETTINGS, args.python, n))
+            scales.append(measure.scale(source, server, project, args.python, n))
         shop = inputs.copy_shop(Path(tmp) / "shop")
         dumps = []
         for lines in (SMALL_LINES,) if args.quick else (SMALL_LINES, LARGE_LINES):
@@ -254,11 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = []
         for dump, size_mb in dumps:
             say(f"end to end: {dump.name}")
-            runs.append(
-                measure.end_to_end(
-                    source, server, shop, inputs.SHOP_SETTINGS, args.python, dump, size_mb, bins.path("pg_restore")
-                )
-            )
+            runs.append(measure.end_to_end(source, server, shop, args.python, dump, size_mb, bins.path("pg_restore")))
         say("capture overhead")
         captures = [measure.capture(source, shop, dumps[-1][0], 1 if args.quick else 2)]
     say("provider start")
