@@ -2,11 +2,13 @@
 
     write_history(root, n)  # root/manage.py, root/benchsite/settings.py, root/ledger/migrations/0001..n
 
-Each migration is one small, realistic change, in a repeating cycle of ten: a new model
-(with a foreign key to the first one, as most tables point at a central one), then new
-fields of several types, indexes on fields just added, and a widened `CharField`. The
-app's `models.py` is written to match the last migration, so `makemigrations --check`
-finds nothing missing, as in a real project. The settings read `DATABASE_URL`.
+Each migration is one small, realistic change to one of the app's models, in turn: a field
+added (of several types), an index on it, the model's `CharField` widened, the index and
+the field removed again; every 100th migration creates a model (with a foreign key to the
+first one, as most tables point at a central one). So the history grows while the schema
+stays about the same size: the time per migration should not grow with the length. The
+app's `models.py` matches the last migration, so `makemigrations --check` finds nothing
+missing, as in a real project. The settings read `DATABASE_URL`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from pathlib import Path
 
 APP = "ledger"
 SETTINGS = "benchsite.settings"
-CYCLE = 10  # a new model every CYCLE migrations
 
 # Field types added in turn: (definition in a migration and in models.py).
 FIELD_TYPES = (
@@ -68,7 +69,7 @@ USE_TZ = True
 @dataclass
 class Model:
     name: str
-    fields: dict[str, str] = field(default_factory=dict)  # name -> definition
+    fields: dict[str, str] = field(default_factory=dict)  # name -> definition in models.py
     indexes: list[tuple[str, str]] = field(default_factory=list)  # (index name, field)
     name_length: int = 50
 
@@ -87,11 +88,26 @@ def _migration(number: int, name: str, previous: str | None, operations: list[st
     return f"{number:04d}_{name}", text
 
 
-def _step(number: int, models_: list[Model]) -> tuple[str, list[str]]:
-    """Return the name and operations of migration `number` (1-based), updating `models_`."""
-    position = (number - 1) % CYCLE
-    if position == 0:
-        model = Model(f"Entry{len(models_)}")
+@dataclass
+class History:
+    """The app's models as the migrations so far leave them."""
+
+    models: list[Model] = field(default_factory=list)
+    changes: int = 0  # migrations that changed a field (not created a model)
+    current: Model | None = None  # the model whose field goes through CHANGES
+
+    def step(self, number: int) -> tuple[str, list[str]]:
+        """Return the name and operations of migration `number` (1-based)."""
+        if number == 1 or number % NEW_MODEL_EVERY == 0:
+            return self._create(number)
+        if self.current is None or self.changes % len(CHANGES) == 0:
+            self.current = self.models[(self.changes // len(CHANGES)) % len(self.models)]
+        change = CHANGES[self.changes % len(CHANGES)]
+        self.changes += 1
+        return change(self.current, number)
+
+    def _create(self, number: int) -> tuple[str, list[str]]:
+        model = Model(f"Entry{len(self.models)}")
         fields = [
             '("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"))',
             f'("name", models.CharField(max_length={model.name_length}))',
@@ -99,34 +115,57 @@ def _step(number: int, models_: list[Model]) -> tuple[str, list[str]]:
         ]
         model.fields = {"name": f"models.CharField(max_length={model.name_length})"}
         model.fields["created"] = "models.DateTimeField(null=True)"
-        if models_:
-            first = models_[0].name
+        if self.models:
+            first = self.models[0].name
             reference = f'models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="{APP}.{first.lower()}")'
             fields.append(f'("owner", {reference})')
             model.fields["owner"] = f'models.ForeignKey("{first}", on_delete=models.CASCADE)'
-        models_.append(model)
+        self.models.append(model)
         joined = ", ".join(fields)
-        return f"{model.name.lower()}", [f'migrations.CreateModel(name="{model.name}", fields=[{joined}])']
-    model = models_[-1]
-    lower = model.name.lower()
-    if position in (3, 6):
-        column = list(model.fields)[-1]
-        index = f"{lower[:12]}_{column[:8]}_{number}_idx"
-        model.indexes.append((index, column))
-        operation = (
-            f'migrations.AddIndex(model_name="{lower}", index=models.Index(fields=["{column}"], name="{index}"))'
-        )
-        return f"{lower}_{column}_idx", [operation]
-    if position == CYCLE - 1:
-        model.name_length += 50
-        definition = f"models.CharField(max_length={model.name_length})"
-        model.fields["name"] = definition
-        return f"alter_{lower}_name", [f'migrations.AlterField(model_name="{lower}", name="name", field={definition})']
-    column = f"f{number}"
-    definition = FIELD_TYPES[number % len(FIELD_TYPES)]
+        return model.name.lower(), [f'migrations.CreateModel(name="{model.name}", fields=[{joined}])']
+
+
+def _add_field(model: Model, number: int) -> tuple[str, list[str]]:
+    column, definition = f"f{number}", FIELD_TYPES[number % len(FIELD_TYPES)]
     model.fields[column] = definition
-    operation = f'migrations.AddField(model_name="{lower}", name="{column}", field={definition})'
-    return f"{lower}_{column}", [operation]
+    lower = model.name.lower()
+    return f"{lower}_{column}", [f'migrations.AddField(model_name="{lower}", name="{column}", field={definition})']
+
+
+def _add_index(model: Model, number: int) -> tuple[str, list[str]]:
+    column, lower = list(model.fields)[-1], model.name.lower()
+    index = f"{lower[:10]}_{column}_idx"
+    model.indexes.append((index, column))
+    operation = f'models.Index(fields=["{column}"], name="{index}")'
+    return f"{lower}_{column}_idx", [f'migrations.AddIndex(model_name="{lower}", index={operation})']
+
+
+def _alter_name(model: Model, number: int) -> tuple[str, list[str]]:
+    model.name_length += 10
+    definition = f"models.CharField(max_length={model.name_length})"
+    model.fields["name"] = definition
+    lower = model.name.lower()
+    return f"alter_{lower}_name", [f'migrations.AlterField(model_name="{lower}", name="name", field={definition})']
+
+
+def _remove_index(model: Model, number: int) -> tuple[str, list[str]]:
+    index, column = model.indexes.pop()
+    lower = model.name.lower()
+    return f"remove_{lower}_{column}_idx", [f'migrations.RemoveIndex(model_name="{lower}", name="{index}")']
+
+
+def _remove_field(model: Model, number: int) -> tuple[str, list[str]]:
+    column = list(model.fields)[-1]
+    del model.fields[column]
+    lower = model.name.lower()
+    return f"remove_{lower}_{column}", [f'migrations.RemoveField(model_name="{lower}", name="{column}")']
+
+
+# A field's life: added, indexed, the model's name widened, index and field dropped again,
+# so the schema (what Django's state and PostgreSQL hold) stays about the same size while
+# the history grows; only a new model every NEW_MODEL_EVERY migrations adds to it.
+CHANGES = (_add_field, _add_index, _alter_name, _remove_index, _remove_field)
+NEW_MODEL_EVERY = 100
 
 
 def _models_py(models_: list[Model]) -> str:
@@ -153,13 +192,13 @@ def write_history(root: Path, n: int) -> Path:
     migrations.mkdir(parents=True, exist_ok=True)
     (root / APP / "__init__.py").write_text("")
     (migrations / "__init__.py").write_text("")
-    models_: list[Model] = []
+    history = History()
     previous = None
     for number in range(1, n + 1):
-        name, operations = _step(number, models_)
+        name, operations = history.step(number)
         previous, text = _migration(number, name if number > 1 else "initial", previous, operations)
         (migrations / f"{previous}.py").write_text(text)
-    (root / APP / "models.py").write_text(_models_py(models_))
+    (root / APP / "models.py").write_text(_models_py(history.models))
     return root
 
 
