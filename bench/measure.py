@@ -77,7 +77,9 @@ class Source:
             result = subprocess.run(["git", "-C", str(self.root), *args], capture_output=True, text=True)
             return result.stdout.strip()
 
-        commit = git("rev-parse", "--short", "HEAD") or "unknown commit"
+        commit = git("rev-parse", "--short", "HEAD")
+        if not commit:
+            return f"{self.root} (not a git checkout)"
         dirty = " (with uncommitted changes)" if git("status", "--porcelain", "--", "entrypoint") else ""
         return f"{self.root} at {commit}{dirty}"
 

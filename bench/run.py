@@ -219,6 +219,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--source", type=Path, default=inputs.REPO, help="Preflight source tree to measure")
     parser.add_argument("--out", type=Path, default=inputs.REPO / "docs" / "benchmarks.md", help="Markdown output")
     parser.add_argument("--python", default=sys.executable, help="the projects' interpreter (with Django)")
+    parser.add_argument("--label", help="what is measured, for the Markdown (default: the source's commit)")
     parser.add_argument(
         "--sizes", type=lambda text: tuple(int(n) for n in text.split(",")), help="history sizes, e.g. 60,300,1000"
     )
@@ -276,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(
         "# Benchmarks\n\n"
         f"Written by `python bench/run.py` ({mode}) on {datetime.date.today()}, measuring\n"
-        f"{source.describe()}. Rerun it to refresh; numbers from a busy machine are noisy.\n\n"
+        f"{args.label or source.describe()}. Rerun it to refresh; numbers from a busy machine are noisy.\n\n"
         f"{machine}\n\n{body}\n"
     )
     past = [g for g in found if not g.ok]
