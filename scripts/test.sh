@@ -31,6 +31,8 @@ python3 -m ruff check entrypoint tests bench
 python3 -m ruff format --check entrypoint tests bench
 say "mypy"
 python3 -m mypy
+say "import contracts (lint-imports: pyproject.toml [tool.importlinter])"
+PYTHONPATH="$PWD/entrypoint${PYTHONPATH:+:$PYTHONPATH}" lint-imports --no-logo
 
 say "Docker-API engine for the docker provider (Podman, locally built postgres:15)"
 if engine_env="$(bash scripts/podman-engine.sh start)"; then
