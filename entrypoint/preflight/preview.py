@@ -350,7 +350,7 @@ def _prepare_copy(
             failure = result.failure
             raise ProjectError(
                 f"the base code at {options.base_ref} failed to migrate an empty database: "
-                f"{failure.migration}: {failure.error.splitlines()[0]}",
+                f"{failure.migration}: {(failure.error.splitlines() or [''])[0]}",
                 "fix the base branch's migrations, or preview against --target-dump instead",
             )
     return Target(source="baseline", description=options.base_ref)

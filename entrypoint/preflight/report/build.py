@@ -115,7 +115,7 @@ def build_report(
         failure=_failure(applied.failure, project.root),
         irreversible=irreversible,
         restore_command=RESTORE_COMMAND if irreversible else None,
-        timings=timings,
+        timings=dict(timings),
         findings=findings,
         fail_on=fail_on,
         round_trip=trip,
