@@ -20,7 +20,7 @@ from preflight.disk import full_error, is_enospc
 from preflight.errors import InfrastructureError
 from preflight.postgres.base import Server
 from preflight.preview import PreviewOptions, preview
-from preflight.probe import runner
+from preflight.probe.session import ProbeSession
 from preflight.progress import Progress
 from preflight.project import Project
 from preflight.report.model import Report
@@ -51,10 +51,13 @@ def seed_database(server: Server, project: Project, lines: int | None, progress:
     lines = lines or int(config["lines"])
     seed = (project.root / "demo" / config["seed"]).read_text()
     database = server.create_database("production")
-    with progress.step("migrating the demo production database to its baseline"):
-        result = runner.run(project, "apply", server.info.url(database), to=list(config["baseline"]))
-    if result["failure"]:
-        raise InfrastructureError(f"the demo baseline failed: {result['failure']['error']}")
+    with (
+        progress.step("migrating the demo production database to its baseline"),
+        ProbeSession(project, server.info.url(database)) as probe,
+    ):
+        result = probe.apply(to=list(config["baseline"]))
+    if result.failure is not None:
+        raise InfrastructureError(f"the demo baseline failed: {result.failure.error}")
     with progress.step(f"generating {lines:,} order lines"), server.connect(database) as conn:
         conn.execute("SELECT set_config('preflight.demo_lines', %s, false)", (str(lines),))
         conn.execute(seed.encode())

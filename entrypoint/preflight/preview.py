@@ -28,7 +28,8 @@ from preflight.evidence.blocking import BlockingProbe, held_tables
 from preflight.evidence.facts import Facts
 from preflight.evidence.measured import Blocked
 from preflight.postgres.base import Server
-from preflight.probe import protocol, runner
+from preflight.probe import protocol
+from preflight.probe.errors import error_from
 from preflight.probe.session import ProbeSession
 from preflight.progress import Progress
 from preflight.project import Project
@@ -140,7 +141,7 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
             plan = probe.plan()
         timer.phases["probe_start"] = probe.start_seconds or 0.0  # the run's one Django start
         if plan.conflicts:
-            raise runner.error_from({"kind": "conflict", "message": _conflicts(plan.conflicts)}, project)
+            raise error_from({"kind": "conflict", "message": _conflicts(plan.conflicts)}, project)
         target_info = dataclasses.replace(target_info, has_migrations_table=plan.has_migrations_table)
         if target_info.lacks_migrations_table and options.refuse_empty_target:
             raise empty_target_error(target_info)
@@ -344,7 +345,8 @@ def _prepare_copy(
     with progress.step(f"migrating an empty database with the code at {options.base_ref}"), timer.phase("baseline"):
         with baseline.worktree(options.project.root, options.base_ref, progress.log) as base_root:
             base = dataclasses.replace(options.project, root=base_root)
-            result = protocol.ApplyAnswer.parse(runner.run(base, "apply", server.info.url(copy)))
+            with ProbeSession(base, server.info.url(copy)) as base_probe:  # the base code's own Django
+                result = base_probe.apply()
         _raise_if_full(server, result.failure)
         if result.failure is not None:
             failure = result.failure
