@@ -250,6 +250,14 @@ def _apply(
 
         try:
             applied = session.apply(lock_timeout=options.lock_timeout, capture=options.capture, on_progress=on_progress)
+        except PreflightError as exc:
+            # A full disk can take the server down mid-migration (a WAL write PANICs it): the
+            # probe then fails on its connection, and the migration it ran is what filled it.
+            what = f"applying {starts[-1][0]} on the copy" if starts else "migrating the copy"
+            full = None if isinstance(exc, InterruptedError_) else disk.server_full(server, what, str(exc))
+            if full is not None:
+                raise full from None
+            raise
         finally:
             ended = time.monotonic()
             if probe is not None:
