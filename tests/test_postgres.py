@@ -40,6 +40,35 @@ def test_local_start_settings_and_cleanup() -> None:
     assert not _alive(pid)
 
 
+def test_local_clusters_come_from_a_cache_without_a_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """initdb runs once per set of binaries; later runs copy its pristine cluster and set their own password."""
+    monkeypatch.setenv("PREFLIGHT_CLUSTER_CACHE", str(tmp_path / "cache"))
+    passwords = []
+    for _ in range(2):
+        provider = LocalProvider()
+        with provider as server:
+            cached = list((tmp_path / "cache").glob("cluster-*"))
+            assert len(cached) == 1 and (cached[0] / "PG_VERSION").exists()
+            passwords.append(server.info.password)
+            info = server.info
+            psycopg.connect(
+                host=info.host, port=info.port, user=info.user, password=info.password, dbname="postgres"
+            ).close()
+            for wrong in ("", "wrong", *passwords[:-1]):  # not the cache's, nor an earlier run's
+                with pytest.raises(psycopg.OperationalError):
+                    psycopg.connect(host=info.host, port=info.port, user=info.user, password=wrong, dbname="postgres")
+    assert passwords[0] != passwords[1]
+    # The cache holds no password: its pg_authid was written before any was set.
+    authid = (cached[0] / "global" / "1260").read_bytes()
+    assert not any(password.encode() in authid for password in passwords) and b"SCRAM-SHA-256" not in authid
+
+
+def test_local_without_a_cluster_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PREFLIGHT_CLUSTER_CACHE", "")
+    with LocalProvider() as server, server.connect() as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
 def test_local_cleanup_after_exception() -> None:
     provider = LocalProvider()
     with pytest.raises(RuntimeError, match="boom"), provider:
