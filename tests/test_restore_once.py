@@ -36,7 +36,9 @@ def test_the_dump_is_restored_into_the_only_copy(
     shop = Project(root=copy_project(EXAMPLE, tmp_path), settings="shop.settings", python=sys.executable)
     script = tmp_path / "list_databases.py"
     script.write_text(LIST_DATABASES)
-    mine = f"preflight\\_{janitor.me().host}\\_{janitor.me().pid}\\_%"  # this run's scratch databases
+    mine = f"preflight\\_{janitor.me().host}\\_{janitor.me().pid}\\_%"  # this process's scratch databases
+    # Other tests in this process leave theirs on the shared server: only the run's own count.
+    earlier = _databases(pg, mine)
     report = preview(
         PreviewOptions(
             project=shop,
@@ -51,11 +53,16 @@ def test_the_dump_is_restored_into_the_only_copy(
     lines = report.tests.tail.splitlines()
     current = lines[0].removeprefix("current: ")
     assert "_copy_" in current
-    assert lines[1:] == [f"database: {current}"]  # the copy the migrations ran on, and no template beside it
+    # the copy the migrations ran on, and no template beside it
+    assert [line for line in lines[1:] if line.removeprefix("database: ") not in earlier] == [f"database: {current}"]
     assert report.target.source == "dump" and report.target.dump_format == "custom"
     assert report.target.size_bytes and report.target.restore_seconds is not None
     assert "restore" in report.timings and "copy" not in report.timings
     assert report.round_trip is not None  # it went back and forth on that same copy
     assert report.probed_concurrency is probe_concurrency
-    with pg.connect() as conn:  # and nothing of the run is left on the server
-        assert conn.execute("SELECT count(*) FROM pg_database WHERE datname LIKE %s", (mine,)).fetchone() == (0,)
+    assert _databases(pg, mine) == earlier  # and nothing of the run is left on the server
+
+
+def _databases(pg: Server, pattern: str) -> set[str]:
+    with pg.connect() as conn:
+        return {name for (name,) in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (pattern,))}

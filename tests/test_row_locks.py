@@ -84,7 +84,9 @@ def test_data_migration_row_locks_block_the_gate_with_a_measured_wait(tmp_path: 
     (items,) = reserve["blocked"]
     assert items["row_writes_ms"] > 0  # a sampled row's FOR NO KEY UPDATE waited on the migration's row lock
     assert items["writes_ms"] == 0 and items["reads_ms"] == 0  # ROW EXCLUSIVE blocks no table lock request
-    assert [b["table"] for b in pinned["blocked"]] == ["stock_note"]
+    # 0003 holds stock_note for a few ms (shorter than a sampling round): a wait may or may not
+    # be caught, but never one on stock_item, which it does not touch.
+    assert {b["table"] for b in pinned["blocked"]} <= {"stock_note"}
     markdown = report_md.read_text()
     assert "Updates and deletes of 50,000 rows of stock_item wait up to" in markdown
     assert re.search(r"`stock_item` writes waited 0 ms, reads 0 ms, row writes \d", markdown), markdown
