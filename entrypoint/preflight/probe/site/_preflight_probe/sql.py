@@ -55,19 +55,29 @@ class States:
         self.current = (key, state, set(ancestors))
         return state
 
-    def advance(self, key: Key) -> None:
-        """Move the state on past `key` (after before(key)) and keep it for what follows."""
+    def advance(self, key: Key, moved: bool = False) -> None:
+        """Move the state on past `key` (after before(key)) and keep it for what follows.
+
+        `moved`: the caller already moved it (collecting the forwards SQL applies the
+        migration to the state, as the executor does), so it is only kept.
+        """
         assert self.current is not None and self.current[0] == key
         _, state, done = self.current
         self.current = None
-        try:
-            state = self.graph.nodes[key].mutate_state(state, preserve=False)
-        except Exception:
-            return  # a state this migration cannot reach: whoever follows builds theirs afresh
+        if not moved:
+            try:
+                state = self.graph.nodes[key].mutate_state(state, preserve=False)
+            except Exception:
+                return  # a state this migration cannot reach: whoever follows builds theirs afresh
         done.add(key)
         self.kept[key] = (state, done)
         while len(self.kept) > KEPT_STATES:
             self.kept.popitem(last=False)
+
+    def drop(self, key: Key) -> None:
+        """Forget the state before `key`: collecting its SQL failed half way through it."""
+        assert self.current is not None and self.current[0] == key
+        self.current = None
 
 
 def verb_sql(request: Detail, connection: Any, progress: Progress) -> Detail:
@@ -86,18 +96,25 @@ def verb_sql(request: Detail, connection: Any, progress: Progress) -> Detail:
         key = (planned.app_label, planned.name)
         migration = loader.graph.nodes[key]
         state = states.before(key)
-        entry = {"app": migration.app_label, "name": migration.name}
-        entry["forwards"] = collected_sql(migration, state, False, connection)
-        entry["backwards"] = collected_sql(migration, state, True, connection)
-        states.advance(key)
-        result.append(entry)
+        # Backwards first: it works on clones of the state before the migration. The forwards
+        # then apply the migration to that state itself, which is the state after it.
+        backwards = collected_sql(migration, state, True, connection)
+        forwards = collected_sql(migration, state, False, connection, in_place=True)
+        if forwards.get("error"):
+            states.drop(key)
+        else:
+            states.advance(key, moved=True)
+        result.append(
+            {"app": migration.app_label, "name": migration.name, "forwards": forwards, "backwards": backwards}
+        )
     return {"migrations": result}
 
 
-def collected_sql(migration: Any, state: Any, backwards: bool, connection: Any) -> Detail:
+def collected_sql(migration: Any, state: Any, backwards: bool, connection: Any, in_place: bool = False) -> Detail:
     """What `sqlmigrate [--backwards]` prints for `migration` with the database as it is now.
 
-    `state` is the project state before the migration; it is left as it is. The schema
+    `state` is the project state before the migration; it is left as it is, except that
+    with `in_place` the forwards move it past the migration (as the executor does). The schema
     editor reads the catalog for some names (a unique constraint to drop, an index to
     rename): the SQL depends on when it is asked.
     """
@@ -115,7 +132,7 @@ def collected_sql(migration: Any, state: Any, backwards: bool, connection: Any) 
                 migration.unapply(state, editor, collect_sql=True)  # works on clones of `state`
             else:
                 with tracking_operations(migration, mark):
-                    migration.apply(state.clone(), editor, collect_sql=True)
+                    migration.apply(state if in_place else state.clone(), editor, collect_sql=True)
         statements = list(editor.collected_sql)
     except Exception as exc:
         return {"error": f"{type(exc).__name__}: {exc}", "statements": [], "text": None}
