@@ -17,6 +17,7 @@ import hashlib
 import os
 import pwd
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -153,7 +154,7 @@ class LocalProvider:
             if result.returncode == 0:
                 return
             if says_full(result.stderr):
-                raise full_error("initdb could not write the throwaway cluster", self.tmp.parent if self.tmp else None)
+                raise full_error("initdb could not write the throwaway cluster", data.parent.parent)
             if data.exists():  # an unreadable cache: make a new cluster
                 janitor.remove_dir(data)
         result = self._run(
@@ -173,7 +174,7 @@ class LocalProvider:
         )
         if result.returncode != 0:
             if says_full(result.stderr, result.stdout):
-                raise full_error("initdb could not write the throwaway cluster", self.tmp.parent if self.tmp else None)
+                raise full_error("initdb could not write the throwaway cluster", data.parent.parent)
             raise InfrastructureError(
                 f"initdb failed: {_last_line(result.stderr)}",
                 "check free disk space in the temp dir (TMPDIR) and that --pg-bin is a full server install",
@@ -321,7 +322,7 @@ def _store(data: Path, cached: Path) -> None:
             if done.returncode == 0:
                 os.rename(partial / "data", cached)
         finally:
-            subprocess.run(["rm", "-rf", str(partial)], capture_output=True)
+            shutil.rmtree(partial, ignore_errors=True)
     except OSError:
         pass  # no cache (read-only home, a full disk, another run won the rename): initdb next time too
 

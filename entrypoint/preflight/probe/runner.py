@@ -1,7 +1,7 @@
 """One probe request in a session of its own, for callers that need a single answer.
 
-The pipeline keeps one `ProbeSession` for the whole run (preflight.probe.session); the
-baseline, the demo, tests and benchmarks that ask one thing use `run`. Errors map as in
+The pipeline, the demo and the --base-ref baseline keep a `ProbeSession` (preflight.probe.session);
+tests that ask one thing use `run`. Errors map as in
 preflight.probe.errors.
 """
 
@@ -24,21 +24,7 @@ def run(
     *,
     to: list[str] | None = None,
     on_progress: Callable[[dict[str, Any]], None] | None = None,
-    extra: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Run one probe verb and return its result, or raise the matching PreflightError.
-
-    `extra` takes the apply options as command-line words: --no-capture, --lock-timeout MS.
-    """
-    fields: dict[str, Any] = {}
-    words = list(extra or [])
-    while words:
-        word = words.pop(0)
-        if word == "--no-capture":
-            fields["capture"] = False
-        elif word == "--lock-timeout":
-            fields["lock_timeout"] = int(words.pop(0))
-        else:
-            raise ValueError(f"unknown probe option {word!r}")
+    """Run one probe verb and return its raw result, or raise the matching PreflightError."""
     with ProbeSession(project, database_url) as session:
-        return session.request(verb, to=to, on_progress=on_progress, **fields)
+        return session.request(verb, to=to, on_progress=on_progress)
