@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 from pathlib import Path
 
@@ -38,6 +39,31 @@ def test_local_start_settings_and_cleanup() -> None:
         assert server.info.password not in repr(server.info)
     assert not tmp.exists()
     assert not _alive(pid)
+
+
+def test_local_url_ahead_is_where_the_database_will_be() -> None:
+    provider = LocalProvider()
+    promised = provider.url_ahead("shop_copy")
+    with provider as server:
+        name = server.create_database("copy", name="shop_copy")
+        assert name == "shop_copy"
+        assert server.info.url(name) == promised  # the probe started with it finds the copy there
+        with psycopg.connect(promised) as conn:
+            assert conn.execute("SELECT current_database()").fetchone() == ("shop_copy",)
+
+
+def test_local_url_ahead_with_the_port_taken_meanwhile_starts_elsewhere() -> None:
+    provider = LocalProvider()
+    promised = provider.url_ahead("postgres")
+    port = int(promised.rsplit(":", 1)[1].split("/")[0])
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        with provider as server:
+            assert server.info.port != port
+            assert server.info.password in promised  # the same password: only the port moved
+            with server.connect() as conn:
+                assert conn.execute("SELECT 1").fetchone() == (1,)
 
 
 def test_local_clusters_come_from_a_cache_without_a_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ locks on the copy the migrations run on, and the round trip goes back and forth 
 
 from __future__ import annotations
 
+import socket
 import sys
 from pathlib import Path
 
@@ -66,3 +67,26 @@ def test_the_dump_is_restored_into_the_only_copy(
 def _databases(pg: Server, pattern: str) -> set[str]:
     with pg.connect() as conn:
         return {name for (name,) in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (pattern,))}
+
+
+def test_the_probe_follows_the_server_when_its_promised_port_was_taken(
+    demo_dump: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The probe starts before the local server, with the URL it was promised; a port taken
+    in between moves the server, and the run goes on with a probe on the right URL."""
+    from preflight.postgres import local
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    ports = iter([taken.getsockname()[1]])
+    real = local.free_port
+    monkeypatch.setattr(local, "free_port", lambda: next(ports, None) or real())
+    shop = Project(root=copy_project(EXAMPLE, tmp_path), settings="shop.settings", python=sys.executable)
+    with taken:
+        report = preview(
+            PreviewOptions(project=shop, target_dump=demo_dump, postgres="local", round_trip=False),
+            QuietProgress(),
+        )
+    assert [m.label for m in report.migrations] and all(m.status == "applied" for m in report.migrations)
+    assert report.timings["probe_start"] > 0

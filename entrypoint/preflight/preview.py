@@ -27,7 +27,7 @@ from preflight.evidence import failure as evidence_failure
 from preflight.evidence.blocking import BlockingProbe, held_tables
 from preflight.evidence.facts import Facts
 from preflight.evidence.measured import Blocked
-from preflight.postgres.base import Server
+from preflight.postgres.base import Server, unique_name
 from preflight.probe import protocol
 from preflight.probe.errors import error_from
 from preflight.probe.session import ProbeSession
@@ -109,17 +109,18 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
             reader = stack.enter_context(closing(target.read_dump(dump, options.pg_bin)))
             if postgres.needs_major(spec, options.image):
                 source_version = reader.result()[1]
+        provider = postgres.start(
+            spec, pg_bin=options.pg_bin, pg_user=options.pg_user, image=options.image, major=_major(source_version)
+        )
+        # One probe for the whole run, started as early as its URL is known: Django sets
+        # itself up while the server starts (local: the URL is known before) and the dump
+        # is restored into the copy; the plan request waits for it.
+        copy_name = unique_name("copy")
+        early_url = provider.url_ahead(copy_name)
+        probe = stack.enter_context(ProbeSession(project, early_url, early=True)) if early_url else None
         with progress.step(f"starting throwaway PostgreSQL ({options.postgres})"), timer.phase("server"):
             try:
-                server = stack.enter_context(
-                    postgres.start(
-                        spec,
-                        pg_bin=options.pg_bin,
-                        pg_user=options.pg_user,
-                        image=options.image,
-                        major=_major(source_version),
-                    )
-                )
+                server = stack.enter_context(provider)
             except PreflightError:
                 if dumping is not None:
                     dumping.result()  # a failed pg_dump came first (a full disk fails it before initdb)
@@ -131,11 +132,12 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
             progress.log(f"removed what a killed run left: {line}")
         stack.enter_context(_full_disk_named(server))
         with timer.phase("server"):  # the one copy the run migrates, named before anything goes in
-            copy = server.create_database("copy")
+            copy = server.create_database("copy", name=copy_name)
         url = server.info.url(copy)
-        # One probe for the whole run, started now: Django sets itself up while the dump is
-        # restored into the copy, and the plan request waits for it.
-        probe = stack.enter_context(ProbeSession(project, url, early=True))
+        if probe is None or url != early_url:
+            if probe is not None:
+                probe.close()  # the promised port was taken meanwhile: that probe has the wrong URL
+            probe = stack.enter_context(ProbeSession(project, url, early=True))
         target_info = _prepare_copy(options, server, copy, dump, reader, url_facts, timer, progress)
         with progress.step("reading the migration plan"), timer.phase("plan"):
             plan = probe.plan()

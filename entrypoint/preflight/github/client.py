@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from preflight import secrets
 from preflight.errors import PreflightError, UsageError
@@ -20,6 +19,9 @@ from preflight.errors import PreflightError, UsageError
 MAX_WAIT_S = 60.0
 RETRIES = 3
 BOT_LOGIN = "github-actions[bot]"  # who GITHUB_TOKEN comments as
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class GitHubError(PreflightError):
@@ -34,6 +36,10 @@ class GitHub:
     def __init__(
         self, api_url: str, token: str, client: httpx.Client | None = None, sleep: Callable[[float], None] = time.sleep
     ) -> None:
+        # httpx is imported here, not at the top: every run imports this module, few talk to GitHub,
+        # and importing httpx takes 0.15 s of the start-up.
+        import httpx
+
         secrets.register(token)
         self.http = client or httpx.Client(timeout=30.0)
         self.api_url = api_url.rstrip("/")
@@ -46,6 +52,8 @@ class GitHub:
         self.sleep = sleep
 
     def request(self, method: str, path_or_url: str, **kwargs: Any) -> httpx.Response:
+        import httpx
+
         url = path_or_url if path_or_url.startswith("http") else f"{self.api_url}{path_or_url}"
         for attempt in range(RETRIES + 1):
             try:
@@ -82,7 +90,7 @@ class GitHub:
             body = {}
         message = str(body.get("message") or response.reason_phrase)
         details = "; ".join(str(e.get("message") or e.get("code")) for e in body.get("errors") or [] if e)
-        what = f"GitHub answered {response.status_code} to {method} {httpx.URL(url).path}: {message}"
+        what = f"GitHub answered {response.status_code} to {method} {urlsplit(url).path}: {message}"
         what = secrets.redact(f"{what} ({details})" if details else what)
         if response.status_code == 403:
             raise ForbiddenError(

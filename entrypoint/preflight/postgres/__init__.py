@@ -7,14 +7,28 @@ whether the block succeeded, raised or was interrupted.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from types import TracebackType
+from typing import Protocol
 
 from preflight.errors import UsageError
 from preflight.postgres.base import Server, ServerInfo
 
-__all__ = ["PROVIDERS", "Server", "ServerInfo", "docker_available", "needs_major", "resolve", "start"]
+__all__ = ["PROVIDERS", "Provider", "Server", "ServerInfo", "docker_available", "needs_major", "resolve", "start"]
 
 PROVIDERS = ("auto", "local", "docker", "external:URL")
+
+
+class Provider(Protocol):
+    """A throwaway server: entering starts it and yields the `Server`, leaving removes it all."""
+
+    def url_ahead(self, dbname: str) -> str | None:
+        """The URL `dbname` will have once the server runs, when known before it starts."""
+
+    def __enter__(self) -> Server: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
 
 
 def docker_available() -> bool:
@@ -43,7 +57,7 @@ def start(
     pg_user: str | None = None,
     image: str | None = None,
     major: int | None = None,
-) -> AbstractContextManager[Server]:
+) -> Provider:
     """Return the provider named by `spec` (auto, local, docker or external:URL)."""
     spec = resolve(spec)
     if spec == "local":

@@ -55,8 +55,7 @@ class ServerInfo:
 
     def url(self, dbname: str) -> str:
         """Return a DATABASE_URL for the probe (it stays in the child's environment)."""
-        auth = f"{quote(self.user, safe='')}:{quote(self.password, safe='')}"
-        return f"postgresql://{auth}@{quote(self.host, safe='')}:{self.port}/{quote(dbname, safe='')}"
+        return database_url(self.host, self.port, self.user, self.password, dbname)
 
     def client_env(self) -> dict[str, str]:
         """Return libpq variables for pg_restore/psql (password via env, never argv)."""
@@ -66,6 +65,12 @@ class ServerInfo:
             "PGUSER": self.user,
             "PGPASSWORD": self.password,
         }
+
+
+def database_url(host: str, port: int, user: str, password: str, dbname: str) -> str:
+    """Return the postgresql:// URL of `dbname`, every part quoted."""
+    auth = f"{quote(user, safe='')}:{quote(password, safe='')}"
+    return f"postgresql://{auth}@{quote(host, safe='')}:{port}/{quote(dbname, safe='')}"
 
 
 def unique_name(prefix: str) -> str:
@@ -100,9 +105,13 @@ class Server:
     def connect(self, dbname: str = "postgres") -> psycopg.Connection:
         return psycopg.connect(self.info.conninfo(dbname), autocommit=True, connect_timeout=10)
 
-    def create_database(self, prefix: str = "db", template: str | None = None) -> str:
-        """Create a uniquely named database (a copy of `template` when given)."""
-        name = unique_name(prefix)
+    def create_database(self, prefix: str = "db", template: str | None = None, name: str | None = None) -> str:
+        """Create a uniquely named database (a copy of `template` when given).
+
+        `name`: one `unique_name(prefix)` gave earlier (a probe started before the server
+        was told the URL it will find the database at).
+        """
+        name = name or unique_name(prefix)
         query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if template:
             query += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))

@@ -61,6 +61,10 @@ class DockerProvider:
         self.container: Any = None
         self._watch: str | None = None
 
+    def url_ahead(self, dbname: str) -> None:
+        """Unknown before the start: the engine maps the port when the container runs."""
+        return None
+
     def __enter__(self) -> Server:
         try:
             try:

@@ -24,6 +24,10 @@ class ExternalProvider:
         self.url = url
         self.server: Server | None = None
 
+    def url_ahead(self, dbname: str) -> None:
+        """Not offered: the server is checked (reachable, may create databases) before anything uses it."""
+        return None
+
     def __enter__(self) -> Server:
         try:
             params = psycopg.conninfo.conninfo_to_dict(self.url)

@@ -35,7 +35,7 @@ from preflight.disk import full_error, log_says_full, says_full
 from preflight.environment import for_postgres
 from preflight.errors import InfrastructureError
 from preflight.postgres import binaries
-from preflight.postgres.base import RESTORE_SETTINGS, Server, ServerInfo, server_version_num
+from preflight.postgres.base import RESTORE_SETTINGS, Server, ServerInfo, database_url, server_version_num
 
 SUPERUSER = "preflight"
 START_TIMEOUT = 30.0
@@ -67,6 +67,7 @@ class LocalProvider:
         self.process: subprocess.Popen[bytes] | None = None
         self.server: Server | None = None
         self._watch: str | None = None
+        self._planned: tuple[int, str] | None = None  # the port and password url_ahead promised
 
     @staticmethod
     def _run_as(pg_user: str | None) -> pwd.struct_passwd | None:
@@ -107,6 +108,20 @@ class LocalProvider:
             "let it traverse the path (chmod o+x) or set TMPDIR to a directory it can reach",
         )
 
+    def url_ahead(self, dbname: str) -> str:
+        """Return the URL `dbname` will have on this server once it runs.
+
+        The port and the password are chosen now, so the probe can start (and Django set
+        itself up) while the cluster is made. Should the port be taken by then, the server
+        starts on another one and `Server.info` says which.
+        """
+        if self._planned is None:
+            password = secrets.token_urlsafe(24)
+            secret_registry.register(password)
+            self._planned = (free_port(), password)
+        port, password = self._planned
+        return database_url("127.0.0.1", port, SUPERUSER, password, dbname)
+
     def __enter__(self) -> Server:
         try:
             return self._start()
@@ -121,12 +136,12 @@ class LocalProvider:
         self.tmp = janitor.make_dir("pg", self._parent_dir())
         if self.run_as:
             os.chown(self.tmp, self.run_as.pw_uid, self.run_as.pw_gid)
-        password = secrets.token_urlsafe(24)
+        planned_port, password = self._planned or (None, secrets.token_urlsafe(24))
         secret_registry.register(password)
         data = self.tmp / "data"
         self._cluster(data)
         for attempt in range(3):
-            port = free_port()
+            port = planned_port if attempt == 0 and planned_port else free_port()
             if self._launch(data, port):
                 break
             if attempt == 2:

@@ -187,7 +187,7 @@ class ProbeSession:
         answers = os.fdopen(answers_read, encoding="utf-8", errors="replace")
         self._threads = [
             threading.Thread(target=self._read_answers, args=(answers,), daemon=True),
-            threading.Thread(target=self._read_output, daemon=True),
+            threading.Thread(target=self._read_output, args=(self._process.stdout,), daemon=True),
         ]
         for thread in self._threads:
             thread.start()
@@ -207,6 +207,7 @@ class ProbeSession:
             if process is not None:
                 _kill_group(process)  # still running, or whatever the project's code left in its group
         finally:
+            self._process = None  # closed: a second close does nothing
             self._stack.close()
             for thread in self._threads:
                 thread.join(_GRACE)
@@ -217,9 +218,9 @@ class ProbeSession:
                 self._answers.put(line)
         self._answers.put(_CLOSED)
 
-    def _read_output(self) -> None:
-        assert self._process is not None and self._process.stdout is not None
-        for line in self._process.stdout:
+    def _read_output(self, output: IO[str] | None) -> None:
+        assert output is not None
+        for line in output:
             self.tail.append(line.rstrip("\n"))
 
     # -- one request -------------------------------------------------------------------
