@@ -130,7 +130,8 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
                 url_facts = dumping.result()
         for line in server.swept:
             progress.log(f"removed what a killed run left: {line}")
-        stack.enter_context(_full_disk_named(server))
+        doing = Doing()
+        stack.enter_context(_full_disk_named(server, doing))
         with timer.phase("server"):  # the one copy the run migrates, named before anything goes in
             copy = server.create_database("copy", name=copy_name)
         url = server.info.url(copy)
@@ -154,7 +155,7 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
             sql = probe.sql(on_progress=lambda e: step.advance(e["migration"]))
         with progress.step("checking the SQL against the rules"), timer.phase("rules"):
             static, facts = _static_findings(options, server, copy, plan, sql, target_info, url_facts)
-        applied, blocked = _apply(options, server, copy, probe, facts, len(pending), timer, progress)
+        applied, blocked = _apply(options, server, copy, probe, facts, len(pending), timer, progress, doing)
         _raise_if_full(server, applied.failure)
         failure_facts = None
         if applied.failure is not None:
@@ -173,6 +174,7 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
                 timer.phase("round_trip"),
             ):
                 back_to = [f"{app}.{to}" for app, to in plan.rollback.items()]
+                doing.what = "the round trip on the copy"
                 trip_answer = probe.roundtrip(back_to)
                 _raise_if_full(server, trip_answer.backward, trip_answer.forward)
                 trip = runs.round_trip(trip_answer)
@@ -238,6 +240,7 @@ def _apply(
     count: int,
     timer: Timer,
     progress: Progress,
+    doing: Doing,
 ) -> tuple[protocol.ApplyAnswer, dict[str, list[Blocked]] | None]:
     """Apply the pending migrations; with --probe-concurrency, measure who waited meanwhile."""
     probe = None
@@ -248,22 +251,17 @@ def _apply(
 
         def on_progress(event: dict[str, Any]) -> None:
             starts.append((event["migration"], time.monotonic()))
+            doing.what = f"applying {event['migration']} on the copy"
             step.advance(event["migration"])
 
+        doing.what = "migrating the copy"
         try:
             applied = session.apply(lock_timeout=options.lock_timeout, capture=options.capture, on_progress=on_progress)
-        except PreflightError as exc:
-            # A full disk can take the server down mid-migration (a WAL write PANICs it): the
-            # probe then fails on its connection, and the migration it ran is what filled it.
-            what = f"applying {starts[-1][0]} on the copy" if starts else "migrating the copy"
-            full = None if isinstance(exc, InterruptedError_) else disk.server_full(server, what, str(exc))
-            if full is not None:
-                raise full from None
-            raise
         finally:
             ended = time.monotonic()
             if probe is not None:
                 probe.stop()
+        doing.what = "the throwaway server"
     if probe is None:
         return applied, None
     # Each migration's window ends where the next one starts, the last one's with the apply.
@@ -278,15 +276,26 @@ def _apply(
     return applied, blocked
 
 
+@dataclass
+class Doing:
+    """What the run is doing on the throwaway server, for naming a full disk."""
+
+    what: str = "the throwaway server"
+
+
 @contextmanager
-def _full_disk_named(server: Server) -> Iterator[None]:
-    """Turn any failure that a full disk under the server caused into the full-disk error (exit 6)."""
+def _full_disk_named(server: Server, doing: Doing) -> Iterator[None]:
+    """Turn any failure that a full disk under the server caused into the full-disk error (exit 6).
+
+    A full disk can take the server down mid-migration (a WAL write PANICs it): the probe
+    then fails on its connection, and `doing` names the migration that filled it.
+    """
     try:
         yield
     except (InfrastructureError, InterruptedError_):
         raise
     except (PreflightError, psycopg.Error) as exc:
-        full = disk.server_full(server, "the throwaway server", str(exc))
+        full = disk.server_full(server, doing.what, str(exc))
         if full is not None:
             raise full from None
         raise
