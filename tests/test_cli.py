@@ -210,6 +210,7 @@ def test_interrupt_during_restore_leaves_nothing(how: str, tmp_path: Path, tmpdi
         seen.append(line)
         if "restoring slow.sql" in line:
             break
+    assert "restoring slow.sql (psql)" in seen[-1]  # a plain-SQL dump is replayed by psql, not pg_restore
     time.sleep(0.5)
     if how == "ctrl-c":
         os.killpg(process.pid, signal.SIGINT)  # what a terminal sends: the whole process group

@@ -151,7 +151,14 @@ def test_demo_output_paths_are_checked_before_any_work(
         (b"dangerous\n", ".preflight.yml: top level: must be a mapping (key: value lines), not plain text"),
         (b"rules: [LK208]\n", ".preflight.yml: rules: must be a mapping. E.g. rules: {LK208: off}"),
         (b"thresholds: [1000]\n", ".preflight.yml: thresholds: must be a mapping"),
-        (b"thresholds: {lock_ms: yes}\n", ".preflight.yml: thresholds.lock_ms: True is not a whole number"),
+        (
+            b"thresholds: {lock_ms: yes}\n",
+            ".preflight.yml: thresholds.lock_ms: True is not a whole number. E.g. lock_ms: 1000",
+        ),
+        (
+            b"thresholds: {lock_ms: -1}\n",
+            ".preflight.yml: thresholds.lock_ms: -1 is negative. Use 0 or more, e.g. lock_ms: 1000",
+        ),
         (b"approvals:\n  migration: a.b\n  reason: ok\n", ".preflight.yml: approvals: must be a list"),
         (b"approvals:\n  - {rule: [DS102], reason: ok}\n", ".preflight.yml: approvals[0].rule: no rule ['DS102']"),
         (b"1: x\n", ".preflight.yml: 1: unknown key"),
@@ -576,3 +583,10 @@ def test_action_inputs(inputs: dict[str, str], message: str, tmp_path: Path, mon
     assert message.format(ws=workspace) in raised.value.line()
     assert raised.value.exit_code == 2
     assert "ss-97" not in raised.value.line()
+
+
+def test_a_cause_ending_in_a_question_takes_no_full_stop() -> None:
+    # libpq ends "connection refused" with "Is the server running on that host ...?"
+    error = PreflightError("cannot reach the target: Is the server running on that host?", "check --target-url")
+    assert error.line() == "cannot reach the target: Is the server running on that host? Check --target-url"
+    assert PreflightError("the dump is empty", "make a new one").line() == "the dump is empty. Make a new one"

@@ -65,6 +65,10 @@ class Config:
     path: Path | None = None
 
 
+# A threshold's example value, for the fix of a wrong one.
+EXAMPLES = {"locking_rows": 10000, "lock_ms": 1000, "rewrite_bytes": 10000000, "statement_ms": 5000}
+
+
 def _fail(path: Path, where: str, problem: str, fix: str) -> ConfigError:
     return ConfigError(f"{path.name}: {where}: {problem}", fix)
 
@@ -108,8 +112,11 @@ def load(path: Path) -> Config:
     for key, value in thresholds.items():
         if key not in known:
             raise _fail(path, f"thresholds.{key}", "unknown threshold", f"use {', '.join(known)}")
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise _fail(path, f"thresholds.{key}", f"{value!r} is not a whole number", "e.g. locking_rows: 10000")
+        example = f"{key}: {EXAMPLES[key]}"
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _fail(path, f"thresholds.{key}", f"{value!r} is not a whole number", f"e.g. {example}")
+        if value < 0:
+            raise _fail(path, f"thresholds.{key}", f"{value} is negative", f"use 0 or more, e.g. {example}")
     config.settings.thresholds = Thresholds(**thresholds)
     fail_on = data.get("fail_on")
     if fail_on is not None and (not isinstance(fail_on, str) or fail_on not in FAIL_ON):

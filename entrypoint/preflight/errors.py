@@ -36,9 +36,11 @@ class PreflightError(Exception):
 
     def line(self) -> str:
         """Return the one-line message: cause, then fix."""
+        # A cause that ends in its own mark ("... exist?") takes no full stop after it.
+        cause = self.cause if self.cause.endswith(("?", "!")) else f"{self.cause}."
         if not self.fix:
-            return f"{self.cause}."
-        return f"{self.cause}. {self.fix[0].upper()}{self.fix[1:]}"
+            return cause
+        return f"{cause} {self.fix[0].upper()}{self.fix[1:]}"
 
 
 class BlockedError(PreflightError):
