@@ -16,7 +16,8 @@ Three layers, each for what the one before cannot do:
      worktree, scratch databases on an external server, containers.
 3. The next run sweeps what a dead run left when its watchdog died too (`sweep_dirs`,
    `Server.sweep`, the docker provider, `baseline`): only things that carry an owner mark
-   of this machine whose process is gone.
+   of this machine whose process is gone. That includes a half-written copy into the
+   cluster cache (`cache_dir`): it is written into a temp dir of ours, then renamed.
 
 Owner marks: temp dirs are named `preflight-<kind>-<host>-<pid>-<random>` and hold a
 `.preflight-owner` file; scratch databases are named `preflight_<host>_<pid>_...` and
@@ -288,11 +289,28 @@ def temp_dir(kind: str, parent: str | Path | None = None, **extra: Any) -> Itera
 # -- the next run's sweep ----------------------------------------------------------------
 
 
+def cache_dir() -> Path | None:
+    """Return where Preflight keeps things between runs (the local provider's clusters); None: nowhere.
+
+    $PREFLIGHT_CLUSTER_CACHE (set empty: no cache), else $XDG_CACHE_HOME/preflight or
+    ~/.cache/preflight. An entry is copied into a temp dir of ours there first, then
+    renamed into place, so the sweep looks there as well as in the temp dirs.
+    """
+    root = os.environ.get("PREFLIGHT_CLUSTER_CACHE")
+    if root == "":
+        return None
+    if root is None:
+        root = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "preflight")
+    return Path(root)
+
+
 def sweep_dirs(parents: Iterable[str | Path] = ()) -> list[str]:
     """Remove temp dirs whose owner died on this machine (with a server still running in
-    one, and the git worktree in one); return a line for each."""
+    one, and the git worktree in one), in the temp dirs and the cache; return a line for each."""
     removed = []
-    for parent in dict.fromkeys(str(p) for p in (tempfile.gettempdir(), *FALLBACK_TEMP_DIRS, *parents)):
+    cache = cache_dir()
+    places = (tempfile.gettempdir(), *FALLBACK_TEMP_DIRS, *([cache] if cache else []), *parents)
+    for parent in dict.fromkeys(str(p) for p in places):
         try:
             entries = [e.path for e in os.scandir(parent) if e.name.startswith("preflight-") and e.is_dir()]
         except OSError:

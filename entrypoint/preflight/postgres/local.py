@@ -17,7 +17,6 @@ import hashlib
 import os
 import pwd
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -313,31 +312,30 @@ def cluster_cache(initdb: str, run_as: pwd.struct_passwd | None) -> Path | None:
     $PREFLIGHT_CLUSTER_CACHE (empty: no cache), else $XDG_CACHE_HOME/preflight or
     ~/.cache/preflight. The key is initdb's path, its size and modification time, and the uid.
     """
-    root = os.environ.get("PREFLIGHT_CLUSTER_CACHE")
-    if root == "":
-        return None
+    root = janitor.cache_dir()
     if root is None:
-        root = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "preflight")
+        return None
     try:
         stat = os.stat(initdb)
     except OSError:
         return None
     key = hashlib.sha256(f"{os.path.realpath(initdb)}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
     uid = run_as.pw_uid if run_as else os.geteuid()
-    return Path(root) / f"cluster-{key}-{uid}"
+    return root / f"cluster-{key}-{uid}"
 
 
 def _store(data: Path, cached: Path) -> None:
     """Copy a new cluster into the cache, atomically: a half-written one is never used."""
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = Path(tempfile.mkdtemp(prefix=".partial-", dir=cached.parent))
+        # A marked temp dir of this run: the watchdog, or the next run's sweep, removes it if we die mid-copy.
+        partial = janitor.make_dir("partial", cached.parent)
         try:
-            done = subprocess.run(["cp", "-a", str(data), str(partial / "data")], capture_output=True)
+            done = subprocess.run(["cp", "-a", str(data), str(partial / "data")], capture_output=True, **janitor.tied())
             if done.returncode == 0:
                 os.rename(partial / "data", cached)
         finally:
-            shutil.rmtree(partial, ignore_errors=True)
+            janitor.remove_dir(partial)
     except OSError:
         pass  # no cache (read-only home, a full disk, another run won the rename): initdb next time too
 
