@@ -186,6 +186,16 @@ def growth_line(scales: list[measure.Scale]) -> str:
     )
 
 
+def progress(s: measure.Scale) -> str:
+    """Return one size's ms per migration, for the log while the run goes on."""
+    phases = ", ".join(f"{p.replace('_', ' ')} {_ms(s.preview.phase(p) / s.migrations)}" for p in PHASES)
+    loop = f"; sqlmigrate loop {loop_cell(s.sqlmigrate_loop)}" if s.sqlmigrate_loop else ""
+    return (
+        f"  ms a migration: preview {phases}, wall {_ms(s.preview.wall / s.migrations)}; "
+        f"migrate command {_ms(s.bare_migrate.work / s.migrations)}{loop}"
+    )
+
+
 def scaling_section(scales: list[measure.Scale]) -> str:
     parts = [
         "## Scaling: one app, N migrations, from an empty database\n\n"
@@ -399,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
                 # The sqlmigrate baseline only on the growing history: the constant one is for linearity.
                 limit = args.loop_sample if history == "growing" else None
                 scales.append(measure.scale(source, server, project, args.python, n, history=history, loop_limit=limit))
+                say(progress(scales[-1]))
         shop = inputs.copy_shop(Path(tmp) / "shop")
         dumps = []
         for lines in (SMALL_LINES,) if args.quick or args.no_large else (SMALL_LINES, LARGE_LINES):
