@@ -201,14 +201,19 @@ class Sample:
         return range(self.offset, pending, self.step)
 
 
-def loop_sample(pending: int, limit: int) -> Sample:
-    """Return a systematic sample of at most `limit` of `pending` migrations (all when 0 or enough).
+# Up to this many pending migrations the loop calls sqlmigrate on every one (--quick's sizes).
+LOOP_ALL_UP_TO = 300
 
-    Every k-th migration, from the middle of the first k: a `sqlmigrate` call costs about
-    linearly more the later its migration (Django rebuilds the state up to it), so a
-    systematic sample's mean cost is the whole loop's, which a prefix's would not be.
+
+def loop_sample(pending: int, limit: int, all_up_to: int = LOOP_ALL_UP_TO) -> Sample:
+    """Return a systematic sample of at most `limit` of `pending` migrations.
+
+    All of them when `limit` is 0, or `pending` is at most `all_up_to` or `limit`. Else every
+    k-th, from the middle of the first k: a `sqlmigrate` call costs more the later its
+    migration (Django rebuilds the state up to it), so a systematic sample's mean cost is the
+    whole loop's, which a prefix's would not be.
     """
-    if limit <= 0 or pending <= limit:
+    if limit <= 0 or pending <= max(limit, all_up_to):
         return Sample()
     step = -(-pending // limit)  # ceiling: at most `limit` calls
     return Sample(step, (step - 1) // 2)
@@ -267,9 +272,8 @@ class Scale:
         return self.preview.wall / self.bare_migrate.wall
 
 
-def sqlmigrate_loop(python: str, env: dict[str, str], project: Path, n: int, limit: int) -> Loop:
-    """Run `sqlmigrate` for all of `project`'s n pending migrations, or a systematic sample."""
-    sample = loop_sample(n, limit)
+def sqlmigrate_loop(python: str, env: dict[str, str], project: Path, n: int, sample: Sample) -> Loop:
+    """Run `sqlmigrate` for `sample` of `project`'s n pending migrations (all, or every k-th)."""
     command = [python, "-c", SQLMIGRATE_LOOP, str(sample.step), str(sample.offset)]
     wall, stdout = run_output(command, env=env, cwd=project)
     data = last_json(stdout)
@@ -290,7 +294,8 @@ def scale(
 ) -> Scale:
     """Preview `project` (n pending migrations) from an empty database; time the baselines.
 
-    `loop_limit`: at most this many sqlmigrate calls (0: all); None: no sqlmigrate loop.
+    `loop_limit`: above LOOP_ALL_UP_TO migrations, at most this many sqlmigrate calls (0: all);
+    None: no sqlmigrate loop.
     """
     result = preview(source, project)
     if result.pending != n:
@@ -298,7 +303,8 @@ def scale(
     loop = None
     if loop_limit is not None:
         database = server.create_database("loop")
-        loop = sqlmigrate_loop(python, django_env(server, database, project), project, n, loop_limit)
+        sample = loop_sample(n, loop_limit)
+        loop = sqlmigrate_loop(python, django_env(server, database, project), project, n, sample)
         server.drop_database(database)
     database = server.create_database("migrate")
     bare = bare_migrate(python, django_env(server, database, project), project)

@@ -20,21 +20,21 @@ from history import write_history  # noqa: E402
 from preflight.postgres.base import Server  # noqa: E402
 
 
-@pytest.mark.parametrize(("pending", "limit"), [(60, 300), (300, 300), (3000, 0), (1, 1)])
-def test_loop_runs_every_migration_up_to_the_limit(pending: int, limit: int) -> None:
+@pytest.mark.parametrize(("pending", "limit"), [(60, 150), (300, 150), (3000, 0), (400, 400)])
+def test_loop_runs_every_migration_up_to_the_threshold_or_the_limit(pending: int, limit: int) -> None:
     assert list(measure.loop_sample(pending, limit).positions(pending)) == list(range(pending))
 
 
-def test_loop_sample_of_3000_is_every_tenth_from_the_middle() -> None:
-    positions = list(measure.loop_sample(3000, 300).positions(3000))
-    assert positions == list(range(4, 3000, 10))
+def test_loop_sample_of_3000_is_every_twentieth_from_the_middle() -> None:
+    positions = list(measure.loop_sample(3000, 150).positions(3000))
+    assert positions == list(range(9, 3000, 20))
 
 
 @pytest.mark.parametrize("pending", [301, 999, 1000, 1001, 2999, 3000, 10_007])
 def test_loop_sample_is_at_most_the_limit_and_spread_over_the_whole_plan(pending: int) -> None:
-    sample = measure.loop_sample(pending, 300)
+    sample = measure.loop_sample(pending, 150)
     positions = list(sample.positions(pending))
-    assert 150 < len(positions) <= 300
+    assert 75 < len(positions) <= 150
     # a call costs more the later its migration: the sample's mean position is the plan's
     assert abs(sum(positions) / len(positions) - (pending - 1) / 2) <= sample.step
     assert positions[0] < sample.step and positions[-1] >= pending - sample.step
@@ -45,8 +45,8 @@ def test_sampled_loop_runs_real_sqlmigrate_calls_and_says_so(pg: Server, tmp_pat
     database = pg.create_database("benchloop")
     try:
         env = measure.django_env(pg, database, project)
-        sampled = measure.sqlmigrate_loop(sys.executable, env, project, 12, 4)
-        full = measure.sqlmigrate_loop(sys.executable, env, project, 12, 300)
+        sampled = measure.sqlmigrate_loop(sys.executable, env, project, 12, measure.loop_sample(12, 4, all_up_to=0))
+        full = measure.sqlmigrate_loop(sys.executable, env, project, 12, measure.loop_sample(12, 4))
     finally:
         pg.drop_database(database)
     assert (sampled.calls, sampled.pending, sampled.sampled) == (4, 12, True)
