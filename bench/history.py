@@ -1,13 +1,17 @@
 """Generate a one-app Django project with a long migration history, for scaling benchmarks.
 
     write_history(root, n)  # root/manage.py, root/benchsite/settings.py, root/ledger/migrations/0001..n
+    write_history(root, n, constant=True)  # the same changes on a fixed set of models
 
 Each migration is one small, realistic change to one of the app's models, in turn: a field
 added (of several types), an index on it, the model's `CharField` widened, the index and
 the field removed again; every 100th migration creates a model (with a foreign key to the
 first one, as most tables point at a central one). So the history grows while the schema
-stays about the same size: the time per migration should not grow with the length. The
-app's `models.py` matches the last migration, so `makemigrations --check` finds nothing
+grows slowly (a model a hundred migrations), as a real project's does: Django's own work
+per migration grows with the model count. With `constant=True` the first migration creates
+CONSTANT_MODELS models and no later one creates any: every migration is the same small
+change on a schema of fixed size, so the work per migration is constant by construction.
+The app's `models.py` matches the last migration, so `makemigrations --check` finds nothing
 missing, as in a real project. The settings read `DATABASE_URL`.
 """
 
@@ -92,13 +96,18 @@ def _migration(number: int, name: str, previous: str | None, operations: list[st
 class History:
     """The app's models as the migrations so far leave them."""
 
+    new_model_every: int | None = None  # None: models only in the first migration
+    first_models: int = 1  # models the first migration creates
     models: list[Model] = field(default_factory=list)
     changes: int = 0  # migrations that changed a field (not created a model)
     current: Model | None = None  # the model whose field goes through CHANGES
 
     def step(self, number: int) -> tuple[str, list[str]]:
         """Return the name and operations of migration `number` (1-based)."""
-        if number == 1 or number % NEW_MODEL_EVERY == 0:
+        if number == 1:
+            operations = [self._create(number)[1][0] for _ in range(self.first_models)]
+            return "initial", operations
+        if self.new_model_every and number % self.new_model_every == 0:
             return self._create(number)
         if self.current is None or self.changes % len(CHANGES) == 0:
             self.current = self.models[(self.changes // len(CHANGES)) % len(self.models)]
@@ -166,6 +175,7 @@ def _remove_field(model: Model, number: int) -> tuple[str, list[str]]:
 # the history grows; only a new model every NEW_MODEL_EVERY migrations adds to it.
 CHANGES = (_add_field, _add_index, _alter_name, _remove_index, _remove_field)
 NEW_MODEL_EVERY = 100
+CONSTANT_MODELS = 5  # the constant history's fixed schema: each model's field cycle in turn
 
 
 def _models_py(models_: list[Model]) -> str:
@@ -180,8 +190,11 @@ def _models_py(models_: list[Model]) -> str:
     return "\n".join(lines)
 
 
-def write_history(root: Path, n: int) -> Path:
-    """Write a Django project with `n` migrations of one app under `root`; return `root`."""
+def write_history(root: Path, n: int, *, constant: bool = False) -> Path:
+    """Write a Django project with `n` migrations of one app under `root`; return `root`.
+
+    `constant`: CONSTANT_MODELS models from the first migration on, none added later.
+    """
     if n < 1:
         raise ValueError("a history needs at least one migration")
     (root / "benchsite").mkdir(parents=True, exist_ok=True)
@@ -192,11 +205,11 @@ def write_history(root: Path, n: int) -> Path:
     migrations.mkdir(parents=True, exist_ok=True)
     (root / APP / "__init__.py").write_text("")
     (migrations / "__init__.py").write_text("")
-    history = History()
+    history = History(None, CONSTANT_MODELS) if constant else History(NEW_MODEL_EVERY)
     previous = None
     for number in range(1, n + 1):
         name, operations = history.step(number)
-        previous, text = _migration(number, name if number > 1 else "initial", previous, operations)
+        previous, text = _migration(number, name, previous, operations)
         (migrations / f"{previous}.py").write_text(text)
     (root / APP / "models.py").write_text(_models_py(history.models))
     return root
@@ -208,5 +221,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="write a generated Django migration history")
     parser.add_argument("root", type=Path)
     parser.add_argument("n", type=int)
+    parser.add_argument("--constant", action="store_true", help="a fixed set of models, no new one later")
     args = parser.parse_args()
-    print(write_history(args.root, args.n))
+    print(write_history(args.root, args.n, constant=args.constant))

@@ -18,13 +18,17 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from preflight.postgres.base import Server
 
-# Runs in the project's interpreter: `sqlmigrate` for every pending migration in ONE Django
-# process, what a team that wants the SQL without Preflight would write.
+# Runs in the project's interpreter: `sqlmigrate` for pending migrations in ONE Django
+# process, what a team that wants the SQL without Preflight would write. argv: step and
+# offset of a systematic sample (1 and 0: every migration). Django's start and the plan are
+# timed apart from the calls, so ms per call compares with the preview's SQL phase.
 SQLMIGRATE_LOOP = """
-import io, sys
+import io, json, sys, time
+started = time.perf_counter()
 import django
 django.setup()
 from django.core.management import call_command
@@ -32,9 +36,29 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 executor = MigrationExecutor(connection)
 plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
-for migration, _ in plan:
+step, offset = int(sys.argv[1]), int(sys.argv[2])
+ready = time.perf_counter()
+calls = 0
+for migration, _ in plan[offset::step]:
     call_command("sqlmigrate", migration.app_label, migration.name, stdout=io.StringIO())
-print(len(plan))
+    calls += 1
+done = time.perf_counter()
+print(json.dumps({"pending": len(plan), "calls": calls, "start": ready - started, "loop": done - ready}))
+"""
+
+# Runs in the project's interpreter: what `manage.py migrate` does (django.setup(), then the
+# command with its system checks, which call_command skips unless told), with Django's
+# start timed apart from the command's own work, which the preview's phases are measured
+# against.
+BARE_MIGRATE = """
+import io, json, time
+started = time.perf_counter()
+import django
+django.setup()
+from django.core.management import call_command
+ready = time.perf_counter()
+call_command("migrate", interactive=False, skip_checks=False, stdout=io.StringIO())
+print(json.dumps({"start": ready - started, "migrate": time.perf_counter() - ready}))
 """
 
 # Runs with the source tree under test first on the path: start and stop a provider.
@@ -98,13 +122,24 @@ class Preview:
 
 def run(command: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> float:
     """Run `command`, raise BenchError if it fails, return its wall time in seconds."""
+    return run_output(command, env=env, cwd=cwd)[0]
+
+
+def run_output(command: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> tuple[float, str]:
+    """Run `command`, raise BenchError if it fails, return its wall time and standard output."""
     started = time.perf_counter()
     result = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
         raise BenchError(f"{' '.join(command[:4])} ... exited {result.returncode}: " + " | ".join(tail))
-    return elapsed
+    return elapsed, result.stdout
+
+
+def last_json(stdout: str) -> dict[str, Any]:
+    """Return the JSON object a benchmark script printed last (the project may print before it)."""
+    data: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    return data
 
 
 def preview(source: Source, project: Path, *extra: str) -> Preview:
@@ -155,32 +190,126 @@ def migrate(python: str, server: Server, database: str, project: Path) -> float:
     return run([python, "manage.py", "migrate", "--no-input"], env=django_env(server, database, project), cwd=project)
 
 
+@dataclass(frozen=True)
+class Sample:
+    """Which pending migrations the sqlmigrate loop runs: every `step`-th from `offset`."""
+
+    step: int = 1
+    offset: int = 0
+
+    def positions(self, pending: int) -> range:
+        return range(self.offset, pending, self.step)
+
+
+# Up to this many pending migrations the loop calls sqlmigrate on every one (--quick's sizes).
+LOOP_ALL_UP_TO = 300
+
+
+def loop_sample(pending: int, limit: int, all_up_to: int = LOOP_ALL_UP_TO) -> Sample:
+    """Return a systematic sample of at most `limit` of `pending` migrations.
+
+    All of them when `limit` is 0, or `pending` is at most `all_up_to` or `limit`. Else every
+    k-th, from the middle of the first k: a `sqlmigrate` call costs more the later its
+    migration (Django rebuilds the state up to it), so a systematic sample's mean cost is the
+    whole loop's, which a prefix's would not be.
+    """
+    if limit <= 0 or pending <= max(limit, all_up_to):
+        return Sample()
+    step = -(-pending // limit)  # ceiling: at most `limit` calls
+    return Sample(step, (step - 1) // 2)
+
+
+@dataclass(frozen=True)
+class Loop:
+    """The sqlmigrate loop: Django's start and plan, then `calls` sqlmigrate calls of `pending`."""
+
+    pending: int
+    calls: int
+    start: float
+    loop: float
+    wall: float
+
+    @property
+    def sampled(self) -> bool:
+        return self.calls < self.pending
+
+    @property
+    def per_call(self) -> float:
+        """Return seconds per sqlmigrate call (of the calls made)."""
+        return self.loop / self.calls
+
+
+@dataclass(frozen=True)
+class Migrate:
+    """Bare migrate in one process: its wall time, Django's start, and the command's own work."""
+
+    wall: float
+    start: float
+    work: float
+
+
 @dataclass
 class Scale:
     """One history size: the preview's phases against the sqlmigrate loop and bare migrate."""
 
+    history: str
     migrations: int
     preview: Preview
-    sqlmigrate_loop: float
-    bare_migrate: float
+    sqlmigrate_loop: Loop | None  # None: not run for this history
+    bare_migrate: Migrate
 
     def per_migration(self, seconds: float) -> float:
         """Return milliseconds per migration."""
         return seconds / self.migrations * 1000
 
+    def relative(self, phase: str) -> float:
+        """Return the preview phase's time over the migrate command's own work (both per migration)."""
+        return self.preview.phase(phase) / self.bare_migrate.work
 
-def scale(source: Source, server: Server, project: Path, python: str, n: int) -> Scale:
-    """Preview `project` (n pending migrations) from an empty database; time the baselines."""
+    @property
+    def wall_relative(self) -> float:
+        """Return the preview's wall time over the bare migrate process's (Django's start in both)."""
+        return self.preview.wall / self.bare_migrate.wall
+
+
+def sqlmigrate_loop(python: str, env: dict[str, str], project: Path, n: int, sample: Sample) -> Loop:
+    """Run `sqlmigrate` for `sample` of `project`'s n pending migrations (all, or every k-th)."""
+    command = [python, "-c", SQLMIGRATE_LOOP, str(sample.step), str(sample.offset)]
+    wall, stdout = run_output(command, env=env, cwd=project)
+    data = last_json(stdout)
+    if data["pending"] != n or data["calls"] != len(sample.positions(n)):
+        raise BenchError(f"the sqlmigrate loop saw {data['pending']} pending and made {data['calls']} calls")
+    return Loop(n, data["calls"], data["start"], data["loop"], wall)
+
+
+def bare_migrate(python: str, env: dict[str, str], project: Path) -> Migrate:
+    """Run Django's migrate as `manage.py migrate` does, timing its start apart."""
+    wall, stdout = run_output([python, "-c", BARE_MIGRATE], env=env, cwd=project)
+    data = last_json(stdout)
+    return Migrate(wall, data["start"], data["migrate"])
+
+
+def scale(
+    source: Source, server: Server, project: Path, python: str, n: int, *, history: str, loop_limit: int | None
+) -> Scale:
+    """Preview `project` (n pending migrations) from an empty database; time the baselines.
+
+    `loop_limit`: above LOOP_ALL_UP_TO migrations, at most this many sqlmigrate calls (0: all);
+    None: no sqlmigrate loop.
+    """
     result = preview(source, project)
     if result.pending != n:
         raise BenchError(f"the preview saw {result.pending} pending migrations, not {n}")
-    database = server.create_database("loop")
-    loop = run([python, "-c", SQLMIGRATE_LOOP], env=django_env(server, database, project), cwd=project)
-    server.drop_database(database)
+    loop = None
+    if loop_limit is not None:
+        database = server.create_database("loop")
+        sample = loop_sample(n, loop_limit)
+        loop = sqlmigrate_loop(python, django_env(server, database, project), project, n, sample)
+        server.drop_database(database)
     database = server.create_database("migrate")
-    bare = migrate(python, server, database, project)
+    bare = bare_migrate(python, django_env(server, database, project), project)
     server.drop_database(database)
-    return Scale(n, result, loop, bare)
+    return Scale(history, n, result, loop, bare)
 
 
 @dataclass
