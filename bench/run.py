@@ -401,6 +401,7 @@ def say(text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     source = measure.Source(args.source, args.python)
+    source.compile()
     bins = binaries.find(("pg_dump", "pg_restore"))
     with postgres.start("local") as server, tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         description = inputs.machine(args.python, server)
