@@ -6,12 +6,18 @@ migration, that is quadratic in the length of the history. `States` walks the pl
 instead, carrying the state forward as MigrationExecutor does, and builds from scratch
 only where the carried state would hold other migrations than the ones that migration
 depends on (so the SQL stays byte-identical to sqlmigrate's).
+
+Within a migration the state work is done once: `Migration.unapply` computes the state
+before and after each operation (re-rendering the models related to the one changed,
+which is most of the cost), and `Steps` keeps those states for the forwards, which
+would otherwise compute the same states again.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
-from typing import Any, Callable
+from typing import Any, Callable, ContextManager
 
 from _preflight_probe.errors import Detail, safe
 from _preflight_probe.graph import Key, check_graph, load, parse_targets, pending_plan
@@ -55,16 +61,18 @@ class States:
         self.current = (key, state, set(ancestors))
         return state
 
-    def advance(self, key: Key, moved: bool = False) -> None:
+    def advance(self, key: Key, after: Any = None) -> None:
         """Move the state on past `key` (after before(key)) and keep it for what follows.
 
-        `moved`: the caller already moved it (collecting the forwards SQL applies the
-        migration to the state, as the executor does), so it is only kept.
+        `after`: the state past `key`, when the caller already has it (collecting the SQL
+        computes it), so it is only kept.
         """
         assert self.current is not None and self.current[0] == key
         _, state, done = self.current
         self.current = None
-        if not moved:
+        if after is not None:
+            state = after
+        else:
             try:
                 state = self.graph.nodes[key].mutate_state(state, preserve=False)
             except Exception:
@@ -95,26 +103,165 @@ def verb_sql(request: Detail, connection: Any, progress: Progress) -> Detail:
         progress("sql", k=index + 1, n=len(plan), migration=f"{planned.app_label}.{planned.name}")
         key = (planned.app_label, planned.name)
         migration = loader.graph.nodes[key]
-        state = states.before(key)
-        # Backwards first: it works on clones of the state before the migration. The forwards
-        # then apply the migration to that state itself, which is the state after it.
-        backwards = collected_sql(migration, state, True, connection)
-        forwards = collected_sql(migration, state, False, connection, in_place=True)
-        if forwards.get("error"):
+        forwards, backwards, after = both_ways(migration, states.before(key), connection)
+        if after is None:
             states.drop(key)
         else:
-            states.advance(key, moved=True)
+            states.advance(key, after=after)
         result.append(
             {"app": migration.app_label, "name": migration.name, "forwards": forwards, "backwards": backwards}
         )
     return {"migrations": result}
 
 
-def collected_sql(migration: Any, state: Any, backwards: bool, connection: Any, in_place: bool = False) -> Detail:
+def both_ways(migration: Any, state: Any, connection: Any) -> tuple[Detail, Detail, Any]:
+    """Return the forwards and backwards SQL of `migration` from `state`, and the state after it.
+
+    The backwards run first, on clones of `state` (Migration.unapply); the forwards then
+    reuse the states they computed. Where that is not known to give what Migration.apply
+    gives (see Steps.complete), or fails, the forwards run as before: Migration.apply on
+    `state` itself, which moves it past the migration, as the executor does. The state
+    after is None when the forwards failed half way through.
+    """
+    steps = Steps(migration)
+    backwards = collected_sql(migration, state, True, connection, steps=steps)
+    if not backwards.get("error") and steps.complete():
+        forwards = collected_sql(migration, state, False, connection, steps=steps)
+        if not forwards.get("error"):
+            return forwards, backwards, steps.after(state)
+        # Django's own apply says why, in its words; `state` is still the state before.
+    forwards = collected_sql(migration, state, False, connection, in_place=True)
+    if forwards.get("error") or any(not op.reduces_to_sql and not _runs_python(op) for op in migration.operations):
+        # apply(collect_sql=True) skips an operation that does not reduce to SQL, its
+        # state change too: the state is not the one after the migration.
+        return forwards, backwards, None
+    return forwards, backwards, state
+
+
+def _runs_python(operation: Any) -> bool:
+    """Whether `operation` is a plain RunPython, whose state_forwards changes nothing."""
+    from django.db.migrations.operations import RunPython
+
+    return type(operation) is RunPython
+
+
+class Steps:
+    """The state before and after each operation, as Migration.unapply computes them.
+
+    Used as a context manager around unapply, it keeps, by operation index, the state
+    each operation's state_forwards moves (the state after it) and the state its
+    database_backwards goes back to (the state before it). `forwards(editor)` then does
+    what Migration.apply(collect_sql=True) does, with those states instead of computing
+    them again.
+    """
+
+    def __init__(self, migration: Any) -> None:
+        self.migration = migration
+        self.before_op: dict[int, Any] = {}
+        self.after_op: dict[int, Any] = {}
+        self.saved: list[tuple[Any, str, Any]] = []
+
+    def complete(self) -> bool:
+        """Whether the forwards may use the kept states: nothing of apply's is overridden or skipped.
+
+        apply and unapply are Django's own; no operation object appears twice; each
+        operation reduces to SQL (apply skips the others' state changes, unapply does
+        not) or is a plain RunPython (no state change); every state was kept.
+        """
+        from django.db.migrations.migration import Migration
+
+        operations = list(self.migration.operations)
+        if type(self.migration).apply is not Migration.apply or type(self.migration).unapply is not Migration.unapply:
+            return False
+        if len({id(op) for op in operations}) != len(operations):
+            return False
+        for index, operation in enumerate(operations):
+            if index not in self.after_op:
+                return False
+            if operation.reduces_to_sql:
+                if index not in self.before_op:
+                    return False
+            elif not _runs_python(operation):
+                return False
+        return True
+
+    def after(self, state: Any) -> Any:
+        """The state after the migration (`state`, the one before, if it has no operations)."""
+        count = len(self.migration.operations)
+        return self.after_op[count - 1] if count else state
+
+    def __enter__(self) -> Steps:
+        for index, operation in enumerate(self.migration.operations):
+            state_forwards, database_backwards = operation.state_forwards, operation.database_backwards
+
+            def forwards(app_label: str, state: Any, _index: int = index, _original: Any = state_forwards) -> Any:
+                self.after_op[_index] = state  # unapply's phase 1 moves this clone, and keeps it
+                return _original(app_label, state)
+
+            def backwards(
+                app_label: str,
+                schema_editor: Any,
+                from_state: Any,
+                to_state: Any,
+                _index: int = index,
+                _original: Any = database_backwards,
+            ) -> Any:
+                self.before_op[_index] = to_state
+                return _original(app_label, schema_editor, from_state, to_state)
+
+            for name, wrapper in (("state_forwards", forwards), ("database_backwards", backwards)):
+                self.saved.append((operation, name, operation.__dict__.get(name, _ABSENT)))
+                setattr(operation, name, wrapper)
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        for operation, name, previous in reversed(self.saved):
+            if previous is _ABSENT:
+                operation.__dict__.pop(name, None)
+            else:
+                setattr(operation, name, previous)
+        self.saved = []
+
+    def forwards(self, editor: Any) -> None:
+        """What Migration.apply(collect_sql=True) does, from the states unapply computed."""
+        from django.db.transaction import atomic
+
+        migration = self.migration
+        for index, operation in enumerate(migration.operations):
+            editor.collected_sql.append("--")
+            editor.collected_sql.append(f"-- {operation.describe()}")
+            editor.collected_sql.append("--")
+            if not operation.reduces_to_sql:
+                editor.collected_sql.append("-- THIS OPERATION CANNOT BE WRITTEN AS SQL")
+                continue
+            collected_before = len(editor.collected_sql)
+            old_state, new_state = self.before_op[index], self.after_op[index]
+            atomic_operation = operation.atomic or (migration.atomic and operation.atomic is not False)
+            if not editor.atomic_migration and atomic_operation:
+                with atomic(editor.connection.alias):
+                    operation.database_forwards(migration.app_label, editor, old_state, new_state)
+            else:
+                operation.database_forwards(migration.app_label, editor, old_state, new_state)
+            if collected_before == len(editor.collected_sql):
+                editor.collected_sql.append("-- (no-op)")
+
+
+_ABSENT = object()
+
+
+def collected_sql(
+    migration: Any,
+    state: Any,
+    backwards: bool,
+    connection: Any,
+    in_place: bool = False,
+    steps: Steps | None = None,
+) -> Detail:
     """What `sqlmigrate [--backwards]` prints for `migration` with the database as it is now.
 
     `state` is the project state before the migration; it is left as it is, except that
-    with `in_place` the forwards move it past the migration (as the executor does). The schema
+    with `in_place` the forwards move it past the migration (as the executor does). With
+    `steps`, the backwards keep their states in it and the forwards use them. The schema
     editor reads the catalog for some names (a unique constraint to drop, an index to
     rename): the SQL depends on when it is asked.
     """
@@ -129,10 +276,15 @@ def collected_sql(migration: Any, state: Any, backwards: bool, connection: Any, 
         # What MigrationLoader.collect_sql does for one migration, from the state given.
         with connection.schema_editor(collect_sql=True, atomic=migration.atomic) as editor:
             if backwards:
-                migration.unapply(state, editor, collect_sql=True)  # works on clones of `state`
+                keeping: ContextManager[Any] = steps if steps is not None else contextlib.nullcontext()
+                with keeping:
+                    migration.unapply(state, editor, collect_sql=True)  # works on clones of `state`
             else:
                 with tracking_operations(migration, mark):
-                    migration.apply(state if in_place else state.clone(), editor, collect_sql=True)
+                    if steps is not None:
+                        steps.forwards(editor)
+                    else:
+                        migration.apply(state if in_place else state.clone(), editor, collect_sql=True)
         statements = list(editor.collected_sql)
     except Exception as exc:
         return {"error": f"{type(exc).__name__}: {exc}", "statements": [], "text": None}
