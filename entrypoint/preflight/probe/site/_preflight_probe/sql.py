@@ -15,9 +15,8 @@ would otherwise compute the same states again.
 
 from __future__ import annotations
 
-import contextlib
 from collections import OrderedDict
-from typing import Any, Callable, ContextManager
+from typing import Any, Callable
 
 from _preflight_probe.errors import Detail, safe
 from _preflight_probe.graph import Key, check_graph, load, parse_targets, pending_plan
@@ -41,15 +40,18 @@ class States:
         self.loader, self.graph = loader, loader.graph
         self.kept: OrderedDict[Key, tuple[Any, set[Key]]] = OrderedDict()
         self.current: tuple[Key, Any, set[Key]] | None = None
+        self.came_from: Key | None = None  # the migration whose state after is the last before() returned
 
     def before(self, key: Key) -> Any:
         """Return the state before `key` (to read or clone; advance() moves it on)."""
         parents = [node.key for node in self.graph.node_map[key].parents]
+        self.came_from = None
         for parent in parents:
             found = self.kept.get(parent)
             if found is not None and all(other in found[1] for other in parents):
                 del self.kept[parent]
                 self.current = (key, found[0], found[1])
+                self.came_from = parent
                 return found[0]
         from django.db.migrations.state import ProjectState
 
@@ -117,25 +119,36 @@ def verb_sql(request: Detail, connection: Any, progress: Progress) -> Detail:
 def both_ways(migration: Any, state: Any, connection: Any) -> tuple[Detail, Detail, Any]:
     """Return the forwards and backwards SQL of `migration` from `state`, and the state after it.
 
-    The backwards run first, on clones of `state` (Migration.unapply); the forwards then
-    reuse the states they computed. Where that is not known to give what Migration.apply
-    gives (see Steps.complete), or fails, the forwards run as before: Migration.apply on
-    `state` itself, which moves it past the migration, as the executor does. The state
-    after is None when the forwards failed half way through.
+    The state before and after each operation is computed once (Steps), for both
+    directions. Where the forwards cannot use them (Steps.forwards_ready) or either
+    direction fails, that direction runs as sqlmigrate runs it: Migration.unapply on
+    clones of `state`, Migration.apply on `state` itself (which moves it past the
+    migration, as the executor does). The state after is None when the forwards failed
+    half way through.
     """
-    steps = Steps(migration)
-    backwards = collected_sql(migration, state, True, connection, steps=steps)
-    if not backwards.get("error") and steps.complete():
+    steps = Steps.of(migration, state)
+    backwards = collected_backwards(migration, state, connection, steps)
+    if backwards.get("error"):
+        steps = None  # not reused after a failure part way through
+    if steps is not None and steps.forwards_ready():
         forwards = collected_sql(migration, state, False, connection, steps=steps)
         if not forwards.get("error"):
             return forwards, backwards, steps.after(state)
-        # Django's own apply says why, in its words; `state` is still the state before.
     forwards = collected_sql(migration, state, False, connection, in_place=True)
     if forwards.get("error") or any(not op.reduces_to_sql and not _runs_python(op) for op in migration.operations):
         # apply(collect_sql=True) skips an operation that does not reduce to SQL, its
         # state change too: the state is not the one after the migration.
         return forwards, backwards, None
     return forwards, backwards, state
+
+
+def collected_backwards(migration: Any, state: Any, connection: Any, steps: Steps | None) -> Detail:
+    """`sqlmigrate --backwards` of `migration` from `state`, through `steps` if given (Django's own on failure)."""
+    if steps is not None:
+        backwards = collected_sql(migration, state, True, connection, steps=steps)
+        if not backwards.get("error"):
+            return backwards
+    return collected_sql(migration, state, True, connection)
 
 
 def _runs_python(operation: Any) -> bool:
@@ -146,107 +159,101 @@ def _runs_python(operation: Any) -> bool:
 
 
 class Steps:
-    """The state before and after each operation, as Migration.unapply computes them.
+    """The state before and after each operation of a migration, as Migration.unapply computes them.
 
-    Used as a context manager around unapply, it keeps, by operation index, the state
-    each operation's state_forwards moves (the state after it) and the state its
-    database_backwards goes back to (the state before it). `forwards(editor)` then does
-    what Migration.apply(collect_sql=True) does, with those states instead of computing
-    them again.
+    Moving the state past an operation re-renders the models related to the one it
+    changes, which is most of the cost of the SQL: `of()` does it once per operation
+    (unapply's first phase, on clones), and `backwards(editor)` and `forwards(editor)`
+    then do what Migration.unapply and Migration.apply do with collect_sql=True, from
+    those states instead of computing them again. Either raises where Django would; the
+    caller then asks Django itself, for its own error.
     """
 
-    def __init__(self, migration: Any) -> None:
+    def __init__(self, migration: Any, steps: list[tuple[Any, Any, Any]]) -> None:
         self.migration = migration
-        self.before_op: dict[int, Any] = {}
-        self.after_op: dict[int, Any] = {}
-        self.saved: list[tuple[Any, str, Any]] = []
+        self.steps = steps  # (operation, state before it, state after it), in order
 
-    def complete(self) -> bool:
-        """Whether the forwards may use the kept states: nothing of apply's is overridden or skipped.
+    @classmethod
+    def of(cls, migration: Any, state: Any) -> Steps | None:
+        """Move clones of `state` through `migration`; None where unapply is not Django's or would refuse.
 
-        apply and unapply are Django's own; no operation object appears twice; each
-        operation reduces to SQL (apply skips the others' state changes, unapply does
-        not) or is a plain RunPython (no state change); every state was kept.
+        `state` itself is left as it is.
         """
         from django.db.migrations.migration import Migration
 
-        operations = list(self.migration.operations)
-        if type(self.migration).apply is not Migration.apply or type(self.migration).unapply is not Migration.unapply:
-            return False
-        if len({id(op) for op in operations}) != len(operations):
-            return False
-        for index, operation in enumerate(operations):
-            if index not in self.after_op:
-                return False
-            if operation.reduces_to_sql:
-                if index not in self.before_op:
-                    return False
-            elif not _runs_python(operation):
-                return False
-        return True
+        operations = list(migration.operations)
+        if type(migration).unapply is not Migration.unapply or type(migration).apply is not Migration.apply:
+            return None  # a project's Migration class of its own: let it run its code
+        if not all(operation.reversible for operation in operations):
+            return None  # unapply raises IrreversibleError first: let it say so
+        steps = []
+        new_state = state
+        try:
+            for operation in operations:  # Migration.unapply's phase 1
+                new_state = new_state.clone()
+                old_state = new_state.clone()
+                operation.state_forwards(migration.app_label, new_state)
+                steps.append((operation, old_state, new_state))
+        except Exception:
+            return None  # unapply fails the same way, with Django's words for it
+        return cls(migration, steps)
+
+    @classmethod
+    def between(cls, migration: Any, before: Any, after: Any) -> Steps | None:
+        """The one operation of `migration` from `before` to `after` (None where of() would refuse).
+
+        `after` must be `before` moved through the migration (as States.advance moves it).
+        """
+        from django.db.migrations.migration import Migration
+
+        if type(migration).unapply is not Migration.unapply or type(migration).apply is not Migration.apply:
+            return None
+        if len(migration.operations) != 1 or not migration.operations[0].reversible:
+            return None
+        return cls(migration, [(migration.operations[0], before, after)])
+
+    def forwards_ready(self) -> bool:
+        """Whether apply would go through the same states: each operation reduces to SQL or changes none.
+
+        apply(collect_sql=True) skips an operation that does not reduce to SQL, state
+        change and all, where unapply moves the state through it: only a plain RunPython
+        changes nothing there.
+        """
+        return all(operation.reduces_to_sql or _runs_python(operation) for operation, _, _ in self.steps)
 
     def after(self, state: Any) -> Any:
         """The state after the migration (`state`, the one before, if it has no operations)."""
-        count = len(self.migration.operations)
-        return self.after_op[count - 1] if count else state
+        return self.steps[-1][2] if self.steps else state
 
-    def __enter__(self) -> Steps:
-        for index, operation in enumerate(self.migration.operations):
-            state_forwards, database_backwards = operation.state_forwards, operation.database_backwards
-
-            def forwards(app_label: str, state: Any, _index: int = index, _original: Any = state_forwards) -> Any:
-                self.after_op[_index] = state  # unapply's phase 1 moves this clone, and keeps it
-                return _original(app_label, state)
-
-            def backwards(
-                app_label: str,
-                schema_editor: Any,
-                from_state: Any,
-                to_state: Any,
-                _index: int = index,
-                _original: Any = database_backwards,
-            ) -> Any:
-                self.before_op[_index] = to_state
-                return _original(app_label, schema_editor, from_state, to_state)
-
-            for name, wrapper in (("state_forwards", forwards), ("database_backwards", backwards)):
-                self.saved.append((operation, name, operation.__dict__.get(name, _ABSENT)))
-                setattr(operation, name, wrapper)
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        for operation, name, previous in reversed(self.saved):
-            if previous is _ABSENT:
-                operation.__dict__.pop(name, None)
-            else:
-                setattr(operation, name, previous)
-        self.saved = []
+    def backwards(self, editor: Any) -> None:
+        """What Migration.unapply(collect_sql=True) does after its phase 1."""
+        for operation, before, after in reversed(self.steps):
+            self._run(editor, operation, operation.database_backwards, after, before)
 
     def forwards(self, editor: Any) -> None:
-        """What Migration.apply(collect_sql=True) does, from the states unapply computed."""
+        """What Migration.apply(collect_sql=True) does, from the states phase 1 computed."""
+        for operation, before, after in self.steps:
+            self._run(editor, operation, operation.database_forwards, before, after)
+
+    def _run(self, editor: Any, operation: Any, method: Callable[..., Any], from_state: Any, to_state: Any) -> None:
+        """One operation as apply and unapply collect it: a header, then its SQL or why there is none."""
         from django.db.transaction import atomic
 
-        migration = self.migration
-        for index, operation in enumerate(migration.operations):
-            editor.collected_sql.append("--")
-            editor.collected_sql.append(f"-- {operation.describe()}")
-            editor.collected_sql.append("--")
-            if not operation.reduces_to_sql:
-                editor.collected_sql.append("-- THIS OPERATION CANNOT BE WRITTEN AS SQL")
-                continue
-            collected_before = len(editor.collected_sql)
-            old_state, new_state = self.before_op[index], self.after_op[index]
-            atomic_operation = operation.atomic or (migration.atomic and operation.atomic is not False)
-            if not editor.atomic_migration and atomic_operation:
-                with atomic(editor.connection.alias):
-                    operation.database_forwards(migration.app_label, editor, old_state, new_state)
-            else:
-                operation.database_forwards(migration.app_label, editor, old_state, new_state)
-            if collected_before == len(editor.collected_sql):
-                editor.collected_sql.append("-- (no-op)")
-
-
-_ABSENT = object()
+        editor.collected_sql.append("--")
+        editor.collected_sql.append(f"-- {operation.describe()}")
+        editor.collected_sql.append("--")
+        if not operation.reduces_to_sql:
+            editor.collected_sql.append("-- THIS OPERATION CANNOT BE WRITTEN AS SQL")
+            return
+        collected_before = len(editor.collected_sql)
+        atomic_operation = operation.atomic or (self.migration.atomic and operation.atomic is not False)
+        if not editor.atomic_migration and atomic_operation:
+            with atomic(editor.connection.alias):
+                method(self.migration.app_label, editor, from_state, to_state)
+        else:
+            method(self.migration.app_label, editor, from_state, to_state)
+        if collected_before == len(editor.collected_sql):
+            editor.collected_sql.append("-- (no-op)")
 
 
 def collected_sql(
@@ -261,7 +268,7 @@ def collected_sql(
 
     `state` is the project state before the migration; it is left as it is, except that
     with `in_place` the forwards move it past the migration (as the executor does). With
-    `steps`, the backwards keep their states in it and the forwards use them. The schema
+    `steps`, either direction goes through the states it holds. The schema
     editor reads the catalog for some names (a unique constraint to drop, an index to
     rename): the SQL depends on when it is asked.
     """
@@ -276,8 +283,9 @@ def collected_sql(
         # What MigrationLoader.collect_sql does for one migration, from the state given.
         with connection.schema_editor(collect_sql=True, atomic=migration.atomic) as editor:
             if backwards:
-                keeping: ContextManager[Any] = steps if steps is not None else contextlib.nullcontext()
-                with keeping:
+                if steps is not None:
+                    steps.backwards(editor)
+                else:
                     migration.unapply(state, editor, collect_sql=True)  # works on clones of `state`
             else:
                 with tracking_operations(migration, mark):
