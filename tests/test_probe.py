@@ -41,19 +41,14 @@ def test_interpreters_carry_the_django_they_claim(django_pythons: dict[str, str]
         assert out.startswith(series)
 
 
-def test_sql_is_byte_identical_to_sqlmigrate(pg: Server, series_shop: Project) -> None:
-    database = pg.create_database("empty")
-    url = pg.info.url(database)
-    result = runner.run(series_shop, "sql", url)
-    migrations = result["migrations"]
-    shop_apps = {"catalog", "customers", "orders"}
-    assert sum(1 for m in migrations if m["app"] in shop_apps) == 34
+def _against_sqlmigrate(project: Project, url: str, migrations: list[dict]) -> list[tuple[str, str | None, str | None]]:
+    """(label, what sqlmigrate [--backwards] printed, what the probe has) for every migration, both ways."""
     jobs = [(m, backwards) for m in migrations for backwards in (False, True)]
 
     def sqlmigrate(job: tuple[dict, bool]) -> tuple[str, str | None, str | None]:
         migration, backwards = job
         args = ["sqlmigrate", migration["app"], migration["name"]] + (["--backwards"] if backwards else [])
-        done = _manage(series_shop, url, *args)
+        done = _manage(project, url, *args)
         ours = migration["backwards" if backwards else "forwards"]
         label = f"{migration['app']}.{migration['name']}{' (backwards)' if backwards else ''}"
         if done.returncode != 0:
@@ -65,7 +60,17 @@ def test_sql_is_byte_identical_to_sqlmigrate(pg: Server, series_shop: Project) -
         return label, done.stdout, ours["text"]
 
     with ThreadPoolExecutor(4) as pool:
-        compared = list(pool.map(sqlmigrate, jobs))
+        return list(pool.map(sqlmigrate, jobs))
+
+
+def test_sql_is_byte_identical_to_sqlmigrate(pg: Server, series_shop: Project) -> None:
+    database = pg.create_database("empty")
+    url = pg.info.url(database)
+    result = runner.run(series_shop, "sql", url)
+    migrations = result["migrations"]
+    shop_apps = {"catalog", "customers", "orders"}
+    assert sum(1 for m in migrations if m["app"] in shop_apps) == 34
+    compared = _against_sqlmigrate(series_shop, url, migrations)
     assert len(compared) == len(migrations) * 2
     # Two sqlmigrate runs differ from each other where a migration bakes timezone.now()
     # into the SQL (auth.0005 backwards); mask those timestamps, and nothing else.
@@ -78,6 +83,36 @@ def test_sql_is_byte_identical_to_sqlmigrate(pg: Server, series_shop: Project) -
     assert mismatches == []
     assert sum(1 for _, theirs, _ in compared if theirs) > 60  # real SQL, not a field of empty strings
     assert result["_django"].startswith(series_shop.python.split("django-")[1].split("/")[0])
+    pg.drop_database(database)
+
+
+@pytest.mark.parametrize("series", DJANGO_SERIES)
+def test_sql_of_operations_sharing_states_is_byte_identical_to_sqlmigrate(
+    pg: Server, django_pythons: dict[str, str], series: str, tmp_path: Path
+) -> None:
+    """Each operation's SQL comes from the states the ones before it left, forwards and backwards.
+
+    The `reshaping` project's migrations hold several operations on related models (a
+    renamed model, a foreign key to a field widened later, a many-to-many), RunPython,
+    RunSQL, SeparateDatabaseAndState, a migration that cannot go back, and a custom
+    operation sqlmigrate cannot print, whose field the next migration indexes.
+    """
+    project = scenario("reshaping", tmp_path, django_pythons[series])
+    database = pg.create_database("reshaping")
+    url = pg.info.url(database)
+    result = runner.run(project, "sql", url)
+    assert [m["name"] for m in result["migrations"]][-1] == "0007_code_index"
+    compared = _against_sqlmigrate(project, url, result["migrations"])
+    # The irreversible RunPython's message names its function with an address of the process.
+    address = re.compile(r" at 0x[0-9a-f]+")
+    assert [label for label, theirs, ours in compared if theirs != ours] == ["atlas.0005_one_way (backwards)"]
+    unmasked = [(label, address.sub("", theirs or ""), address.sub("", ours or "")) for label, theirs, ours in compared]
+    assert [label for label, theirs, ours in unmasked if theirs != ours] == []
+    ours = {label: text for label, _, text in compared}
+    # The custom operation's field is in the state the next migration starts from.
+    assert 'CREATE INDEX "tag_code_idx" ON "atlas_tag" ("code");' in (ours["atlas.0007_code_index"] or "")
+    assert (ours["atlas.0005_one_way (backwards)"] or "").startswith("IrreversibleError: Operation <RunPython")
+    assert 'ALTER TABLE "atlas_book" ALTER COLUMN "editor_id" TYPE varchar(120)' in (ours["atlas.0003_keys"] or "")
     pg.drop_database(database)
 
 

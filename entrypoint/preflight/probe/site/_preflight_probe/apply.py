@@ -13,7 +13,7 @@ from typing import Any, Callable
 from _preflight_probe.capture import Capture, StatementRecorder, summarize
 from _preflight_probe.errors import Detail, ProbeError, describe_exception, redact_rows, sqlstate
 from _preflight_probe.graph import Plan, check_graph, describe_migration, load, parse_targets, pending_plan
-from _preflight_probe.sql import States, collected_sql
+from _preflight_probe.sql import States, Steps, collected_backwards
 from _preflight_probe.tracking import tracking_operations
 
 Progress = Callable[..., None]
@@ -175,20 +175,29 @@ def _step(executor: Any, targets: list[Any], events: list[tuple[str, Any]], mark
     return {"status": "ok", "migrations": len(plan), "duration_ms": (time.perf_counter() - started) * 1000.0}
 
 
-def _states_before(executor: Any, plan: Plan) -> dict[Any, Any]:
+def _states_before(executor: Any, plan: Plan) -> tuple[dict[Any, Any], dict[Any, Steps]]:
     """The project state before each migration of a backwards plan, in one forwards walk.
 
-    Keyed by (app, name): the round trip reloads the graph, which makes new Migration objects.
+    Keyed by (app, name): the round trip reloads the graph, which makes new Migration
+    objects. Also, for a migration of one operation whose state after is the state before
+    the next one walked, its Steps: its backwards SQL then needs no state computed again.
     """
+    graph = executor.loader.graph
     states = States(executor.loader)
-    before = {}
+    before: dict[Any, Any] = {}
+    steps: dict[Any, Steps] = {}
     for migration, _ in reversed(plan):
         key = (migration.app_label, migration.name)
-        if key not in executor.loader.graph.nodes:
+        if key not in graph.nodes:
             continue
         before[key] = states.before(key).clone()
+        previous = states.came_from
+        if previous in before:
+            found = Steps.between(graph.nodes[previous], before[previous], before[key])
+            if found is not None:
+                steps[previous] = found
         states.advance(key)
-    return before
+    return before, steps
 
 
 def verb_roundtrip(request: Detail, connection: Any, progress: Progress) -> Detail:
@@ -202,7 +211,7 @@ def verb_roundtrip(request: Detail, connection: Any, progress: Progress) -> Deta
     events: list[tuple[str, Any]] = []
     backwards_sql: list[Detail] = []
     targets = parse_targets(executor, request.get("to"))
-    before = _states_before(executor, executor.migration_plan(targets))
+    before, steps = _states_before(executor, executor.migration_plan(targets))
 
     def on_event(action: str, migration: Any = None, fake: bool = False) -> None:
         events.append((action, migration))
@@ -211,7 +220,9 @@ def verb_roundtrip(request: Detail, connection: Any, progress: Progress) -> Deta
             state = before.get((migration.app_label, migration.name))
             if state is None:  # not in the plan read before (cannot happen): build it as sqlmigrate does
                 state = executor.loader.project_state((migration.app_label, migration.name), at_end=False)
-            entry.update(collected_sql(migration, state, True, connection))
+            entry.update(
+                collected_backwards(migration, state, connection, steps.get((migration.app_label, migration.name)))
+            )
             backwards_sql.append(entry)
 
     executor.progress_callback = on_event

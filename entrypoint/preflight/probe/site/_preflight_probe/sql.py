@@ -6,6 +6,11 @@ migration, that is quadratic in the length of the history. `States` walks the pl
 instead, carrying the state forward as MigrationExecutor does, and builds from scratch
 only where the carried state would hold other migrations than the ones that migration
 depends on (so the SQL stays byte-identical to sqlmigrate's).
+
+Within a migration the state work is done once: `Migration.unapply` computes the state
+before and after each operation (re-rendering the models related to the one changed,
+which is most of the cost), and `Steps` keeps those states for the forwards, which
+would otherwise compute the same states again.
 """
 
 from __future__ import annotations
@@ -35,15 +40,18 @@ class States:
         self.loader, self.graph = loader, loader.graph
         self.kept: OrderedDict[Key, tuple[Any, set[Key]]] = OrderedDict()
         self.current: tuple[Key, Any, set[Key]] | None = None
+        self.came_from: Key | None = None  # the migration whose state after is the last before() returned
 
     def before(self, key: Key) -> Any:
         """Return the state before `key` (to read or clone; advance() moves it on)."""
         parents = [node.key for node in self.graph.node_map[key].parents]
+        self.came_from = None
         for parent in parents:
             found = self.kept.get(parent)
             if found is not None and all(other in found[1] for other in parents):
                 del self.kept[parent]
                 self.current = (key, found[0], found[1])
+                self.came_from = parent
                 return found[0]
         from django.db.migrations.state import ProjectState
 
@@ -55,16 +63,18 @@ class States:
         self.current = (key, state, set(ancestors))
         return state
 
-    def advance(self, key: Key, moved: bool = False) -> None:
+    def advance(self, key: Key, after: Any = None) -> None:
         """Move the state on past `key` (after before(key)) and keep it for what follows.
 
-        `moved`: the caller already moved it (collecting the forwards SQL applies the
-        migration to the state, as the executor does), so it is only kept.
+        `after`: the state past `key`, when the caller already has it (collecting the SQL
+        computes it), so it is only kept.
         """
         assert self.current is not None and self.current[0] == key
         _, state, done = self.current
         self.current = None
-        if not moved:
+        if after is not None:
+            state = after
+        else:
             try:
                 state = self.graph.nodes[key].mutate_state(state, preserve=False)
             except Exception:
@@ -95,26 +105,170 @@ def verb_sql(request: Detail, connection: Any, progress: Progress) -> Detail:
         progress("sql", k=index + 1, n=len(plan), migration=f"{planned.app_label}.{planned.name}")
         key = (planned.app_label, planned.name)
         migration = loader.graph.nodes[key]
-        state = states.before(key)
-        # Backwards first: it works on clones of the state before the migration. The forwards
-        # then apply the migration to that state itself, which is the state after it.
-        backwards = collected_sql(migration, state, True, connection)
-        forwards = collected_sql(migration, state, False, connection, in_place=True)
-        if forwards.get("error"):
+        forwards, backwards, after = both_ways(migration, states.before(key), connection)
+        if after is None:
             states.drop(key)
         else:
-            states.advance(key, moved=True)
+            states.advance(key, after=after)
         result.append(
             {"app": migration.app_label, "name": migration.name, "forwards": forwards, "backwards": backwards}
         )
     return {"migrations": result}
 
 
-def collected_sql(migration: Any, state: Any, backwards: bool, connection: Any, in_place: bool = False) -> Detail:
+def both_ways(migration: Any, state: Any, connection: Any) -> tuple[Detail, Detail, Any]:
+    """Return the forwards and backwards SQL of `migration` from `state`, and the state after it.
+
+    The state before and after each operation is computed once (Steps), for both
+    directions. Where the forwards cannot use them (Steps.forwards_ready) or either
+    direction fails, that direction runs as sqlmigrate runs it: Migration.unapply on
+    clones of `state`, Migration.apply on `state` itself (which moves it past the
+    migration, as the executor does). The state after is None when the forwards failed
+    half way through.
+    """
+    steps = Steps.of(migration, state)
+    backwards = collected_backwards(migration, state, connection, steps)
+    if backwards.get("error"):
+        steps = None  # not reused after a failure part way through
+    if steps is not None and steps.forwards_ready():
+        forwards = collected_sql(migration, state, False, connection, steps=steps)
+        if not forwards.get("error"):
+            return forwards, backwards, steps.after(state)
+    forwards = collected_sql(migration, state, False, connection, in_place=True)
+    if forwards.get("error") or any(not op.reduces_to_sql and not _runs_python(op) for op in migration.operations):
+        # apply(collect_sql=True) skips an operation that does not reduce to SQL, its
+        # state change too: the state is not the one after the migration.
+        return forwards, backwards, None
+    return forwards, backwards, state
+
+
+def collected_backwards(migration: Any, state: Any, connection: Any, steps: Steps | None) -> Detail:
+    """`sqlmigrate --backwards` of `migration` from `state`, through `steps` if given (Django's own on failure)."""
+    if steps is not None:
+        backwards = collected_sql(migration, state, True, connection, steps=steps)
+        if not backwards.get("error"):
+            return backwards
+    return collected_sql(migration, state, True, connection)
+
+
+def _runs_python(operation: Any) -> bool:
+    """Whether `operation` is a plain RunPython, whose state_forwards changes nothing."""
+    from django.db.migrations.operations import RunPython
+
+    return type(operation) is RunPython
+
+
+class Steps:
+    """The state before and after each operation of a migration, as Migration.unapply computes them.
+
+    Moving the state past an operation re-renders the models related to the one it
+    changes, which is most of the cost of the SQL: `of()` does it once per operation
+    (unapply's first phase, on clones), and `backwards(editor)` and `forwards(editor)`
+    then do what Migration.unapply and Migration.apply do with collect_sql=True, from
+    those states instead of computing them again. Either raises where Django would; the
+    caller then asks Django itself, for its own error.
+    """
+
+    def __init__(self, migration: Any, steps: list[tuple[Any, Any, Any]]) -> None:
+        self.migration = migration
+        self.steps = steps  # (operation, state before it, state after it), in order
+
+    @classmethod
+    def of(cls, migration: Any, state: Any) -> Steps | None:
+        """Move clones of `state` through `migration`; None where unapply is not Django's or would refuse.
+
+        `state` itself is left as it is.
+        """
+        from django.db.migrations.migration import Migration
+
+        operations = list(migration.operations)
+        if type(migration).unapply is not Migration.unapply or type(migration).apply is not Migration.apply:
+            return None  # a project's Migration class of its own: let it run its code
+        if not all(operation.reversible for operation in operations):
+            return None  # unapply raises IrreversibleError first: let it say so
+        steps = []
+        new_state = state
+        try:
+            for operation in operations:  # Migration.unapply's phase 1
+                new_state = new_state.clone()
+                old_state = new_state.clone()
+                operation.state_forwards(migration.app_label, new_state)
+                steps.append((operation, old_state, new_state))
+        except Exception:
+            return None  # unapply fails the same way, with Django's words for it
+        return cls(migration, steps)
+
+    @classmethod
+    def between(cls, migration: Any, before: Any, after: Any) -> Steps | None:
+        """The one operation of `migration` from `before` to `after` (None where of() would refuse).
+
+        `after` must be `before` moved through the migration (as States.advance moves it).
+        """
+        from django.db.migrations.migration import Migration
+
+        if type(migration).unapply is not Migration.unapply or type(migration).apply is not Migration.apply:
+            return None
+        if len(migration.operations) != 1 or not migration.operations[0].reversible:
+            return None
+        return cls(migration, [(migration.operations[0], before, after)])
+
+    def forwards_ready(self) -> bool:
+        """Whether apply would go through the same states: each operation reduces to SQL or changes none.
+
+        apply(collect_sql=True) skips an operation that does not reduce to SQL, state
+        change and all, where unapply moves the state through it: only a plain RunPython
+        changes nothing there.
+        """
+        return all(operation.reduces_to_sql or _runs_python(operation) for operation, _, _ in self.steps)
+
+    def after(self, state: Any) -> Any:
+        """The state after the migration (`state`, the one before, if it has no operations)."""
+        return self.steps[-1][2] if self.steps else state
+
+    def backwards(self, editor: Any) -> None:
+        """What Migration.unapply(collect_sql=True) does after its phase 1."""
+        for operation, before, after in reversed(self.steps):
+            self._run(editor, operation, operation.database_backwards, after, before)
+
+    def forwards(self, editor: Any) -> None:
+        """What Migration.apply(collect_sql=True) does, from the states phase 1 computed."""
+        for operation, before, after in self.steps:
+            self._run(editor, operation, operation.database_forwards, before, after)
+
+    def _run(self, editor: Any, operation: Any, method: Callable[..., Any], from_state: Any, to_state: Any) -> None:
+        """One operation as apply and unapply collect it: a header, then its SQL or why there is none."""
+        from django.db.transaction import atomic
+
+        editor.collected_sql.append("--")
+        editor.collected_sql.append(f"-- {operation.describe()}")
+        editor.collected_sql.append("--")
+        if not operation.reduces_to_sql:
+            editor.collected_sql.append("-- THIS OPERATION CANNOT BE WRITTEN AS SQL")
+            return
+        collected_before = len(editor.collected_sql)
+        atomic_operation = operation.atomic or (self.migration.atomic and operation.atomic is not False)
+        if not editor.atomic_migration and atomic_operation:
+            with atomic(editor.connection.alias):
+                method(self.migration.app_label, editor, from_state, to_state)
+        else:
+            method(self.migration.app_label, editor, from_state, to_state)
+        if collected_before == len(editor.collected_sql):
+            editor.collected_sql.append("-- (no-op)")
+
+
+def collected_sql(
+    migration: Any,
+    state: Any,
+    backwards: bool,
+    connection: Any,
+    in_place: bool = False,
+    steps: Steps | None = None,
+) -> Detail:
     """What `sqlmigrate [--backwards]` prints for `migration` with the database as it is now.
 
     `state` is the project state before the migration; it is left as it is, except that
-    with `in_place` the forwards move it past the migration (as the executor does). The schema
+    with `in_place` the forwards move it past the migration (as the executor does). With
+    `steps`, either direction goes through the states it holds. The schema
     editor reads the catalog for some names (a unique constraint to drop, an index to
     rename): the SQL depends on when it is asked.
     """
@@ -129,10 +283,16 @@ def collected_sql(migration: Any, state: Any, backwards: bool, connection: Any, 
         # What MigrationLoader.collect_sql does for one migration, from the state given.
         with connection.schema_editor(collect_sql=True, atomic=migration.atomic) as editor:
             if backwards:
-                migration.unapply(state, editor, collect_sql=True)  # works on clones of `state`
+                if steps is not None:
+                    steps.backwards(editor)
+                else:
+                    migration.unapply(state, editor, collect_sql=True)  # works on clones of `state`
             else:
                 with tracking_operations(migration, mark):
-                    migration.apply(state if in_place else state.clone(), editor, collect_sql=True)
+                    if steps is not None:
+                        steps.forwards(editor)
+                    else:
+                        migration.apply(state if in_place else state.clone(), editor, collect_sql=True)
         statements = list(editor.collected_sql)
     except Exception as exc:
         return {"error": f"{type(exc).__name__}: {exc}", "statements": [], "text": None}
