@@ -123,6 +123,9 @@ class ProbeSession:
     def roundtrip(self, to: list[str], on_progress: Progress | None = None) -> protocol.RoundTripAnswer:
         return protocol.RoundTripAnswer.parse(self.request("roundtrip", to=to, on_progress=on_progress))
 
+    def history(self) -> protocol.HistoryAnswer:
+        return protocol.HistoryAnswer.parse(self.request("history"))
+
     @property
     def start_seconds(self) -> float | None:
         """Seconds from starting the child to Django being set up in it (None before that)."""

@@ -1,7 +1,7 @@
 """The probe's answers as the host reads them: versioned records, parsed once at the edge.
 
 The probe (probe.py, in the project's interpreter) answers each verb with one JSON object.
-`PlanAnswer`, `SqlAnswer`, `ApplyAnswer` and `RoundTripAnswer` (a module each) each `parse`
+`PlanAnswer`, `SqlAnswer`, `ApplyAnswer`, `RoundTripAnswer` and `HistoryAnswer` (a module each) each `parse`
 one answer: every key the probe always writes must be there with its type, and an answer
 that names another protocol version is refused, with one line saying so (ProjectError,
 exit 3). Keys this host does not know are ignored, so the probe can add some within a
@@ -22,6 +22,7 @@ from preflight.probe.protocol.apply import (
     Frame,
     PostMigrate,
 )
+from preflight.probe.protocol.history import AppHistory, HistoryAnswer, HistoryEntry
 from preflight.probe.protocol.plan import (
     AppChanges,
     GraphHealth,
@@ -39,6 +40,7 @@ __all__ = [
     "PROTOCOL",
     "PROTOCOL_VERSION",
     "AppChanges",
+    "AppHistory",
     "AppliedMigration",
     "ApplyAnswer",
     "ApplyFailure",
@@ -51,6 +53,8 @@ __all__ = [
     "Frame",
     "GraphHealth",
     "GraphNode",
+    "HistoryAnswer",
+    "HistoryEntry",
     "MigrationSql",
     "MissingMigrations",
     "OperationRef",

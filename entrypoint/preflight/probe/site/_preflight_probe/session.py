@@ -35,12 +35,13 @@ def _verbs() -> dict[str, Verb]:
     # Imported after django.setup(): these modules import Django's migration machinery.
     from _preflight_probe.apply import verb_apply, verb_roundtrip
     from _preflight_probe.graph import verb_plan
+    from _preflight_probe.history import verb_history
     from _preflight_probe.sql import verb_sql
 
     def plan(request: Detail, connection: Any, progress: Callable[..., None]) -> Detail:
         return verb_plan(request, connection)
 
-    return {"plan": plan, "sql": verb_sql, "apply": verb_apply, "roundtrip": verb_roundtrip}
+    return {"plan": plan, "sql": verb_sql, "apply": verb_apply, "roundtrip": verb_roundtrip, "history": verb_history}
 
 
 class Session:
