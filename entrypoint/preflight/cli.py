@@ -24,7 +24,7 @@ from preflight.errors import (
     internal_error_line,
 )
 from preflight.escape import log_line
-from preflight.options import build_parser, preview_options, validate
+from preflight.options import build_parser, preview_options, squash_options, validate
 from preflight.publish.stage import Destinations, publish
 from preflight.report import render
 from preflight.report.model import Report
@@ -114,6 +114,21 @@ def _saved_report(path: Path) -> Report:
         raise UsageError(f"{path} is not a Preflight report: {exc}", fix) from None
 
 
+def cmd_squash(args: argparse.Namespace, out: progress.Progress) -> int:
+    from preflight.publish.files import write
+    from preflight.squash import render as squash_render
+    from preflight.squash.pipeline import squash_report
+
+    report = squash_report(squash_options(args), out)
+    text = squash_render.to_json(report) if args.format == "json" else squash_render.to_markdown(report)
+    if args.output:
+        write(Path(args.output), text)
+        out.log(f"squash report written to {args.output}")
+    else:
+        sys.stdout.write(text)
+    return ExitCode.OK
+
+
 def cmd_lint(args: argparse.Namespace) -> int:
     from preflight import lint
 
@@ -165,6 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_lint(args)
         if args.command == "comment":
             return cmd_comment(args)
+        if args.command == "squash-report":
+            return cmd_squash(args, out)
         report = COMMANDS[args.command](args, out)
     except PreflightError as exc:
         return _fail(exc.line(), exc.exit_code)

@@ -20,6 +20,7 @@ from preflight.verdict import default_fail_on
 
 if TYPE_CHECKING:
     from preflight.preview import PreviewOptions
+    from preflight.squash.pipeline import SquashOptions
 
 EXIT_CODES_HELP = """exit codes:
   0    the migrations applied cleanly on the copy, and nothing blocks them
@@ -179,6 +180,24 @@ def build_parser() -> Parser:
         _evidence_options(sub)
         _output_options(sub)
 
+    squash = command("squash-report", "which apps to squash, what blocks it, what it saves (measured from zero)")
+    squash.add_argument("--project", default=".", help="folder holding manage.py (default: .)")
+    squash.add_argument("--settings", help="settings module (default: the one manage.py sets)")
+    squash.add_argument("--python", help="the project's interpreter (default: .venv/venv in the project, else this)")
+    squash.add_argument("--pass-env", action="append", default=[], metavar="NAME", help="as for preview")
+    target = squash.add_mutually_exclusive_group()
+    target.add_argument(
+        "--target-url",
+        "--target-database-url",
+        dest="target_url",
+        help="database whose record says which replaced files can go (read-only pg_dump); or PREFLIGHT_TARGET_URL",
+    )
+    target.add_argument("--target-dump", type=Path, help="pg_dump file of that database instead")
+    squash.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    squash.add_argument("--output", help="write the report here instead of stdout")
+    squash.add_argument("--quiet", action="store_true", help="no progress output")
+    _postgres_options(squash)
+
     post = command("comment", "post a saved report as the sticky pull-request comment (fork-safe phase two)")
     post.add_argument(
         "report", type=Path, help="report.json written by a preview or gate run (the comment is rendered from it)"
@@ -242,7 +261,22 @@ def validate(args: argparse.Namespace) -> None:
             checks.executable("--python", args.python)
         checks.settings_module("--settings", args.settings)
         checks.whole_number("--lock-timeout", args.lock_timeout, 0, checks.MAX_INT4, "pass milliseconds, e.g. 5000")
-    if args.command in ("preview", "gate", "demo"):
+    if args.command == "squash-report":
+        if not Path(args.project).expanduser().is_dir():
+            raise UsageError(f"--project {args.project} is not a directory", "pass the folder that holds manage.py")
+        if args.output:
+            checks.output_file("--output", args.output, "squash.md")
+        target_url = _target_url(args)
+        if target_url and args.target_dump:
+            raise UsageError("PREFLIGHT_TARGET_URL is set together with --target-dump", "choose one source")
+        if target_url:
+            checks.database_url("--target-url" if args.target_url else "PREFLIGHT_TARGET_URL", target_url)
+        if args.target_dump:
+            checks.dump_path("--target-dump", args.target_dump)
+        if args.python:
+            checks.executable("--python", args.python)
+        checks.settings_module("--settings", args.settings)
+    if args.command in ("preview", "gate", "demo", "squash-report"):
         checks.postgres_spec("--postgres", args.postgres)
         if args.pg_bin:
             checks.pg_bin("--pg-bin", args.pg_bin)
@@ -294,4 +328,24 @@ def preview_options(args: argparse.Namespace, approvals: Sequence[ApprovalRule] 
         test_command=args.test_command,
         capture=not args.no_capture,
         refuse_empty_target=args.command == "gate" and not args.allow_empty_target,
+    )
+
+
+def squash_options(args: argparse.Namespace) -> SquashOptions:
+    """Turn parsed `squash-report` arguments into the squash pipeline's options."""
+    from preflight import project
+    from preflight.squash.pipeline import SquashOptions
+
+    target_url = _target_url(args)
+    if target_url:
+        secrets.register_url(target_url)  # before anything starts: no child may see the password
+    found = project.discover(args.project, args.settings, args.python, PassEnv(tuple(args.pass_env)))
+    return SquashOptions(
+        project=found,
+        target_url=target_url,
+        target_dump=args.target_dump,
+        postgres=args.postgres,
+        pg_bin=args.pg_bin,
+        pg_user=args.pg_user,
+        image=args.image,
     )

@@ -10,28 +10,51 @@ from preflight.probe.protocol.plan import PendingMigration
 from preflight.probe.protocol.reader import Reader, answer, strings_of
 
 
+def _line(reader: Reader, key: str) -> int | None:
+    value: int | None = reader.req(key, int, type(None))
+    return value
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     """One migration file as it declares itself, and whether the database recorded it applied."""
 
     migration: PendingMigration
     applied: bool
+    parents: tuple[tuple[str, str], ...] = ()  # resolved in the graph (no __first__), for migrations in use
+    dependency_lines: Mapping[str, int | None] = field(default_factory=dict)  # "app.name" -> its line in the file
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.migration.app, self.migration.name)
 
     @classmethod
     def read(cls, r: Reader) -> Self:
-        return cls(PendingMigration.read(r), r.req("applied", bool))
+        return cls(
+            PendingMigration.read(r),
+            r.req("applied", bool),
+            r.keys("parents", required=False),
+            r.mapping("dependency_lines", _line, required=False),
+        )
 
 
 @dataclass(frozen=True)
 class AppHistory:
-    """One app's migrations in the order Django applies them (squashes beside what they replace)."""
+    """One app's migrations in the order `migrate` applies them here, and the files squashes replace."""
 
     app: str
     migrations: tuple[HistoryEntry, ...]
+    replaced: tuple[HistoryEntry, ...] = ()  # on disk, replaced by a squash on disk
+    in_project: bool = True  # False: an installed package's app (django.contrib.auth): not the team's to squash
 
     @classmethod
     def read(cls, r: Reader) -> Self:
-        return cls(r.req("app", str), r.objects("migrations", HistoryEntry.read))
+        return cls(
+            r.req("app", str),
+            r.objects("migrations", HistoryEntry.read),
+            r.objects("replaced", HistoryEntry.read),
+            r.req("in_project", bool),
+        )
 
 
 @dataclass(frozen=True)

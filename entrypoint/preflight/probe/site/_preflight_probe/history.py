@@ -1,21 +1,24 @@
 """Every migration on disk, per app, in the order Django applies them: what the squash report reads.
 
-The loader is built without swapping squashed migrations in (as `squashmigrations` and
-`showmigrations` see the files), so a squash and the migrations it replaces are both
-listed, each with what its file declares (describe_migration: operations with their lines,
-elidable, replaces, dependencies) and whether the connected database recorded it applied.
+`migrations` is what `migrate` and `squashmigrations` see on this database: a squash
+stands in for the migrations it replaces unless the database applied only some of them.
+`replaced` lists the files a squash on disk replaces (their cleanup is due once every
+database applied them). Each is described as the plan describes a pending migration
+(operations with their lines, elidable, replaces, dependencies), with whether this
+database recorded it applied (its own row in django_migrations, not inferred).
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-from _preflight_probe.errors import Detail
-from _preflight_probe.graph import Key, describe_migration, load
+from _preflight_probe.errors import Detail, in_project
+from _preflight_probe.graph import Key, _line_naming, describe_migration, load
 
 
 def forwards_order(graph: Any) -> list[Key]:
-    """Return every node once, dependencies first, each app's leaves taken in name order."""
+    """Return every node once, dependencies first, the leaves taken in name order."""
     seen: set[Key] = set()
     order: list[Key] = []
     for leaf in sorted(graph.leaf_nodes()):
@@ -26,21 +29,42 @@ def forwards_order(graph: Any) -> list[Key]:
     return order
 
 
-def verb_history(request: Detail, connection: Any, progress: Any) -> Detail:
-    """Every app's migrations in order, the conflicts, and what the database recorded."""
-    from django.db.migrations.loader import MigrationLoader
+def _source(migration: Any) -> str | None:
+    module = sys.modules.get(type(migration).__module__)
+    return getattr(module, "__file__", None)
 
+
+def _describe(migration: Any, recorded: set[Key]) -> Detail:
+    """describe_migration, with whether it is recorded and the line naming each dependency."""
+    path = _source(migration)
+    entry = dict(describe_migration(migration), applied=(migration.app_label, migration.name) in recorded)
+    entry["dependency_lines"] = {
+        "{}.{}".format(*key): _line_naming(path, key[1]) if path else None for key in migration.dependencies
+    }
+    return entry
+
+
+def verb_history(request: Detail, connection: Any, progress: Any) -> Detail:
+    """Every app's migrations in order, the files squashes replace, conflicts, what is recorded."""
     executor = load(connection)  # a broken graph fails here, named as the plan names it
-    loader = MigrationLoader(connection, replace_migrations=False)
-    applied = set(loader.applied_migrations)
-    apps: dict[str, list[Detail]] = {}
+    loader = executor.loader
+    recorded = set(executor.recorder.applied_migrations()) if executor.recorder.has_table() else set()
+    apps: dict[str, Detail] = {}
     for key in forwards_order(loader.graph):
+        migration = loader.graph.nodes[key]
+        entry = _describe(migration, recorded)
+        entry["parents"] = sorted(list(parent.key) for parent in loader.graph.node_map[key].parents)
+        source = _source(migration)
+        app = apps.setdefault(key[0], {"app": key[0], "in_project": False, "migrations": [], "replaced": []})
+        app["migrations"].append(entry)
+        app["in_project"] = app["in_project"] or bool(source and in_project(source))
+    replaced = {tuple(key) for migration in loader.disk_migrations.values() for key in migration.replaces}
+    for key in sorted(replaced):
         migration = loader.disk_migrations.get(key)
-        if migration is None:
-            continue
-        apps.setdefault(key[0], []).append(dict(describe_migration(migration), applied=key in applied))
+        if migration is not None and key[0] in apps:
+            apps[key[0]]["replaced"].append(_describe(migration, recorded))
     return {
-        "apps": [{"app": app, "migrations": migrations} for app, migrations in sorted(apps.items())],
+        "apps": [apps[app] for app in sorted(apps)],
         "conflicts": {app: sorted(names) for app, names in sorted(loader.detect_conflicts().items())},
         "unmigrated_apps": sorted(loader.unmigrated_apps),
         "has_migrations_table": bool(executor.recorder.has_table()),
