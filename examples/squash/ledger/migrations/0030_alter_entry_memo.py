@@ -1,0 +1,9 @@
+from django.db import migrations, models
+import django.db.models.deletion
+
+
+class Migration(migrations.Migration):
+    dependencies = [("ledger", "0029_entry_f28_idx")]
+    operations = [
+        migrations.AlterField(model_name="entry", name="memo", field=models.CharField(default="", max_length=160)),
+    ]

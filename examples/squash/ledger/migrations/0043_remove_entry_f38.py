@@ -1,0 +1,9 @@
+from django.db import migrations, models
+import django.db.models.deletion
+
+
+class Migration(migrations.Migration):
+    dependencies = [("ledger", "0042_remove_entry_f38_idx")]
+    operations = [
+        migrations.RemoveField(model_name="entry", name="f38"),
+    ]
