@@ -194,13 +194,17 @@ def _cycle(
         {(label(key), label(parent)) for key in inside for parent in parents.get(key, ()) if parent in circle}
         | {(label(key), label(parent)) for key in circle for parent in parents.get(key, ()) if parent in inside}
     )
-    last = chosen[-1]
+    # Where the circle is closed: the first migration of the range that depends on one of it.
+    closing = next(e for e in chosen if any(parent in circle for parent in parents.get(e.key, ())))
+    named = next(parent for parent in parents.get(closing.key, ()) if parent in circle)
     return Blocker(
         "cycle",
-        label(last.key),
-        last.migration.file,
-        None,
-        f"squashing up to here would make a circle through {', '.join(label(k) for k in sorted(circle))}.",
+        label(closing.key),
+        closing.migration.file,
+        closing.dependency_lines.get(label(named)),
+        f"a squash up to {label(chosen[-1].key)} would depend on "
+        f"{', '.join(label(k) for k in sorted(circle))}, which depend{'s' if len(circle) == 1 else ''} on the "
+        "range itself: a circle Django refuses to load.",
         tuple(edges),
     )
 

@@ -1,0 +1,194 @@
+"""`preflight squash-report` on real projects, real PostgreSQL and Django's own squashmigrations.
+
+What a user reads: the ranked candidates with their exact commands, each blocker with its
+file and line, the replaced files that can go once the target applied them; and that the
+commands the report gives are ones Django accepts, where the range it refused would not
+have loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import PROJECTS, REPO, copy_project, leftovers, run_cli
+from preflight.postgres.base import Server
+from preflight.probe.session import ProbeSession
+from preflight.project import Project
+
+EXAMPLE = REPO / "examples" / "squash"
+
+
+def _report(root: Path, *extra: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    done = run_cli("squash-report", "--project", str(root), "--postgres", "local", "--format", "json", *extra, env=env)
+    assert done.returncode == 0, done.stderr
+    data: dict[str, Any] = json.loads(done.stdout)
+    return data
+
+
+def _app(report: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(app for app in report["apps"] if app["app"] == name)
+
+
+def _tree(root: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+
+
+def test_the_example_ranks_the_long_history_first(tmp_path: Path) -> None:
+    root = copy_project(EXAMPLE, tmp_path)
+    before = _tree(root)
+    report = _report(root)
+    assert _tree(root) == before  # the project is only read
+
+    ledger, billing = report["apps"]
+    assert (ledger["app"], billing["app"]) == ("ledger", "billing")
+    assert ledger["migrations"] == 60 and ledger["since_squash"] == 60 and ledger["last_squash"] is None
+    assert report["total_ms"] > 0 and ledger["from_zero_ms"] > billing["from_zero_ms"] > 0
+    assert abs(ledger["share"] + billing["share"] - 1.0) < 0.01
+
+    candidate = ledger["candidate"]
+    assert candidate["command"] == "python manage.py squashmigrations ledger 0039_entry_f38_idx"
+    assert (candidate["start"], candidate["end"], candidate["migrations"]) == (None, "0039_entry_f38_idx", 39)
+    stop = candidate["stops_at"]
+    assert (stop["kind"], stop["migration"], stop["file"], stop["line"]) == (
+        "not_elidable",
+        "ledger.0040_default_account",
+        "ledger/migrations/0040_default_account.py",
+        12,
+    )
+    # The elidable backfill at 0010 blocks nothing; billing's edge into 0020 is named, not a stop.
+    kinds = [(b["kind"], b["migration"], b["file"], b["line"], b["limits"]) for b in ledger["blockers"]]
+    assert kinds == [
+        ("not_elidable", "ledger.0040_default_account", "ledger/migrations/0040_default_account.py", 12, True),
+        ("cross_app", "billing.0001_initial", "billing/migrations/0001_initial.py", 6, False),
+    ]
+    assert billing["candidate"]["command"] == "python manage.py squashmigrations billing 0002_invoice_paid"
+
+    markdown = run_cli("squash-report", "--project", str(root), "--postgres", "local", "--quiet")
+    assert markdown.returncode == 0, markdown.stderr
+    assert "```sh\npython manage.py squashmigrations ledger 0039_entry_f38_idx\n" in markdown.stdout
+    assert "| 1 | `ledger` | the first → `0039_entry_f38_idx` | 39 |" in markdown.stdout
+    assert "`ledger/migrations/0040_default_account.py`, line 12" in markdown.stdout
+
+
+def _makemigrations_check(root: Path) -> subprocess.CompletedProcess[str]:
+    # The test project's settings name an unreachable database: makemigrations only warns
+    # about it, while a migration graph that does not load fails the command.
+    return subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "proj.settings"},
+    )
+
+
+def _squash(root: Path, *args: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "manage.py", "squashmigrations", *args, "--noinput"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "proj.settings"},
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_range_whose_squash_closes_a_circle_stops_before_it(tmp_path: Path) -> None:
+    root = copy_project(PROJECTS / "squash_cycle", tmp_path)
+    a = _app(_report(root), "a")
+    candidate = a["candidate"]
+    assert candidate["command"] == "python manage.py squashmigrations a 0002_a_x"
+    stop = candidate["stops_at"]
+    assert (stop["kind"], stop["migration"], stop["file"], stop["line"]) == (
+        "cycle",
+        "a.0003_a_b",
+        "a/migrations/0003_a_b.py",
+        6,
+    )
+    assert stop["edges"] == [["a.0003_a_b", "b.0001_initial"], ["b.0001_initial", "a.0001_initial"]]
+
+    # Django agrees: the whole history squashed does not load, the report's range does.
+    whole = copy_project(PROJECTS / "squash_cycle", tmp_path / "whole")
+    _squash(whole, "a", "0004_a_y")
+    refused = _makemigrations_check(whole)
+    assert refused.returncode != 0 and "CircularDependencyError" in refused.stderr
+    _squash(root, "a", "0002_a_x")
+    accepted = _makemigrations_check(root)
+    assert accepted.returncode == 0, accepted.stderr
+
+
+def _migrated_target(pg: Server, project: Project) -> str:
+    database = pg.create_database("squash_target")
+    with ProbeSession(project, pg.info.url(database)) as probe:
+        assert probe.apply(capture=False).failure is None
+    return pg.info.url(database)
+
+
+def test_replaced_files_can_go_once_the_target_applied_them(pg: Server, tmp_path: Path) -> None:
+    root = copy_project(PROJECTS / "squash_done", tmp_path)
+    project = Project(root=root, settings="proj.settings", python=sys.executable)
+    without = _app(_report(root), "books")
+    assert without["deletable"] == []
+    assert without["replaced_files"] == [
+        "books/migrations/0001_initial.py",
+        "books/migrations/0002_book_title.py",
+        "books/migrations/0003_book_isbn.py",
+    ]
+
+    books = _app(_report(root, "--target-url", _migrated_target(pg, project)), "books")
+    assert books["last_squash"] == "0001_squashed_0003_book_isbn" and books["since_squash"] == 2
+    assert books["candidate"]["command"] == "python manage.py squashmigrations books 0004_book_pages 0005_book_year"
+    assert [(b["kind"], b["migration"]) for b in books["blockers"]] == [
+        ("squashed", "books.0001_squashed_0003_book_isbn")
+    ]
+    [deletable] = books["deletable"]
+    assert deletable["squash"] == "books.0001_squashed_0003_book_isbn"
+    assert deletable["files"] == without["replaced_files"]
+    assert deletable["dependents"] == ["shelves.0001_initial"]  # it names books.0002_book_title
+    assert deletable["steps"] == [
+        "delete the 3 files books.0001_squashed_0003_book_isbn replaces",
+        "in shelves.0001_initial, depend on books.0001_squashed_0003_book_isbn instead of the deleted ones",
+        "remove `replaces` from books.0001_squashed_0003_book_isbn: it is a normal migration from now on",
+    ]
+
+
+def test_apps_without_migrations_are_listed_not_ranked(tmp_path: Path) -> None:
+    root = copy_project(PROJECTS / "squash_done", tmp_path)
+    done = run_cli("squash-report", "--project", str(root), "--postgres", "local", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert "Apps without migrations (nothing to squash): `notes`." in done.stdout
+    assert "`notes` |" not in done.stdout
+
+
+def test_conflicting_leaves_are_one_line_and_exit_3(tmp_path: Path, tmpdir_env: dict[str, str]) -> None:
+    root = copy_project(PROJECTS / "conflict", tmp_path)
+    done = run_cli("squash-report", "--project", str(root), "--postgres", "local", env=tmpdir_env)
+    assert done.returncode == 3, done.stderr
+    [line] = [line for line in done.stderr.splitlines() if line.startswith("preflight: error:")]
+    assert "conflicting migrations: notes has leaves 0002_note_body, 0002_note_pinned" in line
+    assert leftovers(Path(tmpdir_env["TMPDIR"])) == []
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--project", "/nonexistent"], "--project /nonexistent is not a directory"),
+        (["--target-dump", "/nonexistent.dump"], "--target-dump /nonexistent.dump does not exist"),
+    ],
+)
+def test_bad_arguments_exit_2(args: list[str], message: str) -> None:
+    done = run_cli("squash-report", *args)
+    assert done.returncode == 2
+    assert message in done.stderr
