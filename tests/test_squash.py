@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 
 from conftest import PROJECTS, REPO, copy_project, leftovers, run_cli
 from preflight.postgres.base import Server
-from preflight.probe.session import ProbeSession
+from preflight.probe.session import ProbeSession, probe_env
 from preflight.project import Project
 
 EXAMPLE = REPO / "examples" / "squash"
@@ -71,7 +70,7 @@ def test_the_example_ranks_the_long_history_first(tmp_path: Path) -> None:
     kinds = [(b["kind"], b["migration"], b["file"], b["line"], b["limits"]) for b in ledger["blockers"]]
     assert kinds == [
         ("not_elidable", "ledger.0040_default_account", "ledger/migrations/0040_default_account.py", 12, True),
-        ("cross_app", "billing.0001_initial", "billing/migrations/0001_initial.py", 6, False),
+        ("cross_app", "billing.0001_initial", "billing/migrations/0001_initial.py", 7, False),
     ]
     assert billing["candidate"]["command"] == "python manage.py squashmigrations billing 0002_invoice_paid"
 
@@ -82,30 +81,15 @@ def test_the_example_ranks_the_long_history_first(tmp_path: Path) -> None:
     assert "`ledger/migrations/0040_default_account.py`, line 12" in markdown.stdout
 
 
-def _makemigrations_check(root: Path) -> subprocess.CompletedProcess[str]:
-    # The test project's settings name an unreachable database: makemigrations only warns
-    # about it, while a migration graph that does not load fails the command.
+def _manage(root: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run Django's own manage.py command in `root`, its settings pointed at `url` (as Preflight points them)."""
+    project = Project(root=root, settings="proj.settings", python=sys.executable)
     return subprocess.run(
-        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "proj.settings"},
+        [sys.executable, "manage.py", *args], cwd=root, capture_output=True, text=True, env=probe_env(project, url)
     )
 
 
-def _squash(root: Path, *args: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "manage.py", "squashmigrations", *args, "--noinput"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "proj.settings"},
-    )
-    assert done.returncode == 0, done.stderr
-
-
-def test_a_range_whose_squash_closes_a_circle_stops_before_it(tmp_path: Path) -> None:
+def test_a_range_whose_squash_closes_a_circle_stops_before_it(pg: Server, tmp_path: Path) -> None:
     root = copy_project(PROJECTS / "squash_cycle", tmp_path)
     a = _app(_report(root), "a")
     candidate = a["candidate"]
@@ -120,13 +104,15 @@ def test_a_range_whose_squash_closes_a_circle_stops_before_it(tmp_path: Path) ->
     assert stop["edges"] == [["a.0003_a_b", "b.0001_initial"], ["b.0001_initial", "a.0001_initial"]]
 
     # Django agrees: the whole history squashed does not load, the report's range does.
+    url = pg.info.url(pg.create_database("squash_cycle"))
     whole = copy_project(PROJECTS / "squash_cycle", tmp_path / "whole")
-    _squash(whole, "a", "0004_a_y")
-    refused = _makemigrations_check(whole)
+    assert _manage(whole, url, "squashmigrations", "a", "0004_a_y", "--noinput").returncode == 0
+    refused = _manage(whole, url, "makemigrations", "--check", "--dry-run")
     assert refused.returncode != 0 and "CircularDependencyError" in refused.stderr
-    _squash(root, "a", "0002_a_x")
-    accepted = _makemigrations_check(root)
+    assert _manage(root, url, "squashmigrations", "a", "0002_a_x", "--noinput").returncode == 0
+    accepted = _manage(root, url, "makemigrations", "--check", "--dry-run")
     assert accepted.returncode == 0, accepted.stderr
+    assert _manage(root, url, "migrate").returncode == 0
 
 
 def _migrated_target(pg: Server, project: Project) -> str:
