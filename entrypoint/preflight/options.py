@@ -236,9 +236,10 @@ def _target_url(args: argparse.Namespace) -> str | None:
 
 def validate(args: argparse.Namespace) -> None:
     """Check every argument that can be checked without work, so a mistake exits 2 at once."""
+    # The project first: before the Action installs anything into it.
+    if args.command in ("preview", "gate", "squash-report") and not Path(args.project).expanduser().is_dir():
+        raise UsageError(f"--project {args.project} is not a directory", "pass the folder that holds manage.py")
     if args.command in ("preview", "gate"):
-        if not Path(args.project).expanduser().is_dir():  # before the Action installs anything into it
-            raise UsageError(f"--project {args.project} is not a directory", "pass the folder that holds manage.py")
         for option, value, example in (
             ("--output", args.output, "report.md"),
             ("--json", args.json_path, "report.json"),
@@ -250,25 +251,13 @@ def validate(args: argparse.Namespace) -> None:
         for option, value in (("--output", args.output), ("--json", args.json_path)):
             if value and args.target_dump and Path(value).resolve() == Path(args.target_dump).resolve():
                 raise UsageError(f"{option} names the --target-dump file", "write the report to a file of its own")
-        target_url = _target_url(args)
-        if target_url and (args.target_dump or args.base_ref):
-            raise UsageError("PREFLIGHT_TARGET_URL is set together with --target-dump/--base-ref", "choose one source")
-        if target_url:
-            checks.database_url("--target-url" if args.target_url else "PREFLIGHT_TARGET_URL", target_url)
-        if args.target_dump:
-            checks.dump_path("--target-dump", args.target_dump)
-        if args.python:
-            checks.executable("--python", args.python)
-        checks.settings_module("--settings", args.settings)
         checks.whole_number("--lock-timeout", args.lock_timeout, 0, checks.MAX_INT4, "pass milliseconds, e.g. 5000")
-    if args.command == "squash-report":
-        if not Path(args.project).expanduser().is_dir():
-            raise UsageError(f"--project {args.project} is not a directory", "pass the folder that holds manage.py")
-        if args.output:
-            checks.output_file("--output", args.output, "squash.md")
+    if args.command == "squash-report" and args.output:
+        checks.output_file("--output", args.output, "squash.md")
+    if args.command in ("preview", "gate", "squash-report"):
         target_url = _target_url(args)
-        if target_url and args.target_dump:
-            raise UsageError("PREFLIGHT_TARGET_URL is set together with --target-dump", "choose one source")
+        if target_url and (args.target_dump or getattr(args, "base_ref", None)):
+            raise UsageError("PREFLIGHT_TARGET_URL is set together with --target-dump/--base-ref", "choose one source")
         if target_url:
             checks.database_url("--target-url" if args.target_url else "PREFLIGHT_TARGET_URL", target_url)
         if args.target_dump:
