@@ -178,3 +178,28 @@ def test_bad_arguments_exit_2(args: list[str], message: str) -> None:
     done = run_cli("squash-report", *args)
     assert done.returncode == 2
     assert message in done.stderr
+
+
+def test_a_squash_that_would_name_an_undefined_setting_stops_before_it(pg: Server, tmp_path: Path) -> None:
+    """A relation to a swappable model whose setting the project does not define (django-oauth-toolkit's
+    models are such): the squash writes settings.NAME, and the squashed migration does not import."""
+    root = copy_project(PROJECTS / "squash_swappable", tmp_path)
+    vault = _app(_report(root), "vault")
+    assert vault["candidate"]["command"] == "python manage.py squashmigrations vault 0003_key"
+    stop = vault["candidate"]["stops_at"]
+    assert (stop["kind"], stop["migration"], stop["file"], stop["line"]) == (
+        "undefined_setting",
+        "vault.0004_lock",
+        "vault/migrations/0004_lock.py",
+        8,
+    )
+    assert "settings.VAULT_KEY_MODEL" in stop["detail"]
+
+    url = pg.info.url(pg.create_database("squash_swappable"))
+    whole = copy_project(PROJECTS / "squash_swappable", tmp_path / "whole")
+    assert _manage(whole, url, "squashmigrations", "vault", "0004_lock", "--noinput").returncode == 0
+    broken = _manage(whole, url, "migrate")
+    assert broken.returncode != 0 and "VAULT_KEY_MODEL" in broken.stderr
+    assert _manage(root, url, "squashmigrations", "vault", "0003_key", "--noinput").returncode == 0
+    assert _manage(root, url, "migrate").returncode == 0
+    assert _manage(root, url, "makemigrations", "--check", "--dry-run").returncode == 0

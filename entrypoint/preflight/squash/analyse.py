@@ -4,7 +4,8 @@ Per app, the range a squash can take starts after the app's last squash (Django 
 squash a squash) and stops before the first blocker:
 
 - a RunPython or RunSQL not marked `elidable` stops the range before it (squashing keeps
-  it, and its code must be copied by hand);
+  it, and its code must be copied by hand), and so does an operation naming a swappable
+  model whose setting the settings lack (the squash would write `settings.NAME`);
 - a range whose squash would close a circle (it depends, through another app, on a
   migration that depends on the range) shrinks until it does not, and the edges are named;
 - other apps' migrations that depend on one inside the range are named (file and line of
@@ -156,6 +157,18 @@ def _cross_app(
 
 
 def _code_blockers(entry: HistoryEntry) -> Iterable[Blocker]:
+    names = sorted({undefined.setting for undefined in entry.undefined_settings})
+    if names:
+        listed = ", ".join(f"settings.{name}" for name in names)
+        yield Blocker(
+            "undefined_setting",
+            label(entry.key),
+            entry.migration.file,
+            entry.undefined_settings[0].line,
+            f"a squash writes {listed} here (swappable models), which the settings do not define, so the "
+            "squashed migration would not import: define them in the settings first (each the model's "
+            "app_label.ModelName).",
+        )
     for operation in entry.migration.operations:
         if operation.type in CODE_OPERATIONS and not operation.elidable:
             yield Blocker(

@@ -16,6 +16,18 @@ def _line(reader: Reader, key: str) -> int | None:
 
 
 @dataclass(frozen=True)
+class UndefinedSetting:
+    """A swappable-model setting an operation names (at `line`) that the project's settings lack."""
+
+    setting: str
+    line: int | None
+
+    @classmethod
+    def read(cls, r: Reader) -> Self:
+        return cls(r.req("setting", str), r.req("line", int, type(None)))
+
+
+@dataclass(frozen=True)
 class HistoryEntry:
     """One migration file as it declares itself, and whether the database recorded it applied."""
 
@@ -23,6 +35,7 @@ class HistoryEntry:
     applied: bool
     parents: tuple[tuple[str, str], ...] = ()  # resolved in the graph (no __first__), for migrations in use
     dependency_lines: Mapping[str, int | None] = field(default_factory=dict)  # "app.name" -> its line in the file
+    undefined_settings: tuple[UndefinedSetting, ...] = ()  # swappable-model settings the settings lack
 
     @property
     def key(self) -> tuple[str, str]:
@@ -35,6 +48,7 @@ class HistoryEntry:
             r.req("applied", bool),
             r.keys("parents", required=False),
             r.mapping("dependency_lines", _line, required=False),
+            r.objects("undefined_settings", UndefinedSetting.read, required=False),
         )
 
 

@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from _preflight_probe.errors import Detail, in_project
-from _preflight_probe.graph import Key, _line_naming, describe_migration, load
+from _preflight_probe.graph import Key, _line_naming, describe_migration, load, operation_lines
 
 
 def forwards_order(graph: Any) -> list[Key]:
@@ -35,13 +35,36 @@ def _source(migration: Any) -> str | None:
 
 
 def _describe(migration: Any, recorded: set[Key]) -> Detail:
-    """describe_migration, with whether it is recorded and the line naming each dependency."""
+    """describe_migration, with whether it is recorded, the line naming each dependency, and
+    the swappable-model settings its operations name that the settings do not define."""
     path = _source(migration)
     entry = dict(describe_migration(migration), applied=(migration.app_label, migration.name) in recorded)
     entry["dependency_lines"] = {
         "{}.{}".format(*key): _line_naming(path, key[1]) if path else None for key in migration.dependencies
     }
+    entry["undefined_settings"] = _undefined_settings(migration, path)
     return entry
+
+
+def _undefined_settings(migration: Any, path: str | None) -> list[Detail]:
+    """Settings of swappable models that a relation in the migration points to, not in the settings.
+
+    A squash writes such a reference as `settings.NAME` (the migration writer's
+    SettingsReference), where the original may have named it otherwise (a package's own
+    defaults): the squashed migration then fails to import unless the settings define NAME.
+    """
+    from django.conf import settings
+
+    spans, _ = operation_lines(path) if path else ([], None)
+    found = []
+    for index, operation in enumerate(migration.operations):
+        fields = [field for _, field in getattr(operation, "fields", None) or []]
+        if getattr(operation, "field", None) is not None:
+            fields.append(operation.field)
+        names = {getattr(field, "swappable_setting", None) for field in fields}
+        for name in sorted(n for n in names if n and not hasattr(settings, n)):
+            found.append({"setting": name, "line": spans[index][0] if index < len(spans) else None})
+    return found
 
 
 def verb_history(request: Detail, connection: Any, progress: Any) -> Detail:
