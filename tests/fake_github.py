@@ -181,7 +181,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(
                     422,
                     {
-                        "message": "Invalid request.\n\n\"title\" wasn't supplied.",
+                        "message": 'Invalid request.\n\n"title" wasn\'t supplied.',
                         "documentation_url": "https://docs.github.com/rest/issues/issues#create-an-issue",
                     },
                 )

@@ -48,9 +48,13 @@ def publish(
     try:
         url = _issue(settings, github, markdown, stream)
     finally:  # the report's files are there even when the issue failed
-        outputs = {"report-path": str(paths["markdown"]), "report-json-path": str(paths["json"]), "issue-url": url}
-        workflow.write_outputs(settings.output_path, outputs)
+        workflow.write_outputs(settings.output_path, outputs(paths, url))
     return ExitCode.OK
+
+
+def outputs(paths: dict[str, Path], issue_url: str) -> dict[str, str]:
+    """Return the step outputs of a squash report (action.yml declares them)."""
+    return {"report-path": str(paths["markdown"]), "report-json-path": str(paths["json"]), "issue-url": issue_url}
 
 
 def _issue(settings: Settings, github: GitHub | None, markdown: str, stream: IO[str]) -> str:
@@ -65,7 +69,7 @@ def _issue(settings: Settings, github: GitHub | None, markdown: str, stream: IO[
         print(workflow.message_line("warning", why), file=stream)
         return ""
     except GoneError as exc:
-        print(workflow.message_line("warning", f"{NO_ISSUE}: {exc.cause}. Turn on issues"), file=stream)
+        print(workflow.message_line("warning", f"{NO_ISSUE}: {exc.line()}"), file=stream)
         return ""
     print(f"squash report: {url}", file=stream)
     return url
