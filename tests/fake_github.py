@@ -39,6 +39,7 @@ class State:
     events: dict[tuple[str, int], list[dict[str, Any]]] = field(default_factory=dict)
     issues: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     issues_disabled: bool = False
+    drop_labels: bool = False  # "Only users with push access can set labels for new issues" (silently dropped)
     rate_limited: int = 0  # the next N requests get a secondary rate limit
     requests: list[tuple[str, str]] = field(default_factory=list)
     next_id: int = 1000
@@ -187,7 +188,8 @@ class Handler(BaseHTTPRequestHandler):
                 )
             if len(data.get("body") or "") > 65536:
                 return self._unprocessable("Issue")
-            issue = self.state.add_issue(repo, data["title"], data.get("body") or "", user, data.get("labels") or [])
+            labels = [] if self.state.drop_labels else data.get("labels") or []
+            issue = self.state.add_issue(repo, data["title"], data.get("body") or "", user, labels)
             return self._send(201, issue)
         found = [issue for issue in issues if str(issue["number"]) == number]
         if method == "PATCH" and found:

@@ -283,3 +283,31 @@ def test_mode_squash_report_keeps_one_issue_on_a_real_project(tmp_path: Path) ->
         assert only["body"] == markdown  # the second week's report, as rendered
         assert ("POST", f"/repos/{REPO}/issues") in state.requests
         assert ("PATCH", f"/repos/{REPO}/issues/1") in state.requests
+
+
+def test_the_example_workflow_runs_weekly_with_the_least_it_needs() -> None:
+    import yaml
+
+    from conftest import REPO as ROOT
+
+    workflow = yaml.safe_load((ROOT / "docs" / "workflows" / "squash-report.yml").read_text())
+    assert workflow["permissions"] == {}
+    assert set(workflow[True]) == {"schedule", "workflow_dispatch"}  # YAML 1.1 reads `on` as True
+    (job,) = workflow["jobs"].values()
+    assert job["permissions"] == {"contents": "read", "issues": "write"}
+    (step,) = [s for s in job["steps"] if s.get("id") == "preflight"]
+    assert step["with"]["mode"] == "squash-report"
+
+
+def test_an_issue_opened_without_its_label_is_a_warning(tmp_path: Path) -> None:
+    with fake_github() as (base, state):
+        state.drop_labels = True
+        code, printed = publish(settings(tmp_path, base), "actions-token", base, hand_built(), tmp_path)
+        (created,) = state.issues[REPO]
+    url = f"https://github.com/{REPO}/issues/1"
+    assert code == 0 and created["labels"] == []
+    assert printed == [
+        f"squash report: {url}",
+        f"::warning title=Preflight::GitHub opened {url} without the label preflight-squash (it drops labels the "
+        "token may not set), so the next run cannot find it. Add the label to it",
+    ]

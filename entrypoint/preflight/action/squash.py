@@ -63,7 +63,7 @@ def _issue(settings: Settings, github: GitHub | None, markdown: str, stream: IO[
         print(workflow.message_line("warning", f"{NO_ISSUE}: no github-token or GITHUB_REPOSITORY"), file=stream)
         return ""
     try:
-        url = issue.publish(github, settings.repository, markdown, settings.run_url)
+        published = issue.publish(github, settings.repository, markdown, settings.run_url)
     except ForbiddenError as exc:
         why = f"{NO_ISSUE}: the token may not write issues ({exc.cause}). Grant the job `issues: write`"
         print(workflow.message_line("warning", why), file=stream)
@@ -71,5 +71,11 @@ def _issue(settings: Settings, github: GitHub | None, markdown: str, stream: IO[
     except GoneError as exc:
         print(workflow.message_line("warning", f"{NO_ISSUE}: {exc.line()}"), file=stream)
         return ""
-    print(f"squash report: {url}", file=stream)
-    return url
+    print(f"squash report: {published.url}", file=stream)
+    if published.unlabelled:
+        why = (
+            f"GitHub opened {published.url} without the label {issue.LABEL} (it drops labels the token may not set), "
+            "so the next run cannot find it. Add the label to it"
+        )
+        print(workflow.message_line("warning", why), file=stream)
+    return published.url

@@ -9,6 +9,7 @@ passed in.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from preflight.github.client import GitHub
@@ -43,10 +44,19 @@ def find(github: GitHub, repo: str, login: str) -> dict[str, Any] | None:
     return None
 
 
-def publish(github: GitHub, repo: str, markdown: str, summary_url: str | None) -> str:
+@dataclass(frozen=True)
+class Published:
+    url: str
+    unlabelled: bool = False  # GitHub dropped the label: the next run will not find this issue
+
+
+def publish(github: GitHub, repo: str, markdown: str, summary_url: str | None) -> Published:
     """Create the issue, or edit the one there is; return its URL."""
     previous = find(github, repo, github.login())
     body = fit(markdown, summary_url)
-    if previous is None:
-        return str(github.create_issue(repo, TITLE, body, [LABEL])["html_url"])
-    return str(github.update_issue(repo, int(previous["number"]), body)["html_url"])
+    if previous is not None:
+        return Published(str(github.update_issue(repo, int(previous["number"]), body)["html_url"]))
+    created = github.create_issue(repo, TITLE, body, [LABEL])
+    # GitHub silently drops labels a token may not set, rather than refusing the issue.
+    labels = {label.get("name") for label in created.get("labels") or []}
+    return Published(str(created["html_url"]), unlabelled=LABEL not in labels)
