@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import PROJECTS, copy_project
-from fake_github import BOT, fake_github
+from fake_github import BOT, State, fake_github
 from inert import ALLOWED_TAGS, Elements, markdown_it, runner_commands
 from preflight.action import squash
 from preflight.action.settings import Settings, from_env, pending
@@ -77,10 +77,10 @@ def publish(given: Settings, token: str, base: str, report: SquashReport, tmp_pa
     return code, printed.read_text().splitlines()
 
 
-def ours(state: object, repo: str = REPO) -> list[dict]:
+def ours(state: State, repo: str = REPO) -> list[dict]:
     return [
         i
-        for i in state.issues.get(repo, [])  # type: ignore[attr-defined]
+        for i in state.issues.get(repo, [])
         if issue.MARKER in i["body"] and i["user"] == BOT and "pull_request" not in i
     ]
 
@@ -126,12 +126,15 @@ def test_issues_of_others_and_without_the_marker_are_left_alone(tmp_path: Path) 
         other = state.add_issue(REPO, "bot", f"{issue.MARKER}\nold", {"login": "octocat"}, ["preflight-squash"])
         closed = state.add_issue(REPO, "last year", f"{issue.MARKER}\nold", BOT, ["preflight-squash"])
         closed["state"] = "closed"
+        # Every workflow's GITHUB_TOKEN writes as the same bot: the marker tells ours apart.
+        workflow = state.add_issue(REPO, "weekly deps", "Outdated: django", BOT, ["preflight-squash"])
         code, _ = publish(settings(tmp_path, base), "actions-token", base, hand_built(), tmp_path)
         assert code == 0
-        assert [i["number"] for i in state.issues[REPO]] == [1, 2, 3, 4]
+        assert [i["number"] for i in state.issues[REPO]] == [1, 2, 3, 4, 5]
         old = f"{issue.MARKER}\nold"
         assert (mine["body"], other["body"], closed["body"]) == ("We squash in Q3.", old, old)
-        assert state.issues[REPO][3]["body"] == to_markdown(hand_built())
+        assert workflow["body"] == "Outdated: django"
+        assert state.issues[REPO][4]["body"] == to_markdown(hand_built())
 
 
 @pytest.mark.parametrize(
