@@ -4,9 +4,9 @@ GitHub gives a Docker action its inputs as INPUT_<NAME> with the name upper-case
 hyphens kept (INPUT_TARGET-DATABASE-URL). An input named like a flag of the mode's
 command (`preflight preview`, `gate` or `squash-report`, or the top-level `--debug`)
 becomes that flag; an input the mode's command has no flag for is not read (GitHub sets
-every input that has a default, so `round-trip: on` reaches a squash report too). The CLI's own parser
-(`options.build_parser()`) parses the lot: defaults, choices, validation and error
-messages are the CLI's. How an input's value becomes argv:
+every input that has a default, so `round-trip: on` reaches a squash report too). The
+CLI's own parser (`options.build_parser()`) parses the lot: defaults, choices,
+validation and error messages are the CLI's. How an input's value becomes argv:
 
 - a flag that takes a value: `--name=value` (so a value starting with `-` stays a value);
 - a flag without one: on/off (`--name`, or `--no-name` where the CLI has it);
