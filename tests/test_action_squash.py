@@ -314,3 +314,15 @@ def test_an_issue_opened_without_its_label_is_a_warning(tmp_path: Path) -> None:
         f"::warning title=Preflight::GitHub opened {url} without the label preflight-squash (it drops labels the "
         "token may not set), so the next run cannot find it. Add the label to it",
     ]
+
+
+def test_without_a_token_the_step_summary_has_the_report(tmp_path: Path) -> None:
+    given = settings(tmp_path)
+    printed = tmp_path / "printed.txt"
+    with printed.open("w") as stream:
+        code = squash.publish(given, None, "report\n", "{}\n", tmp_path, stream)
+    assert code == 0 and given.summary_path and Path(given.summary_path).read_text() == "report\n\n"
+    assert printed.read_text() == (
+        "::warning title=Preflight::the squash report is in the step summary only: no github-token or "
+        "GITHUB_REPOSITORY\n"
+    )
