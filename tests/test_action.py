@@ -15,7 +15,7 @@ import pytest
 
 from conftest import EXAMPLE
 from fake_github import fake_github
-from preflight.action.settings import ACTION_ONLY, CLI_ONLY, _argv, command_line, flag_inputs, from_env
+from preflight.action.settings import ACTION_ONLY, CLI_ONLY, _argv, command_line, flag_inputs, from_env, pending
 from preflight.errors import UsageError
 from preflight.options import build_parser
 
@@ -152,7 +152,7 @@ def test_a_fork_with_a_production_url_is_refused(workspace: Path, tmp_path: Path
     "env, message",
     [
         ({"INPUT_MODE": "deploy"}, "input mode: 'deploy' is not one of preview, gate, squash-report"),
-        ({"INPUT_MODE": "squash-report"}, "mode squash-report is not available in this version"),
+        ({"INPUT_MODE": "squash-report", "INPUT_VERIFY": "maybe"}, "input verify: 'maybe' is not on/off"),
         (
             {"INPUT_FAIL-ON": "sometimes"},
             "argument --fail-on: invalid choice: 'sometimes' (choose from 'destructive', 'dangerous', 'any', 'never')",
@@ -205,47 +205,61 @@ def _action_yml() -> dict:
     return yaml.safe_load((ROOT / "action.yml").read_text())
 
 
-def _flag_inputs() -> dict[str, argparse.Action]:
+COMMANDS = ("gate", "squash-report")  # preview's flags are gate's (checked below)
+
+
+def _flag_inputs() -> dict[str, tuple[str, argparse.Action]]:
+    """Every input that is a CLI flag: (the first command that has it, its option)."""
     parser = build_parser()
-    return {**dict(flag_inputs(parser)), **dict(flag_inputs(parser.commands["gate"]))}
+    found = {name: ("gate", option) for name, option in flag_inputs(parser)}
+    for command in reversed(COMMANDS):
+        found.update({name: (command, option) for name, option in flag_inputs(parser.commands[command])})
+    return found
 
 
 def test_action_yml_inputs_are_the_cli_flags_one_to_one() -> None:
     action = _action_yml()
     flags = _flag_inputs()
-    assert sorted(set(action["inputs"]) - set(ACTION_ONLY)) == sorted(flags)  # both ways
+    waiting = pending(build_parser())  # declared before their flag lands (settings.PENDING)
+    assert sorted(set(action["inputs"]) - set(ACTION_ONLY) - set(waiting)) == sorted(flags)  # both ways
+    assert not set(waiting) & set(flags)
     assert set(ACTION_ONLY) <= set(action["inputs"])
     assert set(build_parser().commands["preview"]._option_string_actions) == set(
         build_parser().commands["gate"]._option_string_actions
     )
-    spellings = {s[2:] for p in (build_parser(), build_parser().commands["gate"]) for s in p._option_string_actions}
+    parser = build_parser()
+    spellings = {s[2:] for p in (parser, *(parser.commands[c] for c in COMMANDS)) for s in p._option_string_actions}
     assert set(CLI_ONLY) <= spellings  # the exception list names real flags
     assert all(name == name.lower() and "_" not in name for name in action["inputs"])
     # A default in action.yml is the CLI's, but where the container differs (and says so).
     parser = build_parser()
-    for name, option in flags.items():
+    for name, (command, option) in flags.items():
         if "default" in action["inputs"][name] and name != "postgres":
-            given = parser.parse_args(["gate", *_argv(name, option, str(action["inputs"][name]["default"]))])
+            given = parser.parse_args([command, *_argv(name, option, str(action["inputs"][name]["default"]))])
             assert getattr(given, option.dest) == option.default, name
     assert "not the CLI's auto" in action["inputs"]["postgres"]["description"]
     assert action["runs"] == {"using": "docker", "image": "Dockerfile"}
 
 
 def test_action_yml_outputs_are_the_ones_written() -> None:
+    from preflight.action import squash
     from preflight.publish.workflow import outputs
     from preflight.report.model import Report, Target
 
     report = Report("0.1.0", "2026-01-01T00:00:00+00:00", "shop", "shop.settings", "5.2", "3.11",
                     Target("empty", "empty database"), "local", "15.0", migrations=[], rollback=[])  # fmt: skip
-    assert sorted(outputs(report, False, {}, "")) == sorted(_action_yml()["outputs"])
+    preview = set(outputs(report, False, {}, ""))
+    squashed = set(squash.outputs({"markdown": Path("s.md"), "json": Path("s.json")}, ""))
+    assert sorted(preview | squashed) == sorted(_action_yml()["outputs"])
 
 
 def inputs_table() -> str:
     """The README's table of the Action's inputs, as action.yml and the CLI's parser make it."""
-    flags = _flag_inputs()
+    flags = {name: option.option_strings for name, (_, option) in _flag_inputs().items()}
+    flags.update({name: [flag] for name, (flag, _) in pending(build_parser()).items()})
     rows = ["| input | CLI flag | default | what it does |", "| --- | --- | --- | --- |"]
     for name, spec in _action_yml()["inputs"].items():
-        flag = ", ".join(f"`{s}`" for s in flags[name].option_strings) if name in flags else "(Action only)"
+        flag = ", ".join(f"`{s}`" for s in flags[name]) if name in flags else "(Action only)"
         default = f"`{spec['default']}`" if "default" in spec else ""
         rows.append(f"| `{name}` | {flag} | {default} | {' '.join(spec['description'].split())} |")
     return "\n".join(rows) + "\n"

@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 
 from preflight import disk, secrets
+from preflight.action import squash
 from preflight.action.install import install
 from preflight.action.settings import ON, Settings, from_env
 from preflight.config import ApprovalRule
@@ -43,7 +44,8 @@ def main() -> int:
         # what the same flags mean to the CLI.
         os.chdir(settings.workspace)
         github = None
-        if settings.github_token and settings.repository and settings.pull_number:
+        # A pull request's comment and labels, or the squash report's issue (a scheduled run has no pull request).
+        if settings.github_token and settings.repository and (settings.pull_number or settings.mode == "squash-report"):
             github = GitHub(settings.api_url, settings.github_token)
         return action(settings, github, PlainProgress(sys.stdout))
     except PreflightError as exc:
@@ -124,7 +126,7 @@ def destinations(settings: Settings, root: Path, github: GitHub | None, temp: Pa
 
 
 def action(settings: Settings, github: GitHub | None, out: Progress) -> int:
-    """Check the inputs as the CLI does, install the project, preview, publish; return the exit code."""
+    """Check the inputs as the CLI does, install the project, run the mode, publish; return the exit code."""
     args = copy.copy(settings.args)
     if settings.from_fork and args.target_url:
         raise UsageError(
@@ -140,6 +142,8 @@ def action(settings: Settings, github: GitHub | None, out: Progress) -> int:
         args.python = install(
             root, temp / "preflight-venv", settings.install_command, settings.python_version, pass_env, out
         )
+    if settings.mode == "squash-report":
+        return squash.run(settings, args, github, temp, out)
     approvals = label_approvals(github, settings) if github and settings.approve_label else []
     report = preview(preview_options(args, approvals), out)
     ending = publish(report, destinations(settings, root, github, temp)).ending

@@ -1,8 +1,8 @@
-"""A small GitHub REST client on httpx: issue comments, pull requests, label events.
+"""A small GitHub REST client on httpx: issues, issue comments, pull requests, label events.
 
 It follows Link-header pagination, waits out rate limits (retry-after, or
 x-ratelimit-reset when x-ratelimit-remaining is 0) a bounded number of times, and
-turns 403/404/422 into errors that say what to do. The token never appears in an
+turns 401/403/404/410/422 into errors that say what to do. The token never appears in an
 error (secrets.redact).
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from preflight import secrets
 from preflight.errors import PreflightError, UsageError
@@ -30,6 +30,10 @@ class GitHubError(PreflightError):
 
 class ForbiddenError(GitHubError):
     """403: typically a pull request from a fork, whose token is read-only."""
+
+
+class GoneError(GitHubError):
+    """410: the repository has issues turned off."""
 
 
 class GitHub:
@@ -100,13 +104,15 @@ class GitHub:
             )
         if response.status_code == 401:
             raise UsageError(what, "check the github-token input")
+        if response.status_code == 410:
+            raise GoneError(what, "turn on issues in the repository's settings")
         if response.status_code == 404:
             raise GitHubError(what, "check the repository, the pull request number and the token's access")
         raise GitHubError(what, "see the GitHub response above")
 
-    def paginate(self, path: str, per_page: int = 100) -> Iterator[dict[str, Any]]:
-        """Every item of a list endpoint, following rel="next" Link headers."""
-        url: str | None = f"{self.api_url}{path}?per_page={per_page}"
+    def paginate(self, path: str, per_page: int = 100, **query: str) -> Iterator[dict[str, Any]]:
+        """Every item of a list endpoint, following rel="next" Link headers (they carry `query` on)."""
+        url: str | None = f"{self.api_url}{path}?{urlencode({**query, 'per_page': per_page})}"
         while url:
             response = self.request("GET", url)
             yield from response.json()
@@ -135,3 +141,15 @@ class GitHub:
 
     def label_events(self, repo: str, number: int) -> Iterator[dict[str, Any]]:
         return (e for e in self.paginate(f"/repos/{repo}/issues/{number}/events") if e.get("event") == "labeled")
+
+    def issues(self, repo: str, label: str) -> Iterator[dict[str, Any]]:
+        """Open issues carrying `label` (GitHub lists pull requests here too: left out)."""
+        items = self.paginate(f"/repos/{repo}/issues", state="open", labels=label)
+        return (i for i in items if "pull_request" not in i)
+
+    def create_issue(self, repo: str, title: str, body: str, labels: list[str]) -> dict[str, Any]:
+        payload = {"title": title, "body": body, "labels": labels}
+        return dict(self.request("POST", f"/repos/{repo}/issues", json=payload).json())
+
+    def update_issue(self, repo: str, number: int, body: str) -> dict[str, Any]:
+        return dict(self.request("PATCH", f"/repos/{repo}/issues/{number}", json={"body": body}).json())
