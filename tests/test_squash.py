@@ -203,3 +203,12 @@ def test_a_squash_that_would_name_an_undefined_setting_stops_before_it(pg: Serve
     assert _manage(root, url, "squashmigrations", "vault", "0003_key", "--noinput").returncode == 0
     assert _manage(root, url, "migrate").returncode == 0
     assert _manage(root, url, "makemigrations", "--check", "--dry-run").returncode == 0
+
+
+def test_the_command_quotes_names_the_shell_would_split() -> None:
+    from preflight.squash.analyse import _command
+
+    assert _command("shop", None, "0002_x") == "python manage.py squashmigrations shop 0002_x"
+    assert _command("shop", "0001_a b", "0002_$(rm)") == (
+        "python manage.py squashmigrations shop '0001_a b' '0002_$(rm)'"
+    )

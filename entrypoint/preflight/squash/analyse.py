@@ -19,6 +19,7 @@ range takes today.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable, Mapping
 
 from preflight.probe.protocol.history import AppHistory, HistoryAnswer, HistoryEntry
@@ -235,7 +236,9 @@ def _reach(start: Iterable[Key], step: Mapping[Key, Iterable[Key]], stop: set[Ke
 
 
 def _command(app: str, start: str | None, end: str) -> str:
-    return " ".join(["python manage.py squashmigrations", app, *([start] if start else []), end])
+    """The command to run, each name quoted for the shell where it needs to be (names come from files)."""
+    names = (app, *([start] if start else []), end)
+    return " ".join(["python manage.py squashmigrations", *(shlex.quote(name) for name in names)])
 
 
 def _reset(app: str, count: int, ms: float) -> str:
