@@ -193,6 +193,12 @@ def build_parser() -> Parser:
         help="database whose record says which replaced files can go (read-only pg_dump); or PREFLIGHT_TARGET_URL",
     )
     target.add_argument("--target-dump", type=Path, help="pg_dump file of that database instead")
+    squash.add_argument(
+        "--verify",
+        action="store_true",
+        help="run each squash in a temporary copy of the project and prove it: same schema from zero, "
+        "accepted by a database that applied the originals, makemigrations clean; with the measured saving",
+    )
     squash.add_argument("--format", choices=("markdown", "json"), default="markdown")
     squash.add_argument("--output", help="write the report here instead of stdout")
     squash.add_argument("--quiet", action="store_true", help="no progress output")
@@ -337,4 +343,5 @@ def squash_options(args: argparse.Namespace) -> SquashOptions:
         pg_bin=args.pg_bin,
         pg_user=args.pg_user,
         image=args.image,
+        verify=args.verify,
     )

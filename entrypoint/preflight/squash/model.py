@@ -62,6 +62,41 @@ class AppSquash:
 
 
 @dataclass(frozen=True)
+class Verification:
+    """--verify's proof for one candidate, made in a temporary copy of the project.
+
+    status: equal (the squashed history builds the same schema from zero), different
+    (`differences` lists each, original vs squashed), refused (squashmigrations said no:
+    `detail` is its line) or failed (`detail` says which step and why). `accepts`: a
+    database that applied the original migrations takes the squashed history (migrate
+    runs nothing and records the squash applied); `clean`: makemigrations --check finds
+    nothing to write after the squash. None: not reached.
+    """
+
+    app: str
+    command: str
+    status: str  # equal | different | refused | failed
+    detail: str | None = None
+    squashed: str | None = None  # the new migration's name
+    differences: tuple[str, ...] = ()
+    accepts: bool | None = None
+    accepts_detail: str | None = None
+    clean: bool | None = None
+    clean_detail: str | None = None
+    migrations_before: int = 0  # the app's migrations a new database runs, today and after the squash
+    migrations_after: int | None = None
+    original_ms: float = 0.0  # the app from zero with today's history
+    squashed_ms: float | None = None  # the app from zero with the squashed history
+    saving_ms: float | None = None
+    seconds: float = 0.0  # what verifying this candidate took
+
+    @property
+    def proven(self) -> bool:
+        """Equal schemas, accepted by a database at the pre-squash state, and makemigrations clean."""
+        return self.status == "equal" and bool(self.accepts) and bool(self.clean)
+
+
+@dataclass(frozen=True)
 class SquashReport:
     project: str
     django: str | None
@@ -71,6 +106,7 @@ class SquashReport:
     unmigrated_apps: tuple[str, ...] = ()
     installed: tuple[AppSquash, ...] = ()  # apps of installed packages (django.contrib...): measured, not ranked
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
+    verifications: tuple[Verification, ...] | None = None  # --verify, one per candidate; None: not asked
 
     @property
     def candidates(self) -> tuple[Candidate, ...]:
@@ -79,5 +115,7 @@ class SquashReport:
 
 def as_json(report: SquashReport) -> dict[str, Any]:
     data = dataclasses.asdict(report)
+    for verification, record in zip(report.verifications or (), data["verifications"] or (), strict=True):
+        record["proven"] = verification.proven
     data["format"] = "preflight-squash-report/1"
     return data

@@ -4,6 +4,8 @@
 migrates a new database from zero on a throwaway server (the time per migration is what
 a squash would save), and, when a target is given, restores it into a second database
 only to read which migrations it recorded (the replaced files a squash can now drop).
+With `verify`, each candidate is then squashed in a temporary copy of the project and
+proven against the from-zero database (squash/verify.py) while the server still runs.
 The target is only read: a URL through pg_dump's read-only session, as the preview does.
 """
 
@@ -25,6 +27,7 @@ from preflight.progress import Progress
 from preflight.project import Project
 from preflight.squash.analyse import analyse
 from preflight.squash.model import SquashReport
+from preflight.squash.verify import verify
 
 
 @dataclass
@@ -37,6 +40,7 @@ class SquashOptions:
     pg_user: str | None = None
     image: str | None = None
     jobs: int = os.cpu_count() or 2
+    verify: bool = False  # squash each candidate in a temporary copy and prove it (squash/verify.py)
 
 
 def squash_report(options: SquashOptions, progress: Progress) -> SquashReport:
@@ -93,7 +97,12 @@ def squash_report(options: SquashOptions, progress: Progress) -> SquashReport:
             mark = time.monotonic()
             recorded, description = _target_history(options, server, tmp, progress, stack)
             timings["target"] = round(time.monotonic() - mark, 3)
-    apps, installed = analyse(history, durations, recorded)
+        apps, installed = analyse(history, durations, recorded)
+        verifications = None
+        if options.verify:
+            mark = time.monotonic()
+            verifications = verify(apps, project, server, zero, progress)
+            timings["verify"] = round(time.monotonic() - mark, 3)
     timings["total"] = round(time.monotonic() - started, 3)
     return SquashReport(
         project=project.root.name,
@@ -104,6 +113,7 @@ def squash_report(options: SquashOptions, progress: Progress) -> SquashReport:
         unmigrated_apps=history.unmigrated_apps,
         installed=installed,
         timings=timings,
+        verifications=verifications,
     )
 
 
