@@ -95,7 +95,8 @@ def verify_candidate(
         copy = dataclasses.replace(project, root=copy_project(project.root, where / project.root.name))
         database = server.create_database("squashed")
         try:
-            record = _prove(record, candidate, project, copy, server, database, original_db, original)
+            record = dataclasses.replace(record, squashed=_squash(candidate, project, copy, server.info.url(database)))
+            record = _prove(record, candidate, copy, server, database, original_db, original)
         except _Stop as stop:
             record = dataclasses.replace(record, status=stop.status, detail=secrets.redact(stop.detail))
         finally:
@@ -106,16 +107,16 @@ def verify_candidate(
 def _prove(
     record: Verification,
     candidate: Candidate,
-    project: Project,
     copy: Project,
     server: Server,
     database: str,
     original_db: str,
     original: schema.Snapshot,
 ) -> Verification:
+    """Build the squashed history from zero, compare, and check what a deploy of it meets."""
     url = server.info.url(database)
-    name = _squash(candidate, project, copy, url)
-    record = dataclasses.replace(record, squashed=name)
+    name = record.squashed
+    assert name is not None
     try:
         with ProbeSession(copy, url) as probe:
             built = probe.apply(capture=False)
