@@ -20,7 +20,7 @@ from conftest import PROJECTS, copy_project
 from fake_github import BOT, State, fake_github
 from inert import ALLOWED_TAGS, Elements, markdown_it, runner_commands
 from preflight.action import squash
-from preflight.action.settings import Settings, from_env, pending
+from preflight.action.settings import Settings, from_env
 from preflight.errors import UsageError
 from preflight.github.client import GitHub
 from preflight.options import build_parser
@@ -202,12 +202,8 @@ def test_mode_squash_report_is_parsed_with_the_squash_reports_flags() -> None:
     }
     args = from_env(env).args
     assert (args.command, args.project, str(args.target_dump)) == ("squash-report", "shop", "prod.dump")
-    if "verify" in pending(build_parser()):  # TODO(issue 11): goes when squash-report --verify lands
-        with pytest.raises(UsageError, match="input verify: --verify is not available in this version"):
-            from_env({**env, "INPUT_VERIFY": "on"})
-    else:
-        assert from_env({**env, "INPUT_VERIFY": "on"}).args.verify is True
-        assert from_env(env).args.verify is False
+    assert from_env({**env, "INPUT_VERIFY": "on"}).args.verify is True
+    assert from_env(env).args.verify is False
 
 
 HOSTILE_APP = "shop<img src=x>@team"

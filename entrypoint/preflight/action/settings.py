@@ -45,10 +45,9 @@ ACTION_ONLY = {
     "comment": "the sticky pull-request comment (the CLI's `preflight comment` posts one)",
     "github-token": "the token for the comment, the labels and the squash report's issue",
 }
-# Inputs whose flag another change adds: input -> the flag and its command.
-# TODO(issue 11): squash-report --verify lands with squash/verify.py; this entry then
-# does nothing (the input is that flag's) and can go.
-PENDING = {"verify": ("--verify", "squash-report")}
+# Inputs declared in action.yml before the change that adds their flag: input -> the flag
+# and its command. None now (squash-report's `verify` has its flag).
+PENDING: dict[str, tuple[str, str]] = {}
 # CLI flags the Action does not take, and why.
 CLI_ONLY = {
     "help": "argparse's own",
