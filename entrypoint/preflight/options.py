@@ -20,6 +20,7 @@ from preflight.verdict import default_fail_on
 
 if TYPE_CHECKING:
     from preflight.preview import PreviewOptions
+    from preflight.project import Project
     from preflight.squash.pipeline import SquashOptions
 
 EXIT_CODES_HELP = """exit codes:
@@ -294,13 +295,10 @@ def validate(args: argparse.Namespace) -> None:
 
 def preview_options(args: argparse.Namespace, approvals: Sequence[ApprovalRule] = ()) -> PreviewOptions:
     """Turn parsed `preview`/`gate` arguments into the pipeline's options (the CLI's and the Action's)."""
-    from preflight import baseline, project
+    from preflight import baseline
     from preflight.preview import PreviewOptions
 
-    target_url = _target_url(args)
-    if target_url:
-        secrets.register_url(target_url)  # before anything starts: no child may see the password
-    found = project.discover(args.project, args.settings, args.python, PassEnv(tuple(args.pass_env)))
+    found, target_url = _project_and_target(args)
     config = load(args.config or found.root / FILENAME)
     checks.test_command("--test-command", args.test_command, found.python, found.root)
     if args.base_ref:
@@ -326,15 +324,21 @@ def preview_options(args: argparse.Namespace, approvals: Sequence[ApprovalRule] 
     )
 
 
-def squash_options(args: argparse.Namespace) -> SquashOptions:
-    """Turn parsed `squash-report` arguments into the squash pipeline's options."""
+def _project_and_target(args: argparse.Namespace) -> tuple[Project, str | None]:
+    """The project found from --project/--settings/--python, and the target URL, its password registered."""
     from preflight import project
-    from preflight.squash.pipeline import SquashOptions
 
     target_url = _target_url(args)
     if target_url:
         secrets.register_url(target_url)  # before anything starts: no child may see the password
-    found = project.discover(args.project, args.settings, args.python, PassEnv(tuple(args.pass_env)))
+    return project.discover(args.project, args.settings, args.python, PassEnv(tuple(args.pass_env))), target_url
+
+
+def squash_options(args: argparse.Namespace) -> SquashOptions:
+    """Turn parsed `squash-report` arguments into the squash pipeline's options."""
+    from preflight.squash.pipeline import SquashOptions
+
+    found, target_url = _project_and_target(args)
     return SquashOptions(
         project=found,
         target_url=target_url,
