@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from conftest import PROJECTS, REPO, copy_project, leftovers, run_cli
+from conftest import PROJECTS, REPO, copy_project, leftovers, pg_dump, run_cli
 from preflight.postgres.base import Server
 from preflight.probe.session import ProbeSession, probe_env
 from preflight.project import Project
@@ -146,8 +146,19 @@ def test_replaced_files_can_go_once_the_target_applied_them(pg: Server, tmp_path
     assert deletable["steps"] == [
         "delete the 3 files books.0001_squashed_0003_book_isbn replaces",
         "in shelves.0001_initial, depend on books.0001_squashed_0003_book_isbn instead of the deleted ones",
-        "remove `replaces` from books.0001_squashed_0003_book_isbn: it is a normal migration from now on",
+        "remove the replaces list from books.0001_squashed_0003_book_isbn: it is a normal migration from now on",
     ]
+
+
+def test_a_target_dump_tells_the_same_as_its_database(pg: Server, tmp_path: Path) -> None:
+    root = copy_project(PROJECTS / "squash_done", tmp_path)
+    project = Project(root=root, settings="proj.settings", python=sys.executable)
+    url = _migrated_target(pg, project)
+    dump = pg_dump(pg, url.rsplit("/", 1)[1], tmp_path / "target.dump")
+    done = run_cli("squash-report", "--project", str(root), "--postgres", "local", "--target-dump", str(dump))
+    assert done.returncode == 0, done.stderr
+    assert "The migrations `books.0001_squashed_0003_book_isbn` replaces are applied on the target" in done.stdout
+    assert "3. remove the replaces list from books.0001_squashed_0003_book_isbn: it is a normal" in done.stdout
 
 
 def test_apps_without_migrations_are_listed_not_ranked(tmp_path: Path) -> None:

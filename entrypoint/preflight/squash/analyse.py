@@ -278,7 +278,7 @@ def _deletable(
                 if dependents
                 else []
             ),
-            f"remove `replaces` from {label(entry.key)}: it is a normal migration from now on",
+            f"remove the replaces list from {label(entry.key)}: it is a normal migration from now on",
         ]
         found.append(Deletable(label(entry.key), tuple(f for f in files if f), tuple(dependents), tuple(steps)))
     return tuple(found)
