@@ -19,12 +19,17 @@ def fit(markdown: str, summary_url: str | None, limit: int = LIMIT) -> str:
     body = f"{MARKER}\n{markdown}"
     if len(body) <= limit:
         return body
+    return f"{MARKER}\n{cut(markdown, summary_url, limit - len(MARKER) - 1, 'comment')}"
+
+
+def cut(markdown: str, summary_url: str | None, room: int, what: str) -> str:
+    """Return the top of `markdown` that fits in `room` characters with a pointer to the whole report."""
     where = f"the [run's step summary]({summary_url})" if summary_url else "the run's step summary"
     note = (
-        f"\n\n---\n*The full report ({len(markdown):,} characters) is longer than a GitHub comment allows; "
+        f"\n\n---\n*The full report ({len(markdown):,} characters) is longer than a GitHub {what} allows; "
         f"it is in {where} and in the `preflight-report` artifact.*\n"
     )
-    return f"{MARKER}\n{head(markdown, limit - len(MARKER) - 1 - len(note))}{note}"
+    return head(markdown, room - len(note)) + note
 
 
 _FENCE = re.compile(r"^(`{3,})")

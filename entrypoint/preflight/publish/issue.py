@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from preflight.github.client import GitHub
-from preflight.publish.comment import LIMIT, head
+from preflight.publish.comment import LIMIT, cut
 
 MARKER = "<!-- preflight:squash-report -->"  # the first line of templates/squash.md.j2
 LABEL = "preflight-squash"
@@ -28,12 +28,7 @@ def fit(markdown: str, summary_url: str | None, limit: int = LIMIT) -> str:
     """
     if len(markdown) <= limit:
         return markdown
-    where = f"the [run's step summary]({summary_url})" if summary_url else "the run's step summary"
-    note = (
-        f"\n\n---\n*The full report ({len(markdown):,} characters) is longer than a GitHub issue allows; "
-        f"it is in {where} and in the `preflight-report` artifact.*\n"
-    )
-    return head(markdown, limit - len(note)) + note
+    return cut(markdown, summary_url, limit, "issue")
 
 
 def find(github: GitHub, repo: str, login: str) -> dict[str, Any] | None:
