@@ -11,7 +11,7 @@ import dataclasses
 import os
 import re
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +29,7 @@ from preflight.evidence.facts import Facts
 from preflight.evidence.measured import Blocked
 from preflight.postgres.base import Server, unique_name
 from preflight.probe import protocol
-from preflight.probe.errors import error_from
+from preflight.probe.errors import conflict_error
 from preflight.probe.session import ProbeSession
 from preflight.progress import Progress
 from preflight.project import Project
@@ -144,7 +144,7 @@ def preview(options: PreviewOptions, progress: Progress) -> Report:
             plan = probe.plan()
         timer.phases["probe_start"] = probe.start_seconds or 0.0  # the run's one Django start
         if plan.conflicts:
-            raise error_from({"kind": "conflict", "message": _conflicts(plan.conflicts)}, project)
+            raise conflict_error(plan.conflicts, project)
         target_info = dataclasses.replace(target_info, has_migrations_table=plan.has_migrations_table)
         if target_info.lacks_migrations_table and options.refuse_empty_target:
             raise empty_target_error(target_info)
@@ -319,12 +319,6 @@ def timeout_ms(value: str | None) -> int | None:
     if not match:
         return None
     return int(match.group(1)) * {None: 1, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000}[match.group(2)]
-
-
-def _conflicts(conflicts: Mapping[str, Sequence[str]]) -> str:
-    return "conflicting migrations: " + "; ".join(
-        f"{app} has leaves {', '.join(names)}" for app, names in sorted(conflicts.items())
-    )
 
 
 def _prepare_copy(

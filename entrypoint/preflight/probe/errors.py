@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,14 @@ def _withheld_variable(cause: str, project: Project) -> str | None:
         if match and match.group(1) not in _given(project):
             return match.group(1)
     return None
+
+
+def conflict_error(conflicts: Mapping[str, Sequence[str]], project: Project) -> PreflightError:
+    """The error for apps with several leaf migrations (the plan's or the history's `conflicts`)."""
+    message = "conflicting migrations: " + "; ".join(
+        f"{app} has leaves {', '.join(names)}" for app, names in sorted(conflicts.items())
+    )
+    return error_from({"kind": "conflict", "message": message}, project)
 
 
 def error_from(error: dict[str, Any], project: Project) -> PreflightError:

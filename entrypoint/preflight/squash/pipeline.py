@@ -20,7 +20,7 @@ from pathlib import Path
 from preflight import janitor, postgres, target
 from preflight.errors import ProjectError
 from preflight.postgres.base import Server
-from preflight.probe.errors import error_from
+from preflight.probe.errors import conflict_error
 from preflight.probe.protocol.history import HistoryAnswer
 from preflight.probe.session import ProbeSession
 from preflight.progress import Progress
@@ -70,14 +70,7 @@ def squash_report(options: SquashOptions, progress: Progress) -> SquashReport:
             history = probe.history()
             timings["history"] = round(time.monotonic() - mark, 3)
         if history.conflicts:
-            raise error_from(
-                {
-                    "kind": "conflict",
-                    "message": "conflicting migrations: "
-                    + "; ".join(f"{app} has leaves {', '.join(names)}" for app, names in history.conflicts.items()),
-                },
-                project,
-            )
+            raise conflict_error(history.conflicts, project)
         count = sum(len(app.migrations) for app in history.apps)
         with progress.step("migrating a new database from zero", total=count or None) as step:
             mark = time.monotonic()
