@@ -31,7 +31,7 @@ from preflight.postgres.base import Server, unique_name
 from preflight.probe import protocol
 from preflight.probe.errors import conflict_error
 from preflight.probe.session import ProbeSession
-from preflight.progress import Progress
+from preflight.progress import Progress, Timer
 from preflight.project import Project
 from preflight.report.build import build_report
 from preflight.report.model import Report, Target
@@ -61,19 +61,6 @@ class PreviewOptions:
     capture: bool = True  # read locks and rewrites after each statement
     # gate: stop when a given target has no django_migrations table (--allow-empty-target turns it off)
     refuse_empty_target: bool = False
-
-
-class Timer:
-    def __init__(self) -> None:
-        self.phases: dict[str, float] = {}
-
-    @contextmanager
-    def phase(self, name: str) -> Iterator[None]:
-        started = time.monotonic()
-        try:
-            yield
-        finally:
-            self.phases[name] = round(self.phases.get(name, 0.0) + time.monotonic() - started, 3)
 
 
 def _major(version: str | None) -> int | None:

@@ -108,3 +108,18 @@ def for_stream(stream: IO[str], quiet: bool = False) -> Progress:
     if quiet:
         return QuietProgress()
     return RichProgress() if stream.isatty() else PlainProgress(stream)
+
+
+class Timer:
+    """Seconds per phase of a run (a phase entered twice adds up), for the report's `timings`."""
+
+    def __init__(self) -> None:
+        self.phases: dict[str, float] = {}
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.phases[name] = round(self.phases.get(name, 0.0) + time.monotonic() - started, 3)

@@ -23,7 +23,7 @@ from preflight.postgres.base import Server
 from preflight.probe.errors import conflict_error
 from preflight.probe.protocol.history import HistoryAnswer
 from preflight.probe.session import ProbeSession
-from preflight.progress import Progress
+from preflight.progress import Progress, Timer
 from preflight.project import Project
 from preflight.squash.analyse import analyse
 from preflight.squash.model import SquashReport
@@ -46,14 +46,13 @@ class SquashOptions:
 def squash_report(options: SquashOptions, progress: Progress) -> SquashReport:
     """Measure every migration from zero, read the target's record if given, and rank the squashes."""
     started = time.monotonic()
-    timings: dict[str, float] = {}
+    timer = Timer()
     project = options.project
     with ExitStack() as stack:
         for line in janitor.sweep_dirs():
             progress.log(f"removed what a killed run left: {line}")
         tmp = stack.enter_context(janitor.temp_dir("squash"))
-        with progress.step(f"starting throwaway PostgreSQL ({options.postgres})"):
-            mark = time.monotonic()
+        with progress.step(f"starting throwaway PostgreSQL ({options.postgres})"), timer.phase("server"):
             server = stack.enter_context(
                 postgres.start(
                     postgres.resolve(options.postgres),
@@ -63,19 +62,14 @@ def squash_report(options: SquashOptions, progress: Progress) -> SquashReport:
                 )
             )
             zero = server.create_database("zero")
-            timings["server"] = round(time.monotonic() - mark, 3)
         probe = stack.enter_context(ProbeSession(project, server.info.url(zero)))
-        with progress.step("reading every app's migrations"):
-            mark = time.monotonic()
+        with progress.step("reading every app's migrations"), timer.phase("history"):
             history = probe.history()
-            timings["history"] = round(time.monotonic() - mark, 3)
         if history.conflicts:
             raise conflict_error(history.conflicts, project)
         count = sum(len(app.migrations) for app in history.apps)
-        with progress.step("migrating a new database from zero", total=count or None) as step:
-            mark = time.monotonic()
+        with progress.step("migrating a new database from zero", total=count or None) as step, timer.phase("from_zero"):
             applied = probe.apply(capture=False, on_progress=lambda e: step.advance(e["migration"]))
-            timings["from_zero"] = round(time.monotonic() - mark, 3)
         if applied.failure is not None:
             failure = applied.failure
             raise ProjectError(
@@ -87,16 +81,14 @@ def squash_report(options: SquashOptions, progress: Progress) -> SquashReport:
         recorded = None
         description = None
         if options.target_url or options.target_dump:
-            mark = time.monotonic()
-            recorded, description = _target_history(options, server, tmp, progress, stack)
-            timings["target"] = round(time.monotonic() - mark, 3)
+            with timer.phase("target"):
+                recorded, description = _target_history(options, server, tmp, progress, stack)
         apps, installed = analyse(history, durations, recorded)
         verifications = None
         if options.verify:
-            mark = time.monotonic()
-            verifications = verify(apps, project, server, zero, progress)
-            timings["verify"] = round(time.monotonic() - mark, 3)
-    timings["total"] = round(time.monotonic() - started, 3)
+            with timer.phase("verify"):
+                verifications = verify(apps, project, server, zero, progress)
+    timer.phases["total"] = round(time.monotonic() - started, 3)
     return SquashReport(
         project=project.root.name,
         django=history.django,
@@ -105,7 +97,7 @@ def squash_report(options: SquashOptions, progress: Progress) -> SquashReport:
         target=description,
         unmigrated_apps=history.unmigrated_apps,
         installed=installed,
-        timings=timings,
+        timings=timer.phases,
         verifications=verifications,
     )
 
