@@ -86,10 +86,14 @@ def operation_lines(path: str) -> tuple[list[tuple[int, int]], int | None]:
     return [], None
 
 
+def source_path(migration: Any) -> str | None:
+    """Return the absolute path of the file the migration was imported from (None if it has none)."""
+    return getattr(sys.modules.get(type(migration).__module__), "__file__", None)
+
+
 def migration_file(migration: Any) -> str | None:
     """Return the migration's file for the report: see display_path (None if it has none)."""
-    module = sys.modules.get(type(migration).__module__)
-    path = getattr(module, "__file__", None)
+    path = source_path(migration)
     if not path:
         return None
     # A module's name is its path below the sys.path entry it was imported from.
@@ -98,8 +102,7 @@ def migration_file(migration: Any) -> str | None:
 
 def describe_migration(migration: Any) -> Detail:
     """Return what the plan says of one migration: file, flags, operations and their lines."""
-    module = sys.modules.get(type(migration).__module__)
-    path = getattr(module, "__file__", None)
+    path = source_path(migration)
     lines, assign_line = operation_lines(path) if path else ([], None)
     spans: list[tuple[int | None, int | None]] = list(lines)
     if len(spans) != len(migration.operations):

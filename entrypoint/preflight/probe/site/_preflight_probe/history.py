@@ -10,11 +10,10 @@ database recorded it applied (its own row in django_migrations, not inferred).
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from _preflight_probe.errors import Detail, in_project
-from _preflight_probe.graph import Key, _line_naming, describe_migration, load, operation_lines
+from _preflight_probe.graph import Key, describe_migration, load, source_path
 
 
 def forwards_order(graph: Any) -> list[Key]:
@@ -29,41 +28,46 @@ def forwards_order(graph: Any) -> list[Key]:
     return order
 
 
-def _source(migration: Any) -> str | None:
-    module = sys.modules.get(type(migration).__module__)
-    return getattr(module, "__file__", None)
-
-
 def _describe(migration: Any, recorded: set[Key]) -> Detail:
     """describe_migration, with whether it is recorded, the line naming each dependency, and
     the swappable-model settings its operations name that the settings do not define."""
-    path = _source(migration)
     entry = dict(describe_migration(migration), applied=(migration.app_label, migration.name) in recorded)
-    entry["dependency_lines"] = {
-        "{}.{}".format(*key): _line_naming(path, key[1]) if path else None for key in migration.dependencies
-    }
-    entry["undefined_settings"] = _undefined_settings(migration, path)
+    entry["dependency_lines"] = _dependency_lines(migration, source_path(migration))
+    entry["undefined_settings"] = _undefined_settings(migration, [op["line"] for op in entry["operations"]])
     return entry
 
 
-def _undefined_settings(migration: Any, path: str | None) -> list[Detail]:
+def _dependency_lines(migration: Any, path: str | None) -> dict[str, int | None]:
+    """ "app.name" -> the first line of the file naming each dependency's migration (one read)."""
+    try:
+        with open(path or "", encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except (OSError, ValueError):
+        lines = []
+    return {
+        "{}.{}".format(*key): next((number for number, line in enumerate(lines, 1) if key[1] in line), None)
+        for key in migration.dependencies
+    }
+
+
+def _undefined_settings(migration: Any, lines: list[int | None]) -> list[Detail]:
     """Settings of swappable models that a relation in the migration points to, not in the settings.
 
     A squash writes such a reference as `settings.NAME` (the migration writer's
     SettingsReference), where the original may have named it otherwise (a package's own
     defaults): the squashed migration then fails to import unless the settings define NAME.
+    `lines`: each operation's first line, as describe_migration read them.
     """
     from django.conf import settings
 
-    spans, _ = operation_lines(path) if path else ([], None)
     found = []
-    for index, operation in enumerate(migration.operations):
+    for operation, line in zip(migration.operations, lines):
         fields = [field for _, field in getattr(operation, "fields", None) or []]
         if getattr(operation, "field", None) is not None:
             fields.append(operation.field)
         names = {getattr(field, "swappable_setting", None) for field in fields}
         for name in sorted(n for n in names if n and not hasattr(settings, n)):
-            found.append({"setting": name, "line": spans[index][0] if index < len(spans) else None})
+            found.append({"setting": name, "line": line})
     return found
 
 
@@ -77,7 +81,7 @@ def verb_history(request: Detail, connection: Any, progress: Any) -> Detail:
         migration = loader.graph.nodes[key]
         entry = _describe(migration, recorded)
         entry["parents"] = sorted(list(parent.key) for parent in loader.graph.node_map[key].parents)
-        source = _source(migration)
+        source = source_path(migration)
         app = apps.setdefault(key[0], {"app": key[0], "in_project": False, "migrations": [], "replaced": []})
         app["migrations"].append(entry)
         app["in_project"] = app["in_project"] or bool(source and in_project(source))
