@@ -74,11 +74,11 @@ def _app(
     everyone: list[HistoryEntry],
 ) -> AppSquash:
     entries = list(app.migrations)
-    squashes = [i for i, entry in enumerate(entries) if entry.migration.replaces]
-    after = squashes[-1] + 1 if squashes else 0
-    last_squash = entries[squashes[-1]].migration.name if squashes else None
+    last = max((i for i, entry in enumerate(entries) if entry.migration.replaces), default=None)
+    after = 0 if last is None else last + 1
+    last_squash = None if last is None else entries[last].migration.name
     sequence = entries[after:]
-    blockers = [_squash_blocker(entries[i]) for i in squashes if i == squashes[-1]]
+    blockers = [] if last is None else [_squash_blocker(entries[last])]
     stops: list[tuple[int, Blocker]] = []  # (index in sequence, blocker): the range ends before it
     for index, entry in enumerate(sequence):
         for blocker in _code_blockers(entry):

@@ -158,6 +158,13 @@ def _runs_python(operation: Any) -> bool:
     return type(operation) is RunPython
 
 
+def _djangos_own(migration: Any) -> bool:
+    """Whether `migration` applies and unapplies as Django's Migration does (no override of its own)."""
+    from django.db.migrations.migration import Migration
+
+    return type(migration).unapply is Migration.unapply and type(migration).apply is Migration.apply
+
+
 class Steps:
     """The state before and after each operation of a migration, as Migration.unapply computes them.
 
@@ -179,10 +186,8 @@ class Steps:
 
         `state` itself is left as it is.
         """
-        from django.db.migrations.migration import Migration
-
         operations = list(migration.operations)
-        if type(migration).unapply is not Migration.unapply or type(migration).apply is not Migration.apply:
+        if not _djangos_own(migration):
             return None  # a project's Migration class of its own: let it run its code
         if not all(operation.reversible for operation in operations):
             return None  # unapply raises IrreversibleError first: let it say so
@@ -204,9 +209,7 @@ class Steps:
 
         `after` must be `before` moved through the migration (as States.advance moves it).
         """
-        from django.db.migrations.migration import Migration
-
-        if type(migration).unapply is not Migration.unapply or type(migration).apply is not Migration.apply:
+        if not _djangos_own(migration):
             return None
         if len(migration.operations) != 1 or not migration.operations[0].reversible:
             return None
