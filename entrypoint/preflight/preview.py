@@ -328,7 +328,7 @@ def _prepare_copy(
             # A dump file's header was read while the server started; a URL's dump pg_dump just made.
             header = reader.result() if reader is not None else None
             if header is None and facts is not None:
-                header = (facts.dump_format or "custom", facts.server_version)
+                header = facts.header
         tool = "psql" if header is not None and header[0] == "plain" else f"pg_restore -j {options.jobs}"
         with progress.step(f"restoring {dump.name} ({tool})"), timer.phase("restore"):
             _, restored = target.restore(server, dump, options.pg_bin, options.jobs, into=copy, header=header)

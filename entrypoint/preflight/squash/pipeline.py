@@ -114,7 +114,7 @@ def _target_history(
         with progress.step("dumping the target (read-only)"):
             dumping = stack.enter_context(closing(target.start_dump_url(options.target_url, dump, options.pg_bin)))
             facts = dumping.result()
-        header = (facts.dump_format or "custom", facts.server_version)
+        header = facts.header
         description = facts.description
     assert dump is not None
     copy = server.create_database("target")

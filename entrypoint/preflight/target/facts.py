@@ -18,3 +18,8 @@ class TargetFacts:
     dump_bytes: int | None = None
     restore_seconds: float | None = None
     dump_format: str | None = None
+
+    @property
+    def header(self) -> tuple[str, str | None]:
+        """(format, server version) of the dump pg_dump made of this target, as a DumpReader gives them."""
+        return (self.dump_format or "custom", self.server_version)
