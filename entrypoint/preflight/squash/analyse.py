@@ -23,7 +23,7 @@ import shlex
 from collections.abc import Iterable, Mapping
 
 from preflight.probe.protocol.history import AppHistory, HistoryAnswer, HistoryEntry
-from preflight.squash.model import AppSquash, Blocker, Candidate, Deletable
+from preflight.squash.model import AppSquash, Blocker, Candidate, Deletable, squash_arguments
 
 Key = tuple[str, str]
 MIN_RANGE = 2  # squashing one migration saves nothing
@@ -237,7 +237,7 @@ def _reach(start: Iterable[Key], step: Mapping[Key, Iterable[Key]], stop: set[Ke
 
 def _command(app: str, start: str | None, end: str) -> str:
     """The command to run, each name quoted for the shell where it needs to be (names come from files)."""
-    names = (app, *([start] if start else []), end)
+    names = squash_arguments(app, start, end)
     return " ".join(["python manage.py squashmigrations", *(shlex.quote(name) for name in names)])
 
 

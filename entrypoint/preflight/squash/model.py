@@ -35,6 +35,15 @@ class Candidate:
     command: str
     stops_at: Blocker | None = None  # the blocker the range stops before
 
+    @property
+    def arguments(self) -> tuple[str, ...]:
+        return squash_arguments(self.app, self.start, self.end)
+
+
+def squash_arguments(app: str, start: str | None, end: str) -> tuple[str, ...]:
+    """`squashmigrations`' positional arguments: the app, the range's start when not the first, its end."""
+    return (app, *([start] if start else []), end)
+
 
 @dataclass(frozen=True)
 class Deletable:

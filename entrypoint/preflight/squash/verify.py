@@ -163,8 +163,7 @@ def copy_project(source: Path, destination: Path) -> Path:
 
 def _squash(candidate: Candidate, project: Project, copy: Project, url: str) -> str:
     """Run squashmigrations in the copy; return the new migration's name."""
-    args = ["squashmigrations", candidate.app, *([candidate.start] if candidate.start else []), candidate.end]
-    code, output = _django(copy, url, *args, "--noinput")
+    code, output = _django(copy, url, "squashmigrations", *candidate.arguments, "--noinput")
     if code != 0:
         raise _Stop("refused", _error_line(output) or f"squashmigrations exited with {code}")
     created = next((line[len(CREATED) :].strip() for line in output.splitlines() if line.startswith(CREATED)), None)
