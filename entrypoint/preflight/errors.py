@@ -20,6 +20,8 @@ class ExitCode(IntEnum):
     TARGET = 5  # target unreachable, wrong password, pg_dump too old, corrupt dump
     INFRASTRUCTURE = 6  # no PostgreSQL binaries, throwaway server failed, disk full
     TESTS_FAILED = 7  # --test-command failed against the migrated copy
+    LOCKED = 8  # apply: another apply held the migration lock past --wait
+    BACKUP = 9  # apply: the backup failed or did not verify; nothing was applied
     INTERNAL = 70  # a bug in Preflight (EX_SOFTWARE): never 1, which means "blocked"
     INTERRUPTED = 130  # Ctrl-C or SIGTERM
 
@@ -70,6 +72,18 @@ class TestsFailedError(PreflightError):
 
 class TargetError(PreflightError):
     exit_code = ExitCode.TARGET
+
+
+class LockedError(PreflightError):
+    """apply: another apply holds the migration advisory lock past --wait."""
+
+    exit_code = ExitCode.LOCKED
+
+
+class BackupError(PreflightError):
+    """apply: the backup before applying failed or did not verify; nothing was applied."""
+
+    exit_code = ExitCode.BACKUP
 
 
 class InfrastructureError(PreflightError):
