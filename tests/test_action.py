@@ -205,7 +205,7 @@ def _action_yml() -> dict:
     return yaml.safe_load((ROOT / "action.yml").read_text())
 
 
-COMMANDS = ("gate", "squash-report")  # preview's flags are gate's (checked below)
+COMMANDS = ("gate", "squash-report", "apply")  # preview's flags are gate's (checked below)
 
 
 def _flag_inputs() -> dict[str, tuple[str, argparse.Action]]:
@@ -242,7 +242,7 @@ def test_action_yml_inputs_are_the_cli_flags_one_to_one() -> None:
 
 
 def test_action_yml_outputs_are_the_ones_written() -> None:
-    from preflight.action import squash
+    from preflight.action import deploy, squash
     from preflight.publish.workflow import outputs
     from preflight.report.model import Report, Target
 
@@ -250,7 +250,8 @@ def test_action_yml_outputs_are_the_ones_written() -> None:
                     Target("empty", "empty database"), "local", "15.0", migrations=[], rollback=[])  # fmt: skip
     preview = set(outputs(report, False, {}, ""))
     squashed = set(squash.outputs({"markdown": Path("s.md"), "json": Path("s.json")}, ""))
-    assert sorted(preview | squashed) == sorted(_action_yml()["outputs"])
+    applied = set(deploy.outputs("backup.dump"))
+    assert sorted(preview | squashed | applied) == sorted(_action_yml()["outputs"])
 
 
 def inputs_table() -> str:

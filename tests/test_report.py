@@ -138,6 +138,11 @@ def test_schema_doc_lists_every_field() -> None:
         model.RoundTrip,
         model.RoundTripStep,
         model.TestRun,
+        model.Deployment,
+        model.BackupFile,
+        model.Step,
+        model.Attempt,
+        model.Waited,
     ):
         section = doc.split(f"## {kind.__name__}\n", 1)[1].split("\n## ", 1)[0]
         documented = set(

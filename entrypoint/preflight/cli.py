@@ -24,7 +24,7 @@ from preflight.errors import (
     internal_error_line,
 )
 from preflight.escape import log_line
-from preflight.options import build_parser, preview_options, squash_options, validate
+from preflight.options import apply_options, build_parser, preview_options, squash_options, validate
 from preflight.publish.stage import Destinations, publish
 from preflight.report import render
 from preflight.report.model import Report
@@ -47,6 +47,21 @@ def cmd_preview(args: argparse.Namespace, out: progress.Progress) -> Report:
     from preflight.preview import preview
 
     report = preview(preview_options(args), out)
+    publish(report, destinations(args))
+    if args.output:
+        out.log(f"report written to {args.output}")
+    return report
+
+
+def cmd_apply(args: argparse.Namespace, out: progress.Progress) -> Report:
+    from preflight.apply import pipeline
+    from preflight.probe.session import ProbeSession
+
+    options = apply_options(args)
+    project = options.project
+    assert project is not None
+    url = pipeline.session_url(options)  # read-only for --dry-run
+    report = pipeline.run(options, lambda: ProbeSession(project, url), out)
     publish(report, destinations(args))
     if args.output:
         out.log(f"report written to {args.output}")
@@ -150,6 +165,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, progress.Progress], Report]] =
     "preview": cmd_preview,
     "gate": cmd_preview,
     "demo": cmd_demo,
+    "apply": cmd_apply,
 }
 
 

@@ -19,6 +19,7 @@ from preflight.errors import UsageError
 from preflight.verdict import default_fail_on
 
 if TYPE_CHECKING:
+    from preflight.apply.pipeline import ApplyOptions
     from preflight.preview import PreviewOptions
     from preflight.project import Project
     from preflight.squash.pipeline import SquashOptions
@@ -36,6 +37,8 @@ EXIT_CODES_HELP = """exit codes:
   6    infrastructure: no PostgreSQL binaries, throwaway server failed, disk full (names the
        directory and its free space)
   7    --test-command failed against the migrated copy (the report shows its last lines)
+  8    apply: another apply held the migration lock longer than --wait
+  9    apply: the backup failed or did not verify; nothing was applied
   70   internal error in Preflight (a bug: please report it; --debug shows the traceback)
   130  interrupted (Ctrl-C or SIGTERM); everything started was stopped and removed
 """
@@ -205,6 +208,8 @@ def build_parser() -> Parser:
     squash.add_argument("--quiet", action="store_true", help="no progress output")
     _postgres_options(squash)
 
+    _apply_command(command("apply", "apply the pending migrations to the target: gate, lock, backup, apply, verify"))
+
     post = command("comment", "post a saved report as the sticky pull-request comment (fork-safe phase two)")
     post.add_argument(
         "report", type=Path, help="report.json written by a preview or gate run (the comment is rendered from it)"
@@ -229,6 +234,63 @@ def build_parser() -> Parser:
         "--separately", action="store_true", help="check each file on its own (default: one plan, in order)"
     )
     return parser
+
+
+def _project_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--project", default=".", help="folder holding manage.py (default: .)")
+    sub.add_argument("--settings", help="settings module (default: the one manage.py sets)")
+    sub.add_argument("--python", help="the project's interpreter (default: .venv/venv in the project, else this one)")
+    sub.add_argument("--pass-env", action="append", default=[], metavar="NAME", help="as for preview")
+
+
+def _apply_command(sub: argparse.ArgumentParser) -> None:
+    _project_options(sub)
+    sub.add_argument(
+        "--target-url",
+        "--target-database-url",
+        dest="target_url",
+        help="the database to migrate (the project's code runs against it); or env PREFLIGHT_TARGET_URL",
+    )
+    sub.add_argument("--dry-run", action="store_true", help="print the plan, SQL and findings; touch nothing")
+    safety = sub.add_argument_group("safety")
+    safety.add_argument("--backup-dir", type=Path, help="back up here first (pg_dump -Fc, verified); required")
+    safety.add_argument(
+        "--no-backup", action="store_true", help="apply without a backup (said in the report and the audit record)"
+    )
+    safety.add_argument(
+        "--wait", type=int, default=300, metavar="SECONDS", help="wait this long for another apply's lock (exit 8)"
+    )
+    safety.add_argument(
+        "--lock-timeout", type=int, default=5000, metavar="MS", help="lock_timeout for every statement (default 5000)"
+    )
+    safety.add_argument(
+        "--statement-timeout",
+        type=int,
+        default=3_600_000,
+        metavar="MS",
+        help="statement_timeout for every statement, 0 for none (default 3600000: one hour)",
+    )
+    safety.add_argument(
+        "--retries", type=int, default=3, help="retries after a lock timeout, where a retry is safe (default 3)"
+    )
+    safety.add_argument(
+        "--backoff", type=int, default=1000, metavar="MS", help="wait before the first retry, doubling (default 1000)"
+    )
+    safety.add_argument(
+        "--backoff-max", type=int, default=30_000, metavar="MS", help="longest wait between retries (default 30000)"
+    )
+    safety.add_argument(
+        "--test-command", help="run your smoke tests against the migrated target through /bin/sh -c (exit 7)"
+    )
+    safety.add_argument("--audit-log", type=Path, help="append the audit record (JSON lines) to this file")
+    safety.add_argument("--audit-table", help="also append it to this table in the target ([schema.]name)")
+    safety.add_argument("--pg-bin", help="directory with pg_dump/pg_restore")
+    _rule_options(sub, gate=True)
+    group = sub.add_argument_group("output")
+    group.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    group.add_argument("--output", help="write the report here (default: stdout)")
+    group.add_argument("--json", dest="json_path", help="also write the JSON report to this file")
+    group.add_argument("--quiet", action="store_true", help="no progress output")
 
 
 def _approvals(args: argparse.Namespace) -> list[ApprovalRule]:
@@ -259,6 +321,8 @@ def validate(args: argparse.Namespace) -> None:
             if value and args.target_dump and Path(value).resolve() == Path(args.target_dump).resolve():
                 raise UsageError(f"{option} names the --target-dump file", "write the report to a file of its own")
         checks.whole_number("--lock-timeout", args.lock_timeout, 0, checks.MAX_INT4, "pass milliseconds, e.g. 5000")
+    if args.command == "apply":
+        _validate_apply(args)
     if args.command == "squash-report" and args.output:
         checks.output_file("--output", args.output, "squash.md")
     if args.command in ("preview", "gate", "squash-report"):
@@ -277,7 +341,7 @@ def validate(args: argparse.Namespace) -> None:
         if args.pg_bin:
             checks.pg_bin("--pg-bin", args.pg_bin)
         checks.os_user("--pg-user", args.pg_user)
-    if args.command in ("preview", "gate", "lint-sql") and args.config:
+    if args.command in ("preview", "gate", "lint-sql", "apply") and args.config:
         checks.input_file("--config", args.config)
     if args.command == "demo":
         checks.whole_number("--lines", args.lines, 1, 100_000_000, "e.g. --lines 20000")
@@ -291,6 +355,81 @@ def validate(args: argparse.Namespace) -> None:
         checks.input_file("report", args.report)
         checks.repository("--repo", args.repo)
         checks.whole_number("--pr", args.pr, 1, checks.MAX_INT4, "pass the pull request's number")
+
+
+def _validate_apply(args: argparse.Namespace) -> None:
+    if not Path(args.project).expanduser().is_dir():
+        raise UsageError(f"--project {args.project} is not a directory", "pass the folder that holds manage.py")
+    target_url = _target_url(args)
+    if not target_url:
+        raise UsageError("apply needs the database to migrate", "pass --target-url URL or set PREFLIGHT_TARGET_URL")
+    checks.database_url("--target-url" if args.target_url else "PREFLIGHT_TARGET_URL", target_url)
+    if not args.dry_run:
+        if args.backup_dir and args.no_backup:
+            raise UsageError("--backup-dir and --no-backup together", "choose one: a backup first, or explicitly none")
+        if not args.backup_dir and not args.no_backup:
+            raise UsageError(
+                "apply backs up the target first and needs --backup-dir",
+                "pass --backup-dir DIR, or --no-backup to apply without one (the report and audit record say so)",
+            )
+        if args.backup_dir:
+            checks.output_dir("--backup-dir", str(args.backup_dir))
+    for option, value, low, high, example in (
+        ("--wait", args.wait, 0, 86_400, "e.g. --wait 300"),
+        ("--lock-timeout", args.lock_timeout, 1, checks.MAX_INT4, "pass milliseconds, e.g. 5000"),
+        ("--statement-timeout", args.statement_timeout, 0, checks.MAX_INT4, "pass milliseconds, 0 for none"),
+        ("--retries", args.retries, 0, 20, "e.g. --retries 3"),
+        ("--backoff", args.backoff, 0, 600_000, "pass milliseconds, e.g. 1000"),
+        ("--backoff-max", args.backoff_max, 0, 3_600_000, "pass milliseconds, e.g. 30000"),
+    ):
+        checks.whole_number(option, value, low, high, example)
+    for option, value, example in (("--output", args.output, "apply.md"), ("--json", args.json_path, "apply.json")):
+        if value:
+            checks.output_file(option, value, example)
+    if args.audit_log:
+        checks.output_file("--audit-log", str(args.audit_log), "audit.jsonl")
+    if args.python:
+        checks.executable("--python", args.python)
+    checks.settings_module("--settings", args.settings)
+    if args.pg_bin:
+        checks.pg_bin("--pg-bin", args.pg_bin)
+
+
+def apply_options(args: argparse.Namespace, approvals: Sequence[ApprovalRule] = (), via: str = "cli") -> ApplyOptions:
+    """Turn parsed `apply` arguments into the apply pipeline's options (the CLI's and the Action's)."""
+    from preflight.apply.pipeline import ApplyOptions
+    from preflight.probe.protocol import DeploySettings
+
+    found, target_url = _project_and_target(args)
+    assert target_url is not None  # validate() refused an apply without one
+    config = load(args.config or found.root / FILENAME)
+    if args.test_command:
+        checks.test_command("--test-command", args.test_command, found.python, found.root)
+    return ApplyOptions(
+        target_url=target_url,
+        project=found,
+        project_name=found.root.name,
+        settings_module=found.settings,
+        backup_dir=None if args.dry_run or args.no_backup else args.backup_dir,
+        no_backup=args.no_backup,
+        wait_s=float(args.wait),
+        deploy=DeploySettings(
+            lock_timeout_ms=args.lock_timeout,
+            statement_timeout_ms=args.statement_timeout,
+            retries=args.retries,
+            backoff_ms=args.backoff,
+            backoff_max_ms=args.backoff_max,
+        ),
+        config=config,
+        approvals=[*_approvals(args), *approvals],
+        fail_on=args.fail_on or default_fail_on(config, gate=True),
+        test_command=args.test_command,
+        audit_log=args.audit_log,
+        audit_table=args.audit_table,
+        dry_run=args.dry_run,
+        via=via,
+        pg_bin=args.pg_bin,
+    )
 
 
 def preview_options(args: argparse.Namespace, approvals: Sequence[ApprovalRule] = ()) -> PreviewOptions:

@@ -46,8 +46,46 @@ def blocked_error(blocking: list[Finding], fail_on: str) -> BlockedError:
     )
 
 
+def apply_verdict(report: Report) -> PreflightError | None:
+    """The error `preflight apply` ends with: blocked, a migration that failed on the target, checks after it."""
+    deployment = report.deployment
+    assert deployment is not None
+    target = report.target.description
+    if deployment.result == "blocked":
+        error = blocked_error(report.blocking, report.fail_on)
+        return BlockedError(f"nothing was applied: {error.cause}", error.fix)
+    if deployment.result == "failed" and report.failure is not None:
+        failure = report.failure
+        first = failure.error.strip().splitlines()[0] if failure.error.strip() else failure.type
+        state = (
+            "it was rolled back whole, the migrations before it stay applied"
+            if deployment.state == "unchanged"
+            else f"it is not atomic and {len(deployment.ran)} of its statements stayed applied"
+        )
+        return MigrationFailedError(
+            f"migration {failure.migration} failed on the target {target}: {first} ({state})",
+            "the report shows the statement, the state the database is in and the way back",
+        )
+    if deployment.result == "unverified":
+        if report.tests is not None and not report.tests.passed:
+            run = report.tests
+            how = "timed out" if run.timed_out else f"exited with {run.exit_code}"
+            return TestsFailedError(
+                f"the migrations were applied to {target}, but {run.command!r} {how} after them",
+                "the report shows its last lines and the way back",
+            )
+        left = [f"{label} is still pending" for label in deployment.pending_after] + deployment.check_errors
+        return MigrationFailedError(
+            f"the migrations were applied to {target}, but the checks after them failed: {'; '.join(left)[:300]}",
+            "the report shows the checks and the way back",
+        )
+    return None
+
+
 def verdict(report: Report) -> PreflightError | None:
     """The error a run ends with: a migration that failed, then failed tests, then blocking findings."""
+    if report.deployment is not None:
+        return apply_verdict(report)
     if report.failure is not None:
         return failure_error(report.failure)
     if report.tests is not None and not report.tests.passed:

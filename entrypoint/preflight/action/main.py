@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 
 from preflight import disk, secrets
-from preflight.action import squash
+from preflight.action import deploy, squash
 from preflight.action.install import install
 from preflight.action.settings import ON, Settings, from_env
 from preflight.config import ApprovalRule
@@ -128,6 +128,12 @@ def destinations(settings: Settings, root: Path, github: GitHub | None, temp: Pa
 def action(settings: Settings, github: GitHub | None, out: Progress) -> int:
     """Check the inputs as the CLI does, install the project, run the mode, publish; return the exit code."""
     args = copy.copy(settings.args)
+    if settings.mode == "apply" and settings.pull_number:
+        raise UsageError(
+            "mode: apply migrates the target itself and never runs on a pull request's code",
+            "run it in the deploy job (push to the main branch, workflow_dispatch or a release), "
+            "after the gate: see docs/workflows/preflight-apply.yml",
+        )
     if settings.from_fork and args.target_url:
         raise UsageError(
             "refusing to run a fork's pull-request code with target-database-url",
@@ -144,6 +150,8 @@ def action(settings: Settings, github: GitHub | None, out: Progress) -> int:
         )
     if settings.mode == "squash-report":
         return squash.run(settings, args, github, temp, out)
+    if settings.mode == "apply":
+        return deploy.run(settings, args, root, temp, out)
     approvals = label_approvals(github, settings) if github and settings.approve_label else []
     report = preview(preview_options(args, approvals), out)
     ending = publish(report, destinations(settings, root, github, temp)).ending

@@ -32,13 +32,13 @@ from typing import Any
 from preflight.errors import UsageError
 from preflight.options import Parser, build_parser
 
-MODES = ("preview", "gate", "squash-report")
+MODES = ("preview", "gate", "squash-report", "apply")
 ON = ("true", "on", "yes", "1")
 OFF = ("false", "off", "no", "0", "")
 
 # Inputs that are not CLI flags, and why (README "Action inputs" lists them too).
 ACTION_ONLY = {
-    "mode": "the command to run: preview, gate or squash-report",
+    "mode": "the command to run: preview, gate, squash-report or apply",
     "install-command": "the Action installs the project into a virtualenv; the CLI uses yours",
     "python-version": "the Python of that virtualenv",
     "approve-label": "pull-request labels become --approve rules",
@@ -165,7 +165,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
     mode = value("mode") or "preview"
     if mode not in MODES:
         raise UsageError(
-            f"input mode: {mode!r} is not one of {', '.join(MODES)}", "set mode: preview, gate or squash-report"
+            f"input mode: {mode!r} is not one of {', '.join(MODES)}", "set mode: preview, gate, squash-report or apply"
         )
     event: dict[str, Any] = {}
     if env.get("GITHUB_EVENT_PATH") and Path(env["GITHUB_EVENT_PATH"]).exists():

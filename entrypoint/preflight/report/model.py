@@ -157,6 +157,74 @@ class Irreversible:
     measured: bool = False  # the round trip on the copy stopped there (else: per its backwards SQL)
 
 
+@dataclass
+class Attempt:
+    """One try at a migration on the target: applied, or why it stopped (and what was cleaned up)."""
+
+    number: int
+    duration_ms: float
+    outcome: str  # applied | lock_timeout | failed
+    error: str | None = None
+    dropped_invalid_index: str | None = None  # left by an interrupted CREATE INDEX CONCURRENTLY
+    backoff_ms: float | None = None  # waited before the next try
+
+
+@dataclass
+class Waited:
+    """A lock a migration waited for on the target, and who held it."""
+
+    relation: str
+    mode: str
+    waited_ms: float
+    blockers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Step:
+    """How one migration went on the target: its tries and the locks it waited for."""
+
+    migration: str
+    attempts: list[Attempt] = field(default_factory=list)
+    waits: list[Waited] = field(default_factory=list)
+
+
+@dataclass
+class BackupFile:
+    """The verified backup taken before applying (`pg_dump -Fc`)."""
+
+    path: str
+    size_bytes: int
+    seconds: float
+    objects: dict[str, int]  # kind -> count, equal in the file and in the database
+    restore_command: str  # with "$DATABASE_URL", never a real URL
+
+
+@dataclass
+class Deployment:
+    """What `preflight apply` (or the route) did to the target: the apply's part of the Report."""
+
+    result: str  # applied | nothing-pending | dry-run | blocked | failed | unverified
+    via: str  # cli | action | route | command
+    lock_timeout_ms: int
+    statement_timeout_ms: int
+    retries: int
+    backoff_ms: int
+    lock_waited_s: float | None = None  # waiting for another apply's migration lock
+    backup: BackupFile | None = None
+    no_backup: bool = False  # --no-backup, chosen explicitly
+    steps: list[Step] = field(default_factory=list)
+    state: str | None = None  # after a failure: unchanged | partial
+    ran: list[str] = field(default_factory=list)  # statements of the failed non-atomic migration that stayed
+    invalid_indexes_dropped: list[str] = field(default_factory=list)
+    invalid_indexes_left: list[str] = field(default_factory=list)
+    pending_after: list[str] = field(default_factory=list)  # showmigrations after applying
+    check_errors: list[str] = field(default_factory=list)  # manage.py check after applying
+    audit: list[str] = field(default_factory=list)  # where the audit record went
+
+    def step(self, label: str) -> Step | None:
+        return next((s for s in self.steps if s.migration == label), None)
+
+
 @dataclass(frozen=True)
 class Report:
     """Everything one preview found, assembled once (report.build) after the rules ran; never changed after."""
@@ -182,6 +250,7 @@ class Report:
     tests: TestRun | None = None
     lock_timeout_ms: int | None = None  # applied to every statement on the copy (--lock-timeout)
     probed_concurrency: bool = False
+    deployment: Deployment | None = None  # `preflight apply`: what happened on the target itself
     schema_version: int = SCHEMA_VERSION
 
     def count(self, status: str) -> int:

@@ -76,7 +76,9 @@ def environment() -> jinja2.Environment:
 
 
 def to_markdown(report: Report) -> str:
-    return redact(environment().get_template("report.md.j2").render(report=report))
+    """The report as Markdown: a preview's, or what `preflight apply` did to the target."""
+    template = "apply.md.j2" if report.deployment is not None else "report.md.j2"
+    return redact(environment().get_template(template).render(report=report))
 
 
 def to_json(report: Report) -> str:

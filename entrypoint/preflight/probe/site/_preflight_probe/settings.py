@@ -56,9 +56,21 @@ def database_from_url(url: str) -> dict[str, str]:
     }
 
 
-def redirect(databases: dict[str, Any] | None, scratch: dict[str, str]) -> dict[str, Any]:
-    """Return DATABASES with every PostgreSQL alias pointed at `scratch`."""
+def options_from_url(url: str) -> dict[str, str]:
+    """Return the URL's own libpq parameters (sslmode, options, ...) but the address parts.
+
+    Preflight's scratch URLs have none; `preflight apply` passes the target's (its TLS
+    settings), and `options=-c default_transaction_read_only=on` for --dry-run.
+    """
+    return {key: value for key, value in parse_qsl(urlsplit(url).query) if key not in ("host", "port", "dbname")}
+
+
+def redirect(
+    databases: dict[str, Any] | None, scratch: dict[str, str], url_options: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Return DATABASES with every PostgreSQL alias pointed at `scratch` (with the URL's own parameters)."""
     result = {}
+    url_options = url_options or {}
     for alias, config in (databases or {}).items():
         config = dict(config)
         if "postgres" in config.get("ENGINE", "") or "postgis" in config.get("ENGINE", ""):
@@ -67,11 +79,14 @@ def redirect(databases: dict[str, Any] | None, scratch: dict[str, str]) -> dict[
                 for key, value in dict(config.get("OPTIONS") or {}).items()
                 if key not in _CONNECTION_ONLY_OPTIONS
             }
+            for key, value in url_options.items():
+                # Both kept: the project's search_path and the URL's read-only session.
+                options[key] = f"{options[key]} {value}" if key == "options" and options.get(key) else value
             config.update(scratch, OPTIONS=options)
             config.pop("TEST", None)
         result[alias] = config
     if "default" not in result:
-        result["default"] = dict(scratch, ENGINE="django.db.backends.postgresql")
+        result["default"] = dict(scratch, ENGINE="django.db.backends.postgresql", OPTIONS=dict(url_options))
     return result
 
 
@@ -83,4 +98,8 @@ for _name in dir(_user):
     if _name.isupper():
         globals()[_name] = getattr(_user, _name)
 
-DATABASES = redirect(getattr(_user, "DATABASES", None), database_from_url(os.environ["DATABASE_URL"]))
+DATABASES = redirect(
+    getattr(_user, "DATABASES", None),
+    database_from_url(os.environ["DATABASE_URL"]),
+    options_from_url(os.environ["DATABASE_URL"]),
+)

@@ -1,0 +1,348 @@
+"""The apply pipeline: the safe sequence a careful team runs by hand, on the target itself.
+
+    checks -> plan -> gate -> migration lock -> plan again -> backup -> deploy -> verify
+           -> Report (with its Deployment) -> audit record
+
+`run(options, engine, progress)` is the one path for `preflight apply` (the engine is a
+ProbeSession: the project's interpreter, pointed at the target) and for the route and
+`manage.py preflight_migrate` (an InProcessEngine: the running site's own Django). It
+writes to the target only after every check passed, under the migration lock, with a
+verified backup (unless --no-backup said otherwise, which the report and the audit
+record say too); --dry-run stops after the gate, on a read-only session.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import psycopg
+
+from preflight import __version__, approvals, findings, posttests
+from preflight.apply import audit, backup, wayback
+from preflight.apply.lock import MigrationLock
+from preflight.config import ApprovalRule, Config
+from preflight.errors import PreflightError
+from preflight.evidence import catalog, runs
+from preflight.probe import protocol
+from preflight.probe.errors import conflict_error
+from preflight.progress import Progress, Timer
+from preflight.project import Project
+from preflight.report.build import build_report
+from preflight.report.model import BackupFile, Deployment, Report, Target
+from preflight.rules import engine as rules
+from preflight.rules.gate import blocking
+from preflight.rules.needs import needs
+from preflight.target.dumping import describe_url
+from preflight.target.dumping import connection_error
+
+READ_ONLY = "-c default_transaction_read_only=on"
+
+
+class Engine(Protocol):
+    """The verbs the pipeline asks of Django: a probe session or the site's own process."""
+
+    def plan(self, to: list[str] | None = None) -> protocol.PlanAnswer: ...
+
+    def sql(self, to: list[str] | None = None, on_progress: Any = None) -> protocol.SqlAnswer: ...
+
+    def deploy(self, settings: protocol.DeploySettings, on_progress: Any = None) -> protocol.DeployAnswer: ...
+
+    def verify(self) -> protocol.VerifyAnswer: ...
+
+
+@dataclass
+class ApplyOptions:
+    target_url: str
+    project: Project | None = None  # None in the route: the site is the project
+    project_name: str = ""
+    settings_module: str = ""
+    backup_dir: Path | None = None
+    no_backup: bool = False
+    wait_s: float = 300.0  # for another apply's migration lock
+    deploy: protocol.DeploySettings = field(default_factory=lambda: protocol.DeploySettings())
+    config: Config = field(default_factory=Config)
+    approvals: list[ApprovalRule] = field(default_factory=list)
+    fail_on: str = "dangerous"
+    test_command: str | None = None
+    audit_log: Path | None = None
+    audit_table: str | None = None
+    dry_run: bool = False
+    via: str = "cli"  # cli | action | route | command
+    who: str | None = None  # default: audit.who_and_where()
+    origin: str | None = None
+    pg_bin: str | None = None
+
+
+@dataclass
+class _Run:
+    """What the run learned so far, for the report and the audit record whatever way it ends."""
+
+    result: str = "failed"
+    reason: str | None = None
+    labels: list[str] = field(default_factory=list)
+    backup: backup.Backup | None = None
+
+
+def session_url(options: ApplyOptions) -> str:
+    """The URL the project's Django gets: the target's (as a URL), in a read-only session for --dry-run."""
+    url = options.target_url if "://" in options.target_url else _as_url(options.target_url)
+    if not options.dry_run:
+        return url
+    parts = urlsplit(url)
+    query = [*parse_qsl(parts.query), ("options", READ_ONLY)]
+    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
+
+
+def _as_url(conninfo: str) -> str:
+    """A libpq key=value string as the postgresql:// URL the probe's settings read."""
+    params = {k: str(v) for k, v in psycopg.conninfo.conninfo_to_dict(conninfo).items() if v is not None}
+    user = quote(params.pop("user", ""), safe="")
+    password = params.pop("password", None)
+    credentials = f"{user}:{quote(password, safe='')}@" if password is not None else (f"{user}@" if user else "")
+    host = params.pop("host", "")
+    if host.startswith("/"):  # a socket directory goes in the query, where the probe's settings read it
+        params["host"], host = host, ""
+    port = params.pop("port", "")
+    netloc = f"{credentials}{host}{':' + port if port else ''}"
+    database = quote(params.pop("dbname", ""), safe="")
+    return urlunsplit(("postgresql", netloc, f"/{database}", urlencode(params, quote_via=quote), ""))
+
+
+def run(options: ApplyOptions, open_engine: Callable[[], AbstractContextManager[Engine]], progress: Progress) -> Report:
+    """Apply the pending migrations to the target; return the Report. Every way it ends is audited.
+
+    `open_engine` starts Django pointed at the target (a probe session, or the site's own
+    process); its failure to start is audited like any other end.
+    """
+    started = time.monotonic()
+    state = _Run()
+    try:
+        with open_engine() as engine:
+            report = _run(options, engine, progress, state)
+    except PreflightError as exc:
+        state.reason = exc.line()
+        _audit(options, state, started, progress)
+        raise
+    except BaseException as exc:
+        state.reason = f"{type(exc).__name__}: {exc}"[:300]
+        _audit(options, state, started, progress)
+        raise
+    assert report.deployment is not None
+    where = _audit(options, state, started, progress)
+    return dataclasses.replace(report, deployment=dataclasses.replace(report.deployment, audit=where))
+
+
+def _run(options: ApplyOptions, engine: Engine, progress: Progress, state: _Run) -> Report:
+    timer = Timer()
+    description = describe_url(options.target_url)
+    with progress.step(f"checking that {description} answers (read-only)"), timer.phase("check"):
+        version = _server_version(options.target_url, description)
+    with progress.step(f"reading the migration plan of {description}"), timer.phase("plan"):
+        plan = engine.plan()
+    if plan.conflicts:
+        state.result = "refused"
+        raise conflict_error(plan.conflicts, options.project) if options.project else _conflicts(plan)
+    state.labels = [m.label for m in plan.pending]
+    if not plan.pending:
+        state.result = "nothing-pending"
+        return _report(options, version, plan, None, None, [], timer, _deployment(options, "nothing-pending"))
+    with progress.step("collecting SQL (sqlmigrate)", total=len(plan.pending)) as step, timer.phase("sql"):
+        sql = engine.sql(on_progress=lambda e: step.advance(e["migration"]))
+    with progress.step("checking the SQL against the rules (the gate)"), timer.phase("rules"):
+        found = _gate(options, plan, sql)
+    stopping = blocking(found, options.fail_on)
+    if stopping or options.dry_run:
+        state.result = "blocked" if stopping else "dry-run"
+        state.reason = f"{len(stopping)} blocking finding(s)" if stopping else None
+        return _report(options, version, plan, sql, None, found, timer, _deployment(options, state.result))
+    with MigrationLock(options.target_url, options.wait_s, on_wait=progress.log) as lock:
+        timer.phases["lock"] = round(lock.waited_seconds, 3)
+        # Under the lock, the plan again: a deploy that held it may have applied some or all.
+        plan = engine.plan()
+        state.labels = [m.label for m in plan.pending]
+        if not plan.pending:
+            state.result = "nothing-pending"
+            deployment = _deployment(options, "nothing-pending", lock_waited_s=lock.waited_seconds)
+            return _report(options, version, plan, None, None, found, timer, deployment)
+        if not options.no_backup:
+            assert options.backup_dir is not None
+            with progress.step(f"backing up {description} (pg_dump -Fc, read-only)"), timer.phase("backup"):
+                state.result = "backup-failed"
+                state.backup = backup.take(options.target_url, options.backup_dir, options.pg_bin, description=description)
+            progress.log(f"backup verified: {state.backup.path} ({state.backup.size_bytes:,} bytes)")
+        state.result = "failed"
+        with progress.step(f"applying to {description}", total=len(plan.pending)) as step, timer.phase("apply"):
+            deployed = engine.deploy(options.deploy, on_progress=lambda e: step.advance(e.get("migration", "")))
+        verified = tests = None
+        if deployed.failure is None:
+            with progress.step("verifying: showmigrations, check"), timer.phase("verify"):
+                verified = engine.verify()
+            if options.test_command and options.project is not None:
+                with progress.step(f"running {options.test_command}"), timer.phase("tests"):
+                    tests = posttests.run(options.project, options.test_command, options.target_url)
+    state.result, state.reason = _outcome(deployed, verified, tests)
+    deployment = _deployment(
+        options,
+        state.result,
+        lock_waited_s=lock.waited_seconds,
+        backup_file=state.backup,
+        deployed=deployed,
+        verified=verified,
+    )
+    return _report(options, version, plan, sql, deployed, found, timer, deployment, tests=tests)
+
+
+def _outcome(
+    deployed: protocol.DeployAnswer, verified: protocol.VerifyAnswer | None, tests: Any
+) -> tuple[str, str | None]:
+    if deployed.failure is not None:
+        return "failed", f"{deployed.failure.migration}: {deployed.failure.error.splitlines()[0][:200]}"
+    if verified is not None and (verified.pending or verified.check_errors):
+        what = [*(f"still pending: {label}" for label in verified.pending), *verified.check_errors]
+        return "unverified", "; ".join(what)[:300]
+    if tests is not None and not tests.passed:
+        return "unverified", f"--test-command exited with {tests.exit_code}"
+    return "applied", None
+
+
+def _server_version(url: str, description: str) -> str:
+    """The target's server version, from a read-only session: the check that the database answers."""
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10, options=READ_ONLY) as conn:
+            return str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]  # type: ignore[index]
+    except psycopg.OperationalError as exc:
+        raise connection_error(exc, description) from None
+
+
+def _gate(options: ApplyOptions, plan: protocol.PlanAnswer, sql: protocol.SqlAnswer) -> list[Any]:
+    """The gate's rules over the pending SQL, with facts read from the target in a read-only session."""
+    units = findings.units(plan, sql)
+    with psycopg.connect(options.target_url, autocommit=True, options=READ_ONLY) as conn:
+        facts = catalog.fetch(conn, needs(findings.statements(units)), data_known=True)
+    facts.lock_timeout_ms = options.deploy.lock_timeout_ms or None  # apply sets it on every statement
+    found = rules.run(units, facts, options.config.settings, missing_migrations=plan.missing_migrations)
+    inline = findings.inline_approvals(plan, options.project.root) if options.project is not None else []
+    return approvals.apply(found, [*options.config.approvals, *inline, *options.approvals])
+
+
+def _deployment(
+    options: ApplyOptions,
+    result: str,
+    *,
+    lock_waited_s: float | None = None,
+    backup_file: backup.Backup | None = None,
+    deployed: protocol.DeployAnswer | None = None,
+    verified: protocol.VerifyAnswer | None = None,
+) -> Deployment:
+    settings = options.deploy
+    return wayback.deployment(
+        Deployment(
+            result=result,
+            via=options.via,
+            lock_timeout_ms=settings.lock_timeout_ms,
+            statement_timeout_ms=settings.statement_timeout_ms,
+            retries=settings.retries,
+            backoff_ms=settings.backoff_ms,
+            lock_waited_s=None if lock_waited_s is None else round(lock_waited_s, 3),
+            backup=_backup_file(backup_file),
+            no_backup=options.no_backup,
+            pending_after=list(verified.pending) if verified else [],
+            check_errors=list(verified.check_errors) if verified else [],
+        ),
+        deployed,
+    )
+
+
+def _backup_file(taken: backup.Backup | None) -> BackupFile | None:
+    if taken is None:
+        return None
+    return BackupFile(str(taken.path), taken.size_bytes, round(taken.seconds, 3), dict(taken.objects), taken.restore_command)
+
+
+def _report(
+    options: ApplyOptions,
+    version: str,
+    plan: protocol.PlanAnswer,
+    sql: protocol.SqlAnswer | None,
+    deployed: protocol.DeployAnswer | None,
+    found: list[Any],
+    timer: Timer,
+    deployment: Deployment,
+    tests: Any = None,
+) -> Report:
+    """The Report of the preview and the gate, with what happened on the target in its Deployment."""
+    sql = sql or protocol.SqlAnswer(())
+    applied = wayback.as_applied(deployed, plan)
+    target = Target(source="url", description=describe_url(options.target_url), server_version=version)
+    project = options.project or _SiteProject(options.project_name, options.settings_module)
+    report = build_report(
+        project,  # type: ignore[arg-type]
+        plan,
+        sql,
+        applied,
+        runs.runs(applied, plan),
+        target,
+        ("target", version),
+        timer.phases,
+        findings=found,
+        fail_on=options.fail_on,
+        tests=tests,
+    )
+    return wayback.with_restore(dataclasses.replace(report, deployment=deployment))
+
+
+@dataclass(frozen=True)
+class _SiteProject:
+    """The running site as build_report reads a project: a name and its settings module."""
+
+    name: str
+    settings: str
+
+    @property
+    def root(self) -> Path:
+        return Path(self.name or "site")
+
+
+def _conflicts(plan: protocol.PlanAnswer) -> PreflightError:
+    from preflight.errors import ProjectError
+
+    return ProjectError(f"conflicting migrations: {plan.conflicts}", "run makemigrations --merge and deploy that")
+
+
+def _audit(options: ApplyOptions, state: _Run, started: float, progress: Progress) -> list[str]:
+    """Append the run's audit record to --audit-log and --audit-table; say where it went."""
+    who, origin = audit.who_and_where()
+    record = audit.AuditRecord(
+        at=audit.now(),
+        who=options.who or who,
+        origin=options.origin or origin,
+        via=options.via,
+        action="dry-run" if options.dry_run else "apply",
+        result=state.result,
+        reason=state.reason,
+        migrations=list(state.labels),
+        backup=str(state.backup.path) if state.backup else None,
+        backup_bytes=state.backup.size_bytes if state.backup else None,
+        no_backup=options.no_backup,
+        target=describe_url(options.target_url),
+        duration_ms=round((time.monotonic() - started) * 1000.0, 1),
+        preflight_version=__version__,
+    )
+    where: list[str] = []
+    if options.audit_log is not None:
+        audit.append_jsonl(options.audit_log, record)
+        where.append(f"file {options.audit_log}")
+    if options.audit_table:
+        try:
+            audit.append_table(options.target_url, options.audit_table, record)
+            where.append(f"table {options.audit_table}")
+        except PreflightError as exc:  # the record still went to the file: say so, do not hide the run's own end
+            progress.log(f"the audit table was not written: {exc.line()}")
+    return where

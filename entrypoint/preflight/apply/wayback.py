@@ -1,0 +1,78 @@
+"""From the deploy answer to the Report's records: what ran on the target, and the way back. Pure.
+
+The way back is the Report's own: `migrate <app> <previous>` per app where every pending
+migration can be unapplied (report.build computes it), and past an irreversible one the
+`pg_restore` of the backup this run took (with "$DATABASE_URL", never the real URL).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from preflight.probe import protocol
+from preflight.report.model import Attempt, Deployment, Report, Step, Waited
+
+
+def as_applied(deployed: protocol.DeployAnswer | None, plan: protocol.PlanAnswer) -> protocol.ApplyAnswer:
+    """The deploy answer as the apply answer the evidence and the report read (no capture on the target)."""
+    if deployed is None:
+        return protocol.ApplyAnswer(migrations=(), captured=False)
+    migrations = tuple(
+        protocol.AppliedMigration(
+            app=m.app,
+            name=m.name,
+            atomic=m.atomic,
+            status=m.status,
+            duration_ms=m.duration_ms,
+            statements=m.statements,
+            statements_omitted=m.statements_omitted,
+            omitted_executions=m.omitted_executions,
+            omitted_ms=m.omitted_ms,
+        )
+        for m in deployed.migrations
+    )
+    failure = deployed.failure.failure if deployed.failure is not None else None
+    return protocol.ApplyAnswer(
+        migrations=migrations,
+        failure=failure,
+        post_migrate=deployed.post_migrate,
+        lock_timeout_ms=deployed.settings.lock_timeout_ms,
+        captured=False,
+    )
+
+
+def deployment(base: Deployment, deployed: protocol.DeployAnswer | None) -> Deployment:
+    """`base` with each migration's tries and lock waits, and, after a failure, the state it left."""
+    if deployed is None:
+        return base
+    steps = [
+        Step(
+            migration=m.label,
+            attempts=[
+                Attempt(a.number, a.duration_ms, a.outcome, a.error, a.dropped_invalid_index, a.backoff_ms)
+                for a in m.attempts
+            ],
+            waits=[Waited(w.relation, w.mode, w.waited_ms, list(w.blockers)) for w in m.waits],
+        )
+        for m in deployed.migrations
+        if m.status != "not_run"
+    ]
+    failure = deployed.failure
+    if failure is None:
+        return dataclasses.replace(base, steps=steps)
+    return dataclasses.replace(
+        base,
+        steps=steps,
+        state=failure.state,
+        ran=list(failure.ran),
+        invalid_indexes_dropped=list(failure.invalid_indexes_dropped),
+        invalid_indexes_left=list(failure.invalid_indexes_left),
+    )
+
+
+def with_restore(report: Report) -> Report:
+    """Past an irreversible migration, the way back is this run's backup: name its file in the command."""
+    deployment = report.deployment
+    if deployment is None or deployment.backup is None or not report.irreversible:
+        return report
+    return dataclasses.replace(report, restore_command=deployment.backup.restore_command)
