@@ -1,0 +1,180 @@
+"""`preflight apply` end to end: the real command on real PostgreSQL, the example project and test projects.
+
+What a user sees is asserted: the exit code, the one-line error, the report's lines, the
+backup file, the audit record, and what `django_migrations` holds afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from conftest import EXAMPLE, copy_project, run_cli, scenario
+from preflight.postgres.base import Server
+from preflight.project import Project
+
+APPROVE = ("--approve", "DS102", "--approve-reason", "order notes moved to the CRM in March")
+
+
+@pytest.fixture
+def production(pg: Server, tmp_path: Path) -> tuple[Project, str, str]:
+    """The demo's production database (the example target, 3,000 order lines), its project and URL."""
+    from preflight.demo import seed_database
+    from preflight.progress import QuietProgress
+
+    project = Project(root=copy_project(EXAMPLE, tmp_path), settings="shop.settings", python=sys.executable)
+    database = seed_database(pg, project, 3000, QuietProgress())
+    yield project, database, pg.info.url(database)
+    pg.drop_database(database)
+
+
+def applied_rows(url: str) -> list[tuple[str, str]]:
+    with psycopg.connect(url) as conn:
+        return [tuple(row) for row in conn.execute("SELECT app, name FROM django_migrations ORDER BY id")]
+
+
+def apply(project: Project, url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return run_cli("apply", "--project", str(project.root), "--target-url", url, "--quiet", *args, env=env)
+
+
+def test_apply_on_the_example_target_backs_up_applies_verifies_and_says_the_way_back(
+    production: tuple[Project, str, str], tmp_path: Path
+) -> None:
+    project, _, url = production
+    before = applied_rows(url)
+    audit = tmp_path / "audit.jsonl"
+    report_md, report_json = tmp_path / "apply.md", tmp_path / "apply.json"
+    done = apply(
+        project, url, "--backup-dir", str(tmp_path / "backups"), "--audit-log", str(audit),
+        "--output", str(report_md), "--json", str(report_json), *APPROVE,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    after = applied_rows(url)
+    new = after[len(before) :]
+    assert len(new) == 12 and len(set(after)) == len(after)  # each pending migration recorded once
+    markdown = report_md.read_text()
+    assert markdown.startswith("<!-- preflight-apply -->\n## ✅ Preflight apply: 12 migrations applied to `postgresql://")
+    backups = list((tmp_path / "backups").iterdir())
+    assert len(backups) == 1 and backups[0].suffix == ".dump" and backups[0].stat().st_size > 0
+    assert f"**Backup:** `{backups[0]}`" in markdown and "verified" in markdown
+    assert "- ✅ `showmigrations`: nothing pending" in markdown and "- ✅ `manage.py check`: no errors" in markdown
+    # catalog.0012 runs RunSQL without a reverse: past it, the way back is this backup.
+    assert "`catalog.0012_normalize_skus` cannot be migrated back" in markdown
+    assert f'pg_restore --clean --if-exists --no-owner -d "$DATABASE_URL" {backups[0]}' in markdown
+    assert "python manage.py migrate orders" in markdown  # the apps that can go back, per app
+    data = json.loads(report_json.read_text())
+    assert data["deployment"]["result"] == "applied" and data["deployment"]["backup"]["path"] == str(backups[0])
+    assert data["deployment"]["backup"]["objects"]
+    record = json.loads(audit.read_text().splitlines()[-1])
+    assert (record["result"], record["via"], record["action"], record["backup"]) == (
+        "applied", "cli", "apply", str(backups[0]),
+    )  # fmt: skip
+    assert len(record["migrations"]) == 12 and record["who"]
+    assert "password" not in audit.read_text() and url not in markdown + audit.read_text()
+
+    again = apply(project, url, "--backup-dir", str(tmp_path / "backups"), "--audit-log", str(audit), *APPROVE)
+    assert again.returncode == 0, again.stderr
+    assert "## ✅ Preflight apply: nothing pending on `postgresql://" in again.stdout
+    assert applied_rows(url) == after
+    assert len(list((tmp_path / "backups").iterdir())) == 1  # nothing pending: no backup either
+    assert json.loads(audit.read_text().splitlines()[-1])["result"] == "nothing-pending"
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(production: tuple[Project, str, str], tmp_path: Path) -> None:
+    project, _, url = production
+    before = applied_rows(url)
+    done = apply(project, url, "--dry-run", "--audit-log", str(tmp_path / "audit.jsonl"), *APPROVE)
+    assert done.returncode == 0, done.stderr
+    assert "## 🧪 Preflight apply (dry run): 12 migrations would be applied to" in done.stdout
+    assert 'ALTER TABLE "orders_order" DROP COLUMN "notes" CASCADE' in done.stdout  # the SQL is shown
+    assert applied_rows(url) == before
+    assert json.loads((tmp_path / "audit.jsonl").read_text())["result"] == "dry-run"
+
+
+def test_dry_run_gives_the_projects_django_a_read_only_session(pg: Server, tmp_path: Path) -> None:
+    """The proof: the session --dry-run gives Django cannot write, whatever the project's code does."""
+    from preflight.apply.pipeline import ApplyOptions, session_url
+    from preflight.probe.session import ProbeSession
+
+    database = pg.create_database("dryrun")
+    try:
+        url = pg.info.url(database)
+        project = scenario("slow", tmp_path)
+        read_only = session_url(ApplyOptions(target_url=url, dry_run=True))
+        assert session_url(ApplyOptions(target_url=url)) == url
+        with ProbeSession(project, read_only) as probe:
+            assert [m.label for m in probe.plan().pending][:1] == ["ledger.0001_initial"]
+            answer = probe.apply(to=["ledger.0001_initial"])
+        assert answer.failure is not None and "read-only transaction" in answer.failure.error
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT to_regclass('django_migrations')").fetchone() == (None,)
+    finally:
+        pg.drop_database(database)
+
+
+def test_blocked_apply_changes_nothing_and_takes_no_backup(
+    production: tuple[Project, str, str], tmp_path: Path
+) -> None:
+    project, _, url = production
+    before = applied_rows(url)
+    audit = tmp_path / "audit.jsonl"
+    done = apply(project, url, "--backup-dir", str(tmp_path / "backups"), "--audit-log", str(audit))
+    assert done.returncode == 1
+    assert done.stderr.startswith("preflight: error: nothing was applied: blocked by 1 finding (--fail-on destructive)")
+    assert "DS102" in done.stderr
+    assert applied_rows(url) == before and not (tmp_path / "backups").exists()
+    assert "## ⛔ Preflight apply: blocked by 1 finding; nothing was applied to" in done.stdout
+    assert json.loads(audit.read_text())["result"] == "blocked"
+
+
+def test_apply_needs_a_backup_dir_or_an_explicit_no_backup(tmp_path: Path) -> None:
+    project = scenario("slow", tmp_path)
+    done = run_cli("apply", "--project", str(project.root), "--target-url", "postgresql://u:pw@db.invalid/x")
+    assert done.returncode == 2
+    assert done.stderr == (
+        "preflight: error: apply backs up the target first and needs --backup-dir. Pass --backup-dir DIR, "
+        "or --no-backup to apply without one (the report and audit record say so).\n"
+    )
+
+
+def _until_lock_held(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            if conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted").fetchone()[0]:
+                return
+            time.sleep(0.05)
+    raise AssertionError("the first apply never took the migration lock")
+
+
+def test_two_applies_at_once_migrate_once(pg: Server, tmp_path: Path) -> None:
+    """The second waits for the first's lock, then finds nothing pending: no migration runs twice."""
+    database = pg.create_database("twice")
+    try:
+        url = pg.info.url(database)
+        project = scenario("slow", tmp_path)
+        env = {**os.environ, "SLOW_MIGRATION_SECONDS": "3"}
+        args = ["--pass-env", "SLOW_MIGRATION_SECONDS", "--no-backup", "--quiet", "--fail-on", "never"]
+        command = [sys.executable, "-m", "preflight", "apply", "--project", str(project.root), "--target-url", url]
+        first = subprocess.Popen([*command, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _until_lock_held(url)  # the first one holds it, and is in its 3-second migration
+        impatient = subprocess.run([*command, *args, "--wait", "0"], env=env, capture_output=True, text=True)
+        second = subprocess.run([*command, *args, "--wait", "60"], env=env, capture_output=True, text=True)
+        out, err = first.communicate(timeout=120)
+        assert first.returncode == 0, err
+        assert "## ✅ Preflight apply: 3 migrations applied" in out
+        assert impatient.returncode == 8
+        assert impatient.stderr.startswith("preflight: error: another apply holds the migration lock")
+        assert second.returncode == 0, second.stderr
+        assert "nothing pending" in second.stdout
+        rows = applied_rows(url)
+        assert sorted(rows) == sorted(set(rows)) and len(rows) == 3
+    finally:
+        pg.drop_database(database)
