@@ -32,7 +32,13 @@ def describe_url(url: str) -> str:
     return f"postgresql://{user + '@' if user else ''}{host}:{port}/{params.get('dbname') or ''}"
 
 
-def _connection_error(exc: psycopg.OperationalError, description: str) -> TargetError:
+UNREACHABLE_FIX = "check host, port and network access, or restore from a dump with --target-dump"
+
+
+def connection_error(
+    exc: psycopg.OperationalError, description: str, unreachable_fix: str = UNREACHABLE_FIX
+) -> TargetError:
+    """Return the one error for a failed connection to the target: wrong password, no database, unreachable."""
     text = str(exc)
     if "password authentication failed" in text or "no password supplied" in text:
         return TargetError(
@@ -86,7 +92,7 @@ def start_dump_url(url: str, dest: Path, pg_bin: str | None) -> UrlDump:
             size = int(conn.execute("SELECT pg_database_size(current_database())").fetchone()[0])  # type: ignore[index]
             lock_timeout = str(conn.execute("SHOW lock_timeout").fetchone()[0])  # type: ignore[index]
     except psycopg.OperationalError as exc:
-        raise _connection_error(exc, description) from None
+        raise connection_error(exc, description) from None
     except psycopg.ProgrammingError:
         raise TargetError(
             f"--target-url {description} does not parse", "use postgresql://user@host:port/dbname"
