@@ -301,7 +301,9 @@ def _plural(kind: str, count: int) -> str:
     word = kind.lower().replace("fk ", "foreign key ")
     if count == 1:
         return word
-    return word[:-1] + "ies" if word.endswith("y") else word + "s"
+    if word.endswith("x"):
+        return word + "es"
+    return word + "s"
 
 
 def _remove(path: Path | None) -> None:

@@ -146,6 +146,11 @@ class MigrationLock:
             conn.close()
 
     @property
+    def backend_pid(self) -> int | None:
+        """Return the server process of the connection holding the lock (what pg_locks shows), or None."""
+        return self._conn.info.backend_pid if self._conn is not None else None
+
+    @property
     def held(self) -> bool:
         """Return whether this object holds the lock now (its connection is open)."""
         return self._conn is not None and not self._conn.closed
