@@ -210,14 +210,15 @@ def test_a_count_mismatch_is_refused(production: str, tmp_path: Path) -> None:
         backup.verify(short, {**_catalog(production), "TABLE": 2}, pg_restore)
 
 
-def test_a_backup_dir_that_is_a_file_is_refused(production: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("below", ["", "backups"])
+def test_a_backup_dir_that_is_a_file_is_refused(production: str, tmp_path: Path, below: str) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
     with pytest.raises(BackupError) as caught:
-        _take(production, blocker / "backups", None)
+        _take(production, blocker / below, None)
     assert caught.value.exit_code == 9
     assert caught.value.line() == (
-        f"cannot write the backup to {blocker}/backups: Not a directory. "
+        f"cannot write the backup to {blocker / below}: {blocker} is not a directory. "
         "Pass a --backup-dir this user can create files in (or --no-backup to apply without one)"
     )
 

@@ -134,7 +134,7 @@ def who_and_where(environ: Mapping[str, str] | None = None) -> tuple[str, str]:
 def check_jsonl(path: Path) -> None:
     """Prove the audit log can be appended to before anything is changed; UsageError if not."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _make_parent(path)
         os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640))
     except OSError as exc:
         raise _log_error(path, exc) from None
@@ -148,7 +148,7 @@ def append_jsonl(path: Path, record: AuditRecord) -> None:
     """
     line = (record.to_json() + "\n").encode()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _make_parent(path)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -162,6 +162,15 @@ def append_jsonl(path: Path, record: AuditRecord) -> None:
         raise _log_error(path, exc) from None
 
 
+def _make_parent(path: Path) -> None:
+    for folder in (path.parent, *path.parent.parents):
+        if folder.exists():
+            if not folder.is_dir():  # mkdir would only say "File exists"
+                raise NotADirectoryError(errno.ENOTDIR, f"{folder} is not a directory")
+            break
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+
 def _log_error(path: Path, exc: OSError) -> Exception:
     if is_enospc(exc):
         return full_error(f"writing the audit log {path}", path.parent)
@@ -172,11 +181,18 @@ def _log_error(path: Path, exc: OSError) -> Exception:
 
 def read_jsonl(path: Path, last: int = 20) -> list[AuditRecord]:
     """Return the last `last` records of the log, oldest first; a line that does not parse is skipped."""
-    try:
-        lines = _tail_lines(path, last)
-    except FileNotFoundError:
+    if last <= 0:
         return []
-    return [record for record in (_parse(line) for line in lines) if record is not None][-last:]
+    wanted = last
+    while True:
+        try:
+            lines = _tail_lines(path, wanted)
+        except FileNotFoundError:
+            return []
+        records = [record for record in (_parse(line) for line in lines) if record is not None]
+        if len(records) >= last or len(lines) < wanted:  # enough, or the whole file was read
+            return records[-last:]
+        wanted *= 2  # some lines did not parse: read further back
 
 
 def _tail_lines(path: Path, count: int, block: int = 64 * 1024) -> list[bytes]:
@@ -189,7 +205,7 @@ def _tail_lines(path: Path, count: int, block: int = 64 * 1024) -> list[bytes]:
             position -= step
             handle.seek(position)
             data = handle.read(step) + data
-    return [line for line in data.splitlines() if line.strip()][-count:] if count > 0 else []
+    return [line for line in data.splitlines() if line.strip()][-count:]
 
 
 def _parse(line: bytes | str | Mapping[str, Any]) -> AuditRecord | None:

@@ -17,6 +17,7 @@ through its environment (`environment.for_pg_dump`), never its command line.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shlex
@@ -185,6 +186,11 @@ def take(url: str, directory: Path, pg_bin: str | None, *, description: str) -> 
 def check_directory(directory: Path) -> None:
     """Create `directory` if needed and prove a file can be written there; BackupError if not."""
     try:
+        for folder in (directory, *directory.parents):
+            if folder.exists():
+                if not folder.is_dir():  # mkdir would only say "File exists"
+                    raise NotADirectoryError(errno.ENOTDIR, f"{folder} is not a directory")
+                break
         directory.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=directory, prefix=".preflight-write-test-"):
             pass
