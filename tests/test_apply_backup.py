@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from psycopg import sql
 
 from preflight import environment, target
 from preflight.apply import backup
-from preflight.errors import BackupError, ExitCode
+from preflight.errors import BackupError, ExitCode, InfrastructureError
 from preflight.postgres import binaries
 from preflight.postgres.base import Server
 
@@ -250,6 +251,35 @@ def test_a_backup_dir_the_user_cannot_write_is_refused(production: str, tmp_path
         "Pass a --backup-dir this user can create files in (or --no-backup to apply without one)"
     ), done.stderr
     assert list(directory.iterdir()) == []
+
+
+@pytest.fixture
+def tiny_disk() -> Iterator[Path]:
+    """A 16 kB tmpfs (root only): room to start a backup, not to finish it."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    path = Path(tempfile.mkdtemp(prefix="backup-tmpfs-", dir="/tmp"))
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(path)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        path.rmdir()
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    yield path
+    subprocess.run(["umount", str(path)], check=True)
+    path.rmdir()
+
+
+def test_a_full_disk_is_named_and_leaves_no_partial_backup(production: str, tiny_disk: Path) -> None:
+    with pytest.raises(InfrastructureError) as caught:
+        _take(production, tiny_disk, None)
+    assert caught.value.exit_code == ExitCode.INFRASTRUCTURE
+    assert re.fullmatch(
+        rf"pg_dump of postgresql://backup_owner@\S+ could not write the backup: no space left on device in {tiny_disk}"
+        r" \(.+ free of .+ after the failed write\)\. Free disk space there, or pass a --backup-dir on a bigger disk",
+        caught.value.line(),
+    ), caught.value.line()
+    assert list(tiny_disk.iterdir()) == []
 
 
 def test_a_wrong_password_is_a_backup_error_without_the_password(production: str, tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ import psycopg
 from preflight import janitor, secrets
 from preflight.disk import full_error, is_enospc, says_full
 from preflight.environment import for_pg_dump, for_postgres
-from preflight.errors import BackupError, TargetError
+from preflight.errors import BackupError, InfrastructureError, TargetError
 from preflight.postgres import binaries
 from preflight.target.dumping import READ_ONLY, check_dump_version, connect_read_only, connection_error
 from preflight.target.tools import error_line
@@ -196,7 +196,7 @@ def check_directory(directory: Path) -> None:
             pass
     except OSError as exc:
         if is_enospc(exc):
-            raise full_error(f"the backup directory {directory}", directory) from None
+            raise _full(f"the backup directory {directory}", directory) from None
         raise BackupError(
             f"cannot write the backup to {directory}: {exc.strerror or exc}",
             "pass a --backup-dir this user can create files in (or --no-backup to apply without one)",
@@ -261,13 +261,20 @@ def _pg_dump(program: str, url: str, snapshot: str, dest: Path, description: str
     if done.returncode == 0:
         return
     if says_full(done.stderr):
-        raise full_error(f"pg_dump of {description} could not write the backup", dest.parent)
+        raise _full(f"pg_dump of {description} could not write the backup", dest.parent)
     fix = (
         "the user needs SELECT on every table (a read-only role is enough)"
         if "permission denied" in done.stderr
         else RETRY_FIX
     )
     raise BackupError(f"pg_dump of {description} failed: {error_line(done.stderr)}", fix)
+
+
+def _full(what: str, directory: Path) -> InfrastructureError:
+    """The full-disk error (exit 6), with the fix that fits a backup: another --backup-dir, not TMPDIR."""
+    return InfrastructureError(
+        full_error(what, directory).cause, "free disk space there, or pass a --backup-dir on a bigger disk"
+    )
 
 
 def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
