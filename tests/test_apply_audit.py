@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -221,18 +222,37 @@ def test_a_missing_schema_is_target_error_naming_the_table(target: str) -> None:
 TABLE_APPENDER = """
 import sys
 from preflight.apply.audit import AuditRecord, append_table
-for number in range(20):
-    append_table(sys.argv[1], "raced_audit", AuditRecord(
-        who=sys.argv[2], origin="host", via="cli", action="apply", result="applied", target="t"))
+append_table(sys.argv[1], "raced_audit", AuditRecord(
+    who=sys.argv[2], origin="host", via="cli", action="apply", result="applied", target="t"))
 """
 
 
 def test_two_processes_creating_the_table_at_once_both_append(target: str) -> None:
-    writers = [subprocess.Popen([sys.executable, "-c", TABLE_APPENDER, target, who]) for who in "ab"]
-    assert [writer.wait(timeout=120) for writer in writers] == [0, 0]
+    with psycopg.connect(target) as blocker:
+        # An uncommitted table of that name: both writers find no table, and both CREATEs queue
+        # behind it, so that they run at the same moment when it is rolled back.
+        blocker.execute("CREATE TABLE raced_audit (n int)")
+        writers = [
+            subprocess.Popen([sys.executable, "-c", TABLE_APPENDER, target, who], stderr=subprocess.PIPE, text=True)
+            for who in "ab"
+        ]
+        deadline = time.monotonic() + 60
+        with psycopg.connect(target, autocommit=True) as watcher:
+            while time.monotonic() < deadline:
+                waiting = watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE application_name = 'preflight audit' AND wait_event_type = 'Lock'"
+                ).fetchone()
+                if waiting == (2,):
+                    break
+                time.sleep(0.05)
+            else:
+                pytest.fail("the two writers never waited together")
+        blocker.rollback()
+    errors = [writer.communicate(timeout=60)[1] for writer in writers]
+    assert [writer.returncode for writer in writers] == [0, 0], errors
     with psycopg.connect(target, autocommit=True) as conn:
-        counts = dict(conn.execute("SELECT who, count(*) FROM raced_audit GROUP BY who").fetchall())  # type: ignore[arg-type]
-    assert counts == {"a": 20, "b": 20}
+        assert dict(conn.execute("SELECT who, count(*) FROM raced_audit GROUP BY who").fetchall()) == {"a": 1, "b": 1}  # type: ignore[arg-type]
 
 
 def test_who_and_where_in_actions_and_on_a_machine() -> None:

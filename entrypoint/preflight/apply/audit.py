@@ -16,7 +16,6 @@ import os
 import re
 import socket
 from collections.abc import Iterable, Mapping
-from contextlib import suppress
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -278,8 +277,11 @@ def append_table(conninfo: str, table: str, record: AuditRecord) -> None:
     try:
         with _connect(conninfo, "preflight audit") as conn:
             if not _exists(conn, table):
-                # IF NOT EXISTS does not cover two processes creating it at the same moment.
-                with suppress(psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable):
+                # IF NOT EXISTS alone does not cover two processes creating it at the same moment
+                # (one fails on the table's row type): take turns. Not the migration lock's key,
+                # which this process may hold on another connection.
+                with conn.transaction():
+                    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"preflight audit table {table}",))
                     conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(identifier, sql.SQL(_COLUMNS)))
             conn.execute(insert, [*(data[name] for name in _FIELDS), Jsonb(data)])
     except TargetError:

@@ -30,7 +30,7 @@ POLL_SECONDS = 0.2
 WAIT_FIX = "wait for that deploy to finish, or raise --wait"
 
 _HOLDER = """
-SELECT a.pid, a.application_name, a.usename, host(a.client_addr), a.client_hostname,
+SELECT l.pid, a.application_name, a.usename, host(a.client_addr), a.client_hostname,
        CASE WHEN a.state = 'idle' THEN a.state_change ELSE a.backend_start END
 FROM pg_locks l
 LEFT JOIN pg_stat_activity a ON a.pid = l.pid
@@ -49,7 +49,7 @@ class Holder:
     application_name: str | None
     user: str | None
     client: str | None  # address (or host name) it connected from; None for a local socket
-    since: datetime | None  # when it last became idle (for a lock connection: when it took the lock)
+    since: datetime | None  # idle: since its last statement (a lock connection: the lock); busy: since it connected
 
     def describe(self) -> str:
         """Return e.g. 'pid 4242 (preflight apply, user deploy, from 10.0.0.5) since 14:02:11 UTC'."""
