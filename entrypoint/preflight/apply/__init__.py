@@ -1,1 +1,1 @@
-"""`preflight apply`: the target itself migrated, under a lock, after a verified backup, audited."""
+"""Apply pending migrations to production: under a lock, after a verified backup, audited."""

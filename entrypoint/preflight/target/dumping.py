@@ -32,7 +32,13 @@ def describe_url(url: str) -> str:
     return f"postgresql://{user + '@' if user else ''}{host}:{port}/{params.get('dbname') or ''}"
 
 
-def connection_error(exc: psycopg.OperationalError, description: str) -> TargetError:
+UNREACHABLE_FIX = "check host, port and network access, or restore from a dump with --target-dump"
+
+
+def connection_error(
+    exc: psycopg.OperationalError, description: str, unreachable_fix: str = UNREACHABLE_FIX
+) -> TargetError:
+    """Return the one error for a failed connection to the target: wrong password, no database, unreachable."""
     text = str(exc)
     if "password authentication failed" in text or "no password supplied" in text:
         return TargetError(
