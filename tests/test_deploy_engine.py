@@ -378,15 +378,34 @@ def progress(event):
     print("progress " + json.dumps(event), flush=True)
     sys.stdin.readline()  # the test answers once it acted on the event
 
+if spec.get("atomic"):
+    from django.db import transaction
+    from preflight.errors import PreflightError
+    with transaction.atomic(), InProcessEngine() as engine:
+        try:
+            engine.deploy(DeploySettings(**spec["settings"]), to=spec["to"])
+        except PreflightError as exc:
+            print("answer " + json.dumps({"error": exc.line(), "code": int(exc.exit_code)}), flush=True)
+    sys.exit(0)
 with InProcessEngine() as engine:
     deploy = engine.deploy(DeploySettings(**spec["settings"]), on_progress=progress, to=spec["to"])
     verify = engine.verify()
-print("answer " + json.dumps({"deploy": dataclasses.asdict(deploy), "verify": dataclasses.asdict(verify)}), flush=True)
+from django.db import connection
+with connection.cursor() as cursor:  # Django's own connection, as the deploy left it
+    cursor.execute("SELECT current_setting('lock_timeout'), current_setting('statement_timeout')")
+    after = list(cursor.fetchone())
+answer = {"deploy": dataclasses.asdict(deploy), "verify": dataclasses.asdict(verify), "timeouts_after": after}
+print("answer " + json.dumps(answer), flush=True)
 """
 
 
 def _in_process(
-    project: Project, url: str, settings: DeploySettings, to: list[str], on_progress: Callable[[dict[str, Any]], None]
+    project: Project,
+    url: str,
+    settings: DeploySettings,
+    to: list[str],
+    on_progress: Callable[[dict[str, Any]], None],
+    atomic: bool = False,
 ) -> dict[str, Any]:
     """Deploy and verify with InProcessEngine in a child that set Django up (as a running site has)."""
     env = dict(
@@ -396,7 +415,7 @@ def _in_process(
         DATABASE_URL=url,
         PYTHONPATH=os.pathsep.join([str(project.root), str(REPO / "entrypoint"), str(SITE)]),
     )
-    spec = json.dumps({"settings": settings.fields(), "to": to})
+    spec = json.dumps({"settings": settings.fields(), "to": to, "atomic": atomic})
     with subprocess.Popen(
         [sys.executable, "-c", INPROCESS, spec],
         cwd=project.root,
@@ -442,7 +461,8 @@ def test_the_in_process_engine_gives_the_same_answers(pg: Server, tmp_path: Path
     theirs = pg.create_database("deploy")
     in_process = _in_process(project, pg.info.url(ours), FAST, to, lambda event: None)
     by_session = _by_session(project, pg.info.url(theirs), FAST, to, None)
-    assert _shape(in_process) == _shape(by_session)
+    assert _shape({k: v for k, v in in_process.items() if k != "timeouts_after"}) == _shape(by_session)
+    assert in_process["timeouts_after"] == ["0", "0"]  # Django's connection lives on, as it was
     assert in_process["deploy"]["failure"]["state"] == state
     assert in_process["verify"]["errors"] == ["ledger.E001: the ledger is not balanced (hint: post the missing entry)"]
     assert _tables(pg, ours) == _tables(pg, theirs)
@@ -463,3 +483,62 @@ def test_the_in_process_engine_retries_a_lock_timeout(
     assert deploy["migrations"][0]["attempts"][0]["dropped_invalid_index"] == f"public.{INDEX}"
     assert answer["verify"]["pending"] == []
     assert _index_valid(pg, database, INDEX) is True
+
+
+def test_the_in_process_engine_refuses_to_deploy_inside_a_transaction(failing: tuple[Project, str], pg: Server) -> None:
+    project, database = failing
+    answer = _in_process(project, pg.info.url(database), FAST, [], lambda event: None, atomic=True)
+    assert answer == {
+        "error": "the deploy runs inside a transaction (ATOMIC_REQUESTS or transaction.atomic). "
+        "Run it outside atomic(): decorate the view with transaction.non_atomic_requests",
+        "code": 2,
+    }
+    assert _tables(pg, database) == []
+
+
+# -- each supported Django; the records ------------------------------------------------
+
+
+@pytest.mark.parametrize("series", ["4.2", "5.2"])
+def test_deploy_and_verify_on_each_supported_django(
+    series: str, pg: Server, tmp_path: Path, blockers: list[Blocker], django_pythons: dict[str, str]
+) -> None:
+    project = scenario("deploy_locks", tmp_path, python=django_pythons[series])
+    database = pg.create_database("deploy")
+    with ProbeSession(project, pg.info.url(database)) as probe:
+        probe.deploy(FAST, to=["shop.0002_order_status"])
+        blocker = _block(pg, database, WRITER, blockers)
+        answer = probe.deploy(FAST, on_progress=blocker.on("retry"))
+        verify = probe.verify()
+    assert answer.failure is None
+    assert [[a.outcome for a in m.attempts] for m in answer.migrations] == [["lock_timeout", "applied"], ["applied"]]
+    assert answer.post_migrate is not None
+    assert (verify.pending, verify.errors, verify.ok) == ((), (), True)
+    assert _index_valid(pg, database, INDEX) is True
+
+
+def _deploy_answer(**changes: Any) -> dict[str, Any]:
+    attempt = {"number": 1, "duration_ms": 1, "outcome": "applied", "error": None, "sqlstate": None}
+    attempt.update(dropped_invalid_index=None, backoff_ms=None)
+    migration = {"app": "shop", "name": "0002", "atomic": True, "status": "applied", "duration_ms": 1.5}
+    migration.update(statements=[], attempts=[attempt], waits=[])
+    answer = {"migrations": [migration], "failure": None, "post_migrate": None, "settings": FAST.fields()}
+    return dict(answer, **changes)
+
+
+def test_a_malformed_deploy_answer_is_one_clear_line() -> None:
+    from preflight.errors import ProjectError, UsageError
+    from preflight.probe.protocol import DeployAnswer
+
+    assert DeployAnswer.parse(_deploy_answer()).applied == ("shop.0002",)
+    broken = _deploy_answer()
+    broken["migrations"][0]["attempts"][0]["outcome"] = "maybe"
+    with pytest.raises(ProjectError) as caught:
+        DeployAnswer.parse(broken)
+    assert caught.value.line() == (
+        "the probe's deploy answer is malformed: migrations[0].attempts[0].outcome is not applied, lock_timeout "
+        "or failed. This looks like a bug in Preflight's probe: please report it"
+    )
+    with pytest.raises(UsageError) as refused:
+        DeploySettings(retries=-1)
+    assert refused.value.line() == "retries must be a whole number >= 0, not -1. Pass 0 or more"
