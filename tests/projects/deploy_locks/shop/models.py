@@ -3,7 +3,7 @@ from django.db import models
 
 class Order(models.Model):
     placed = models.IntegerField()
-    note = models.CharField(max_length=40, default="")
+    remark = models.CharField(max_length=40, default="")
     status = models.CharField(max_length=10, default="new")
 
     class Meta:
