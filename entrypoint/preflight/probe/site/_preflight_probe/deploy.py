@@ -8,6 +8,16 @@ non-atomic migrations inherit them); a lock timeout retried with exponential bac
 where that is safe; the INVALID index an interrupted CREATE INDEX CONCURRENTLY leaves
 dropped; and the locks each migration waited for sampled from a second connection.
 `verify` says what is still pending and what Django's system checks report.
+
+Progress events of a deploy: "deploy" {k, n, migration, attempt, attempts} before each
+attempt; "retry" {migration, attempt, attempts, backoff_ms} before a backoff; and
+"drop_invalid_index" {index, retrying} before an INVALID index is dropped (retrying: before
+the next attempt; false: the cleanup after the last one).
+
+A lock timeout is retried only where running the migration again is safe: an atomic
+migration (rolled back whole), or a non-atomic one of which no statement had succeeded
+(counting any statement but Django's own bookkeeping and catalog reads, a SELECT of a
+RunPython included: the check errs on the side of not retrying).
 """
 
 from __future__ import annotations
@@ -250,15 +260,23 @@ class Deployment:
             if code != LOCK_NOT_AVAILABLE or ran or number == tries:
                 entry["status"] = "failed"
                 return entry, state, self._failed(error, migration, attempts, dropped, leftover, ran)
-            # Safe to run again: an atomic migration rolled back whole, or nothing of this
-            # one ran. Its project state moved on part-way: build the state before it again.
-            self.executor.loader.build_graph()
-            state = self.executor._create_project_state(with_applied_migrations=True)
-            backoff = min(self.settings["backoff_ms"] * 2 ** (number - 1), self.settings["backoff_max_ms"])
-            attempt["backoff_ms"] = float(backoff)
-            self.progress("retry", migration=label, attempt=number, attempts=tries, backoff_ms=backoff, sqlstate=code)
-            time.sleep(backoff / 1000.0)
+            # Safe to run again: an atomic migration rolled back whole, or nothing of this one ran.
+            state = self._state_before()
+            self._back_off(label, attempt, tries)
         raise AssertionError("unreachable: the last attempt returns")
+
+    def _state_before(self) -> Any:
+        """The project state with what is applied now: the failed attempt moved its own on part-way."""
+        self.executor.loader.build_graph()
+        return self.executor._create_project_state(with_applied_migrations=True)
+
+    def _back_off(self, label: str, attempt: Detail, tries: int) -> None:
+        """Wait backoff_ms * 2**n (at most backoff_max_ms) before retry n, counted from 0."""
+        number = attempt["number"]
+        backoff = min(self.settings["backoff_ms"] * 2 ** (number - 1), self.settings["backoff_max_ms"])
+        attempt["backoff_ms"] = float(backoff)
+        self.progress("retry", migration=label, attempt=number, attempts=tries, backoff_ms=backoff)
+        time.sleep(backoff / 1000.0)
 
     def _drop(self, index: tuple[str | None, str], attempt: Detail, dropped: list[str], retrying: bool) -> None:
         """Drop the INVALID index `index` if it is there; note it on `attempt` (the one that left it)."""
