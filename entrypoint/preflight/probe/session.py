@@ -126,6 +126,16 @@ class ProbeSession:
     def history(self) -> protocol.HistoryAnswer:
         return protocol.HistoryAnswer.parse(self.request("history"))
 
+    def deploy(
+        self, settings: protocol.DeploySettings, on_progress: Progress | None = None, to: list[str] | None = None
+    ) -> protocol.DeployAnswer:
+        """Apply the pending migrations (up to `to`) to the target itself: timeouts, retries, waits."""
+        return protocol.DeployAnswer.parse(self.request("deploy", to=to, on_progress=on_progress, **settings.fields()))
+
+    def verify(self) -> protocol.VerifyAnswer:
+        """What is still pending on the target, and Django's system checks."""
+        return protocol.VerifyAnswer.parse(self.request("verify"))
+
     @property
     def start_seconds(self) -> float | None:
         """Seconds from starting the child to Django being set up in it (None before that)."""

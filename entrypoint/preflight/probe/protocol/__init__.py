@@ -1,7 +1,8 @@
 """The probe's answers as the host reads them: versioned records, parsed once at the edge.
 
 The probe (probe.py, in the project's interpreter) answers each verb with one JSON object.
-`PlanAnswer`, `SqlAnswer`, `ApplyAnswer`, `RoundTripAnswer` and `HistoryAnswer` (a module each) each `parse`
+`PlanAnswer`, `SqlAnswer`, `ApplyAnswer`, `RoundTripAnswer`, `HistoryAnswer`, `DeployAnswer` and
+`VerifyAnswer` (a module each; deploy.py holds the last two) each `parse`
 one answer: every key the probe always writes must be there with its type, and an answer
 that names another protocol version is refused, with one line saying so (ProjectError,
 exit 3). Keys this host does not know are ignored, so the probe can add some within a
@@ -21,6 +22,15 @@ from preflight.probe.protocol.apply import (
     ExecutedStatement,
     Frame,
     PostMigrate,
+)
+from preflight.probe.protocol.deploy import (
+    Attempt,
+    DeployAnswer,
+    DeployedMigration,
+    DeployFailure,
+    DeploySettings,
+    LockWait,
+    VerifyAnswer,
 )
 from preflight.probe.protocol.history import AppHistory, HistoryAnswer, HistoryEntry
 from preflight.probe.protocol.plan import (
@@ -44,17 +54,23 @@ __all__ = [
     "AppliedMigration",
     "ApplyAnswer",
     "ApplyFailure",
+    "Attempt",
     "BackwardsSql",
     "CapturedLock",
     "CapturedRewrite",
     "CollectedSql",
     "DeferredSql",
+    "DeployAnswer",
+    "DeployFailure",
+    "DeploySettings",
+    "DeployedMigration",
     "ExecutedStatement",
     "Frame",
     "GraphHealth",
     "GraphNode",
     "HistoryAnswer",
     "HistoryEntry",
+    "LockWait",
     "MigrationSql",
     "MissingMigrations",
     "OperationRef",
@@ -64,5 +80,6 @@ __all__ = [
     "RoundTripAnswer",
     "SqlAnswer",
     "StepAnswer",
+    "VerifyAnswer",
     "malformed",
 ]

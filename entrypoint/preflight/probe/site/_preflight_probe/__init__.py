@@ -10,7 +10,8 @@ module of the project.
 
 starts one session (see `session`): Django is set up once, then each request read from
 fd R (one JSON line: {"protocol", "id", "verb", ...}) is answered on fd A, with progress
-events on the way. Verbs: plan (graph), sql (sql), apply and roundtrip (apply), shutdown.
+events on the way. Verbs: plan (graph), sql (sql), apply and roundtrip (apply), history,
+deploy and verify (deploy: the real target), shutdown.
 The project's own output (stdout and stderr) never reaches fd A.
 """
 

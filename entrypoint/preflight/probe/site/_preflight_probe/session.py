@@ -4,6 +4,7 @@ The host passes two pipes (`--requests-fd`, `--answers-fd`); every message is on
 line carrying the protocol version and the request's id:
 
     request   {"protocol", "id", "verb", "to", "database", "lock_timeout", "capture"}
+              (deploy: "lock_timeout_ms", "statement_timeout_ms", "retries", "backoff_ms", "backoff_max_ms")
     ready     {"protocol", "id": null, "type": "ready", "django", "python", "setup_ms", "pid"}
     progress  {"protocol", "id", "type": "progress", "event": {"event": verb, ...}}
     answer    {"protocol", "id", "type": "answer", "ok", "result" | "error", "django", "python", "session"}
@@ -34,6 +35,7 @@ Verb = Callable[[Detail, Any, Callable[..., None]], Detail]
 def _verbs() -> dict[str, Verb]:
     # Imported after django.setup(): these modules import Django's migration machinery.
     from _preflight_probe.apply import verb_apply, verb_roundtrip
+    from _preflight_probe.deploy import verb_deploy, verb_verify
     from _preflight_probe.graph import verb_plan
     from _preflight_probe.history import verb_history
     from _preflight_probe.sql import verb_sql
@@ -41,7 +43,15 @@ def _verbs() -> dict[str, Verb]:
     def plan(request: Detail, connection: Any, progress: Callable[..., None]) -> Detail:
         return verb_plan(request, connection)
 
-    return {"plan": plan, "sql": verb_sql, "apply": verb_apply, "roundtrip": verb_roundtrip, "history": verb_history}
+    return {
+        "plan": plan,
+        "sql": verb_sql,
+        "apply": verb_apply,
+        "roundtrip": verb_roundtrip,
+        "history": verb_history,
+        "deploy": verb_deploy,
+        "verify": verb_verify,
+    }
 
 
 class Session:
