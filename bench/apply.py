@@ -89,21 +89,40 @@ def main(argv: list[str] | None = None) -> int:
             command = [sys.executable, "-m", "preflight", "apply", "--project", str(project.root), "--quiet"]
             applied.append(
                 _run(
-                    [*command, "--target-url", server.info.url(names["apply"]), "--no-backup", "--json", str(report),
-                     "--output", os.devnull, *APPROVE],
+                    [
+                        *command,
+                        "--target-url",
+                        server.info.url(names["apply"]),
+                        "--no-backup",
+                        "--json",
+                        str(report),
+                        "--output",
+                        os.devnull,
+                        *APPROVE,
+                    ],
                     env,
                     REPO,
-                )  # fmt: skip
+                )
             )
             apply_phase.append(json.loads(report.read_text())["timings"]["apply"])
             report = work / f"backup{number}.json"
             with_backup.append(
                 _run(
-                    [*command, "--target-url", server.info.url(names["backup"]), "--backup-dir",
-                     str(work / f"backups{number}"), "--json", str(report), "--output", os.devnull, *APPROVE],
+                    [
+                        *command,
+                        "--target-url",
+                        server.info.url(names["backup"]),
+                        "--backup-dir",
+                        str(work / f"backups{number}"),
+                        "--json",
+                        str(report),
+                        "--output",
+                        os.devnull,
+                        *APPROVE,
+                    ],
                     env,
                     REPO,
-                )  # fmt: skip
+                )
             )
             data = json.loads(report.read_text())
             backup_phase.append(data["timings"]["backup"])
@@ -131,7 +150,10 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "| run | wall time | vs bare |",
         "| --- | --: | --: |",
-        *(f"| {name} | {seconds:.2f} s | {'' if ratio is None else f'{ratio:.2f}x'} |" for name, seconds, ratio in rows),
+        *(
+            f"| {name} | {seconds:.2f} s | {'' if ratio is None else f'{ratio:.2f}x'} |"
+            for name, seconds, ratio in rows
+        ),
         "",
     ]
     text = "\n".join(lines)

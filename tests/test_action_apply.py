@@ -44,7 +44,9 @@ def run_apply(tmp: Path, event: dict, url: str, **inputs: str) -> tuple[subproce
         "INPUT_GITHUB-TOKEN": "actions-token",
         **{f"INPUT_{k.upper()}": v for k, v in inputs.items()},
     }
-    done = subprocess.run([sys.executable, "-m", "preflight.action"], env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "preflight.action"], env=env, capture_output=True, text=True, timeout=600
+    )
     values, lines = {}, outputs.read_text().splitlines()
     while lines:
         key, _, delimiter = lines.pop(0).partition("<<")

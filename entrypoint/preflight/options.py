@@ -10,7 +10,7 @@ import argparse
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Literal, NoReturn
 
 from preflight import __version__, checks, secrets
 from preflight.config import FAIL_ON, FILENAME, ApprovalRule, load, parse_cli_approval
@@ -395,7 +395,9 @@ def _validate_apply(args: argparse.Namespace) -> None:
         checks.pg_bin("--pg-bin", args.pg_bin)
 
 
-def apply_options(args: argparse.Namespace, approvals: Sequence[ApprovalRule] = (), via: str = "cli") -> ApplyOptions:
+def apply_options(
+    args: argparse.Namespace, approvals: Sequence[ApprovalRule] = (), via: Literal["cli", "action"] = "cli"
+) -> ApplyOptions:
     """Turn parsed `apply` arguments into the apply pipeline's options (the CLI's and the Action's)."""
     from preflight.apply.pipeline import ApplyOptions
     from preflight.probe.protocol import DeploySettings

@@ -32,7 +32,9 @@ from preflight.target.dumping import READ_ONLY, connection_error, describe_url
 
 Via = Literal["cli", "action", "route", "command"]
 Action = Literal["apply", "dry-run"]
-Result = Literal["applied", "nothing-pending", "refused", "blocked", "locked", "failed", "dry-run", "backup-failed"]
+Result = Literal[
+    "applied", "nothing-pending", "refused", "blocked", "locked", "failed", "dry-run", "backup-failed", "unverified"
+]
 VIAS: tuple[str, ...] = ("cli", "action", "route", "command")
 ACTIONS: tuple[str, ...] = ("apply", "dry-run")
 RESULTS: tuple[str, ...] = (
@@ -44,6 +46,7 @@ RESULTS: tuple[str, ...] = (
     "failed",
     "dry-run",
     "backup-failed",
+    "unverified",  # applied, but showmigrations, check or the --test-command failed after
 )
 # [schema.]name, each an unquoted PostgreSQL identifier of at most 63 bytes.
 _IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_$]{0,62}"

@@ -17,10 +17,10 @@ import dataclasses
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
@@ -39,8 +39,7 @@ from preflight.report.model import BackupFile, Deployment, Report, Target
 from preflight.rules import engine as rules
 from preflight.rules.gate import blocking
 from preflight.rules.needs import needs
-from preflight.target.dumping import describe_url
-from preflight.target.dumping import connection_error
+from preflight.target.dumping import connection_error, describe_url
 
 READ_ONLY = "-c default_transaction_read_only=on"
 
@@ -74,7 +73,7 @@ class ApplyOptions:
     audit_log: Path | None = None
     audit_table: str | None = None
     dry_run: bool = False
-    via: str = "cli"  # cli | action | route | command
+    via: audit.Via = "cli"  # cli | action | route | command
     who: str | None = None  # default: audit.who_and_where()
     origin: str | None = None
     pg_bin: str | None = None
@@ -123,6 +122,10 @@ def run(options: ApplyOptions, open_engine: Callable[[], AbstractContextManager[
     """
     started = time.monotonic()
     state = _Run()
+    if options.audit_log is not None:
+        audit.check_jsonl(options.audit_log)  # an audit trail that cannot be written stops the run first
+    if options.backup_dir is not None:
+        backup.check_directory(options.backup_dir)
     try:
         with open_engine() as engine:
             report = _run(options, engine, progress, state)
@@ -162,7 +165,9 @@ def _run(options: ApplyOptions, engine: Engine, progress: Progress, state: _Run)
         state.result = "blocked" if stopping else "dry-run"
         state.reason = f"{len(stopping)} blocking finding(s)" if stopping else None
         return _report(options, version, plan, sql, None, found, timer, _deployment(options, state.result))
+    state.result = "locked"
     with MigrationLock(options.target_url, options.wait_s, on_wait=progress.log) as lock:
+        state.result = "failed"
         timer.phases["lock"] = round(lock.waited_seconds, 3)
         # Under the lock, the plan again: a deploy that held it may have applied some or all.
         plan = engine.plan()
@@ -175,7 +180,9 @@ def _run(options: ApplyOptions, engine: Engine, progress: Progress, state: _Run)
             assert options.backup_dir is not None
             with progress.step(f"backing up {description} (pg_dump -Fc, read-only)"), timer.phase("backup"):
                 state.result = "backup-failed"
-                state.backup = backup.take(options.target_url, options.backup_dir, options.pg_bin, description=description)
+                state.backup = backup.take(
+                    options.target_url, options.backup_dir, options.pg_bin, description=description
+                )
             progress.log(f"backup verified: {state.backup.path} ({state.backup.size_bytes:,} bytes)")
         state.result = "failed"
         with progress.step(f"applying to {description}", total=len(plan.pending)) as step, timer.phase("apply"):
@@ -204,8 +211,8 @@ def _outcome(
 ) -> tuple[str, str | None]:
     if deployed.failure is not None:
         return "failed", f"{deployed.failure.migration}: {deployed.failure.error.splitlines()[0][:200]}"
-    if verified is not None and (verified.pending or verified.check_errors):
-        what = [*(f"still pending: {label}" for label in verified.pending), *verified.check_errors]
+    if verified is not None and not verified.ok:
+        what = [*(f"still pending: {label}" for label in verified.pending), *verified.errors]
         return "unverified", "; ".join(what)[:300]
     if tests is not None and not tests.passed:
         return "unverified", f"--test-command exited with {tests.exit_code}"
@@ -254,7 +261,7 @@ def _deployment(
             backup=_backup_file(backup_file),
             no_backup=options.no_backup,
             pending_after=list(verified.pending) if verified else [],
-            check_errors=list(verified.check_errors) if verified else [],
+            check_errors=list(verified.errors) if verified else [],
         ),
         deployed,
     )
@@ -263,7 +270,9 @@ def _deployment(
 def _backup_file(taken: backup.Backup | None) -> BackupFile | None:
     if taken is None:
         return None
-    return BackupFile(str(taken.path), taken.size_bytes, round(taken.seconds, 3), dict(taken.objects), taken.restore_command)
+    return BackupFile(
+        str(taken.path), taken.size_bytes, round(taken.seconds, 3), dict(taken.objects), taken.restore_command
+    )
 
 
 def _report(
@@ -320,14 +329,13 @@ def _audit(options: ApplyOptions, state: _Run, started: float, progress: Progres
     """Append the run's audit record to --audit-log and --audit-table; say where it went."""
     who, origin = audit.who_and_where()
     record = audit.AuditRecord(
-        at=audit.now(),
         who=options.who or who,
         origin=options.origin or origin,
         via=options.via,
         action="dry-run" if options.dry_run else "apply",
-        result=state.result,
+        result=cast(audit.Result, state.result),
         reason=state.reason,
-        migrations=list(state.labels),
+        migrations=tuple(state.labels),
         backup=str(state.backup.path) if state.backup else None,
         backup_bytes=state.backup.size_bytes if state.backup else None,
         no_backup=options.no_backup,

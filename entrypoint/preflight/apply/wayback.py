@@ -31,10 +31,9 @@ def as_applied(deployed: protocol.DeployAnswer | None, plan: protocol.PlanAnswer
         )
         for m in deployed.migrations
     )
-    failure = deployed.failure.failure if deployed.failure is not None else None
     return protocol.ApplyAnswer(
         migrations=migrations,
-        failure=failure,
+        failure=deployed.failure,  # a DeployFailure is the ApplyFailure the report reads, and more
         post_migrate=deployed.post_migrate,
         lock_timeout_ms=deployed.settings.lock_timeout_ms,
         captured=False,
@@ -52,7 +51,7 @@ def deployment(base: Deployment, deployed: protocol.DeployAnswer | None) -> Depl
                 Attempt(a.number, a.duration_ms, a.outcome, a.error, a.dropped_invalid_index, a.backoff_ms)
                 for a in m.attempts
             ],
-            waits=[Waited(w.relation, w.mode, w.waited_ms, list(w.blockers)) for w in m.waits],
+            waits=[_waited(w) for w in m.waits],
         )
         for m in deployed.migrations
         if m.status != "not_run"
@@ -68,6 +67,12 @@ def deployment(base: Deployment, deployed: protocol.DeployAnswer | None) -> Depl
         invalid_indexes_dropped=list(failure.invalid_indexes_dropped),
         invalid_indexes_left=list(failure.invalid_indexes_left),
     )
+
+
+def _waited(wait: protocol.LockWait) -> Waited:
+    # A wait on no relation is a wait for another transaction to end (CREATE INDEX CONCURRENTLY does that).
+    relation = wait.relation or f"a transaction ({wait.locktype})"
+    return Waited(relation, wait.mode, wait.waited_ms, list(wait.blockers))
 
 
 def with_restore(report: Report) -> Report:
