@@ -166,7 +166,11 @@ def _run(options: ApplyOptions, engine: Engine, progress: Progress, state: _Run)
         state.reason = f"{len(stopping)} blocking finding(s)" if stopping else None
         return _report(options, version, plan, sql, None, found, timer, _deployment(options, state.result))
     state.result = "locked"
-    with MigrationLock(options.target_url, options.wait_s, on_wait=progress.log) as lock:
+
+    def waiting(holder: str) -> None:
+        progress.log(f"waiting for the migration lock (up to {options.wait_s:g} s): {holder}")
+
+    with MigrationLock(options.target_url, options.wait_s, on_wait=waiting) as lock:
         state.result = "failed"
         timer.phases["lock"] = round(lock.waited_seconds, 3)
         # Under the lock, the plan again: a deploy that held it may have applied some or all.
@@ -234,6 +238,7 @@ def _gate(options: ApplyOptions, plan: protocol.PlanAnswer, sql: protocol.SqlAns
     with psycopg.connect(options.target_url, autocommit=True, options=READ_ONLY) as conn:
         facts = catalog.fetch(conn, needs(findings.statements(units)), data_known=True)
     facts.lock_timeout_ms = options.deploy.lock_timeout_ms or None  # apply sets it on every statement
+    facts.where = "the target"
     found = rules.run(units, facts, options.config.settings, missing_migrations=plan.missing_migrations)
     inline = findings.inline_approvals(plan, options.project.root) if options.project is not None else []
     return approvals.apply(found, [*options.config.approvals, *inline, *options.approvals])

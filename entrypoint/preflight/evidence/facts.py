@@ -78,6 +78,7 @@ class Facts:
     volatile_functions: frozenset[str] | None = None  # None: use the built-in list
     too_long: dict[tuple[str, str, int], int] = field(default_factory=dict)  # rows longer than a new limit
     lock_timeout_ms: int | None = None  # what production's migrate runs with: None unknown, 0 none
+    where: str = "the copy"  # what the rows were counted on, for the findings' words (apply: "the target")
 
 
 @dataclass

@@ -203,7 +203,7 @@ class Context:
 
     def size_note(self, table: str | None) -> str:
         rows = self.rows(table)
-        return f" ({rows:,} rows on the copy)" if rows is not None else ""
+        return f" ({rows:,} rows on {self.facts.where})" if rows is not None else ""
 
 
 @dataclass

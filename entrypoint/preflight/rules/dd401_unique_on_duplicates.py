@@ -73,7 +73,7 @@ class UniqueOnDuplicates(Rule):
             within = f" where {where}" if where else ""
             yield self.finding(
                 f"{named('unique', name)} on {table}({', '.join(columns)}){within} will fail: {duplicated:,} rows "
-                f"on the copy{within} share a value{caveat}",
+                f"on {context.facts.where}{within} share a value{caveat}",
                 "remove the duplicates in an earlier migration, then add the constraint",
                 severity=Severity.WARNING if caveat else self.severity,
                 table=table,

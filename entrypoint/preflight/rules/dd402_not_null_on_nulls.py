@@ -45,7 +45,8 @@ class NotNullOnNulls(Rule):
             may_change = context.data_may_change(table)
             caveat = " (an earlier RunPython or RunSQL in the plan may fill them)" if may_change else ""
             yield self.finding(
-                f"SET NOT NULL on {table}.{cmd.name} will fail: {nulls:,} rows on the copy are NULL{caveat}",
+                f"SET NOT NULL on {table}.{cmd.name} will fail: "
+                f"{nulls:,} rows on {context.facts.where} are NULL{caveat}",
                 "fill the NULLs in an earlier data migration, or give the field a default",
                 severity=Severity.WARNING if caveat else self.severity,
                 table=table,

@@ -52,7 +52,8 @@ class LossyTypeChange(Rule):
             too_long = context.facts.too_long.get((table, column, mods[0])) if mods else None
             if too_long == 0:
                 yield self.finding(
-                    f"{table}.{column} narrows from {known.type} to {new}; every value on the copy fits today",
+                    f"{table}.{column} narrows from {known.type} to {new}; "
+                    f"every value on {context.facts.where} fits today",
                     "make sure the application validates the new limit before rows longer than it arrive",
                     severity=Severity.INFO,
                     table=table,
@@ -61,7 +62,8 @@ class LossyTypeChange(Rule):
                     new_type=new,
                 )
                 continue
-            counted = f": {too_long:,} rows on the copy do not fit" if too_long else context.size_note(table)
+            where = context.facts.where
+            counted = f": {too_long:,} rows on {where} do not fit" if too_long else context.size_note(table)
             yield self.finding(
                 f"{table}.{column} changes from {known.type} to {new}: {reason}{counted}",
                 "keep the wider type, or shorten those values first and approve with a reason",
