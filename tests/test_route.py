@@ -12,12 +12,11 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 from typing import Any
 
 import pytest
 
-from conftest import PROJECTS, REPO, copy_project
+from conftest import DJANGO_SERIES, PROJECTS, REPO, copy_project
 from preflight.postgres.base import Server
 
 TOKEN = "route-test-token-7f3a9c1e5b2d4f60"
@@ -28,9 +27,11 @@ NOT_AUTHENTICATED = (
 )
 
 
-@pytest.fixture(scope="module")
-def matrix(pg: Server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Run every case once; return the answers, the audit records and the child's stderr."""
+@pytest.fixture(scope="module", params=DJANGO_SERIES)
+def matrix(
+    request: pytest.FixtureRequest, pg: Server, django_pythons: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """Run every case once per Django LTS; return the answers, the audit records and all output."""
     tmp = tmp_path_factory.mktemp("route")
     site = copy_project(PROJECTS / "route_site", tmp)
     database = pg.create_database("route")
@@ -46,7 +47,7 @@ def matrix(pg: Server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, An
     }
     try:
         run = subprocess.run(
-            [sys.executable, str(REPO / "tests" / "route_cases.py")],
+            [django_pythons[request.param], str(REPO / "tests" / "route_cases.py")],
             cwd=site,
             env=env,
             capture_output=True,
