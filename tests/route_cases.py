@@ -19,10 +19,11 @@ import django
 django.setup()
 
 import psycopg  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import Permission, User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test import Client  # noqa: E402
+from django.test import Client, override_settings  # noqa: E402
 
 from preflight.django.service import LOCK_KEY  # noqa: E402
 
@@ -113,6 +114,13 @@ def main() -> None:
     out = io.StringIO()
     call_command("preflight_migrate", stdout=out)
     cases["command"] = {"stdout": out.getvalue(), "pending_after": pending_note_migration()}
+    # A migration that fails, its message carrying the database password: one redacted line, no traceback.
+    with override_settings(INSTALLED_APPS=[*settings.INSTALLED_APPS, "boom"]):
+        cases["failing"] = answer(client("10.0.0.13").post(APPLY, HTTP_AUTHORIZATION=f"Bearer {token}"))
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass('boom_thing') IS NULL")
+            cases["failing"]["rolled_back"] = cursor.fetchone()[0]
+
     cli_parts = ("preflight.cli", "preflight.demo", "testcontainers")
     cases["modules"] = sorted(name for name in cli_parts if name in sys.modules)
     json.dump(cases, sys.stdout)

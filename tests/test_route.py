@@ -168,8 +168,9 @@ def test_the_management_command_applies_and_is_audited(matrix):
     command = matrix["cases"]["command"]
     assert command["stdout"].strip() == f"applied 1 migration(s): {NOTE}"
     assert command["pending_after"] is False
-    record = matrix["audit"][-1]
-    assert (record["via"], record["result"], record["migrations"]) == ("command", "applied", [NOTE])
+    (record,) = [record for record in matrix["audit"] if record["via"] == "command"]
+    assert (record["result"], record["migrations"], record["reason"]) == ("applied", [NOTE], None)
+    assert record["who"] and record["origin"], "the OS user and the host"
 
 
 def test_no_answer_or_record_carries_a_secret_or_a_traceback(matrix):
@@ -177,6 +178,23 @@ def test_no_answer_or_record_carries_a_secret_or_a_traceback(matrix):
     assert matrix["password"] not in matrix["raw"]
     assert "Traceback" not in matrix["raw"]
     assert "<html" not in matrix["raw"].lower(), "an answer was an HTML page, not JSON"
+
+
+def test_a_failing_migration_answers_one_redacted_line(matrix):
+    answer = matrix["cases"]["failing"]
+    assert answer["status"] == 500
+    assert answer["body"]["result"] == "failed"
+    assert answer["body"]["applied"] == []
+    error = answer["body"]["error"]
+    assert error.startswith("migration boom.0001_initial failed: RuntimeError: password *** refused for postgresql://")
+    assert answer["body"]["error"].endswith("second line. Fix the migration and apply again")
+    assert answer["rolled_back"] is True
+    (record,) = records(matrix, "10.0.0.13")
+    assert (record["result"], record["reason"], record["migrations"]) == (
+        "failed",
+        answer["body"]["error"],
+        ["boom.0001_initial"],
+    )
 
 
 def test_the_site_imports_no_cli_part(matrix):
