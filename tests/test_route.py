@@ -78,7 +78,7 @@ REFUSALS = [
     ("staff_without_permission", "10.0.0.4", 403, "staffer", "user lacks the preflight.apply_migrations permission"),
     ("get_instead_of_post", "10.0.0.5", 405, "deployer", "GET does not apply migrations: POST to this URL"),
     ("missing_csrf", "10.0.0.6", 403, "deployer", "CSRF check failed: CSRF cookie not set"),
-    ("wrong_token", "10.0.0.8", 401, "bearer token", "wrong bearer token"),
+    ("wrong_token", "10.0.0.8", 401, "bearer token (wrong)", "wrong bearer token"),
 ]
 
 

@@ -68,10 +68,14 @@ def decide(request: HttpRequest, settings: Settings, *, csrf: bool) -> Decision:
 
 def _by_token(token: str, settings: Settings) -> Decision:
     if settings.apply_token_sha256 is None:
-        return Decision("bearer token", 401, "bearer tokens are not accepted: PREFLIGHT_APPLY_TOKEN_SHA256 is not set")
+        return Decision(
+            "bearer token (not accepted)",
+            401,
+            "bearer tokens are not accepted: PREFLIGHT_APPLY_TOKEN_SHA256 is not set",
+        )
     digest = hashlib.sha256(token.encode()).hexdigest()
     if not hmac.compare_digest(digest, settings.apply_token_sha256):
-        return Decision("bearer token", 401, "wrong bearer token")
+        return Decision("bearer token (wrong)", 401, "wrong bearer token")
     return Decision("bearer token")
 
 
