@@ -121,6 +121,13 @@ def main() -> None:
             cursor.execute("SELECT to_regclass('boom_thing') IS NULL")
             cases["failing"]["rolled_back"] = cursor.fetchone()[0]
 
+    # The audit table as well: appended to beside the log, and read back by status.
+    with override_settings(PREFLIGHT_AUDIT_TABLE="preflight_audit"):
+        cases["table_refusal"] = answer(client("10.0.0.14").post(APPLY, HTTP_AUTHORIZATION="Bearer wrong"))
+        cases["table_status"] = answer(client("10.0.0.15").get(STATUS, HTTP_AUTHORIZATION=f"Bearer {token}"))
+    with override_settings(PREFLIGHT_AUDIT_TABLE="audit; DROP TABLE notes_note"):
+        cases["bad_table"] = answer(client("10.0.0.16").post(APPLY, HTTP_AUTHORIZATION=f"Bearer {token}"))
+
     cli_parts = ("preflight.cli", "preflight.demo", "testcontainers")
     cases["modules"] = sorted(name for name in cli_parts if name in sys.modules)
     json.dump(cases, sys.stdout)

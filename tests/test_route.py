@@ -197,5 +197,24 @@ def test_a_failing_migration_answers_one_redacted_line(matrix):
     )
 
 
+def test_the_audit_table_is_written_and_read_back(matrix):
+    assert matrix["cases"]["table_refusal"]["status"] == 401
+    (logged,) = records(matrix, "10.0.0.14")
+    status = matrix["cases"]["table_status"]
+    assert status["status"] == 200
+    assert status["body"]["audit"] == [logged], "status reads the table, which holds this one record"
+
+
+def test_a_wrong_audit_table_name_is_refused_before_anything(matrix):
+    answer = matrix["cases"]["bad_table"]
+    assert answer["status"] == 503
+    assert answer["body"]["error"] == (
+        "the Preflight route is not configured: PREFLIGHT_AUDIT_TABLE is not a table name. "
+        "Write [schema.]name (letters, digits, _ and $)"
+    )
+    assert answer["body"]["applied"] == []
+    assert not records(matrix, "10.0.0.16"), "nowhere known to audit: the attempt went no further"
+
+
 def test_the_site_imports_no_cli_part(matrix):
     assert matrix["cases"]["modules"] == []

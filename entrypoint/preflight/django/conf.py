@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 PERMISSION = "preflight.apply_migrations"
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+TABLE_NAME = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_$]{0,62}\.)?[A-Za-z_][A-Za-z0-9_$]{0,62}")
 _RATE = re.compile(r"\s*(\d+)\s*/\s*(\d*)\s*(s|sec|second|m|min|minute|h|hour|d|day)?s?\s*")
 _UNIT_SECONDS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 _UNIT_SECONDS |= {"d": 86400, "day": 86400}
@@ -61,6 +62,7 @@ _BACKUP_LINE = (
     "PREFLIGHT_BACKUP_DIR is not set. Set it to a writable folder for the backup taken before applying, "
     "or PREFLIGHT_NO_BACKUP = True to apply without one (recorded in every audit record)"
 )
+_TABLE_LINE = "PREFLIGHT_AUDIT_TABLE is not a table name. Write [schema.]name (letters, digits, _ and $)"
 _RATE_LINE = 'PREFLIGHT_APPLY_RATE is not "<attempts>/<period>". Write e.g. "5/minute", "20/hour" or "3/600s"'
 
 DEFAULTS: dict[str, object] = {
@@ -95,6 +97,9 @@ def problems() -> list[tuple[str, str]]:
         found.append(("preflight.E002", _AUDIT_LINE))
     if value("PREFLIGHT_BACKUP_DIR") is None and value("PREFLIGHT_NO_BACKUP") is not True:
         found.append(("preflight.E003", _BACKUP_LINE))
+    table = value("PREFLIGHT_AUDIT_TABLE")
+    if table is not None and not (isinstance(table, str) and TABLE_NAME.fullmatch(table)):
+        found.append(("preflight.E006", _TABLE_LINE))
     if _rate(value("PREFLIGHT_APPLY_RATE")) is None:
         found.append(("preflight.E004", _RATE_LINE))
     for name in ("LOCK_WAIT_SECONDS", "LOCK_TIMEOUT_MS", "STATEMENT_TIMEOUT_MS", "RETRIES", "BACKOFF_MS"):

@@ -24,7 +24,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -41,7 +40,6 @@ from preflight.django.conf import Settings
 # The session-level advisory lock every apply takes (the CLI's `preflight apply` takes the
 # same one, preflight.apply.lock.KEY, so the two exclude each other): "pfapply" in ASCII.
 LOCK_KEY = 0x7066_6170_706C_79
-_TABLE_NAME = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_$]{0,62}\.)?[A-Za-z_][A-Za-z0-9_$]{0,62}")
 
 
 @dataclass(frozen=True)
@@ -126,8 +124,6 @@ def audit_ready(settings: Settings) -> str | None:
                 pass
         except OSError as exc:
             return f"cannot write the audit log {settings.audit_log}: {exc.strerror or exc}"
-    if settings.audit_table is not None and not _TABLE_NAME.fullmatch(settings.audit_table):
-        return f"PREFLIGHT_AUDIT_TABLE {settings.audit_table!r} is not [schema.]name"
     return None
 
 
