@@ -106,8 +106,9 @@ def apply(caller: Caller, settings: Settings) -> Outcome:
     """Apply the pending migrations under the advisory lock, audit the attempt, return what happened."""
     started = time.monotonic()
     _register_secrets(settings.database)
-    planned = _pending(settings.database)
+    planned: tuple[str, ...] = ()
     try:
+        planned = _pending(settings.database)
         outcome = _run(settings, planned)
     except Exception as exc:  # any failure becomes one audited line, never a traceback
         outcome = Outcome("failed", error=_one_line(f"apply failed: {type(exc).__name__}: {exc}"))

@@ -22,7 +22,8 @@ from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 from preflight.django import access, conf, ratelimit, service
 
 logger = logging.getLogger("preflight.django")
-_STATUS = {"applied": 200, "nothing-pending": 200, "locked": 409, "failed": 500}
+# The HTTP status of each audit result ("blocked": the gate refused the plan; "backup-failed": nothing applied).
+_STATUS = {"applied": 200, "nothing-pending": 200, "locked": 409, "blocked": 409, "failed": 500, "backup-failed": 500}
 
 View = Callable[[HttpRequest], JsonResponse]
 
