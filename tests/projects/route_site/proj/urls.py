@@ -1,0 +1,3 @@
+from django.urls import include, path
+
+urlpatterns = [path("ops/preflight/", include("preflight.django.urls"))]
