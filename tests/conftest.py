@@ -40,6 +40,12 @@ def django_pythons() -> dict[str, str]:
     return {series: str(REPO / ".ci" / ".cache" / f"django-{series}" / "bin" / "python") for series in DJANGO_SERIES}
 
 
+@pytest.fixture(scope="session")
+def site_pythons(django_pythons: dict[str, str]) -> dict[str, str]:
+    """Interpreters of a site that installed Preflight to mount the route: each Django LTS and its dependencies."""
+    return {series: str(REPO / ".ci" / ".cache" / f"site-{series}" / "bin" / "python") for series in DJANGO_SERIES}
+
+
 @pytest.fixture
 def tmpdir_env() -> Iterator[dict[str, str]]:
     """A TMPDIR of the test's own (reachable by the postgres OS user), to see what is left in it."""

@@ -25,7 +25,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
 
-from preflight.django.service import LOCK_KEY  # noqa: E402
+from preflight.apply.lock import KEY as LOCK_KEY  # noqa: E402
 
 STATUS = "/ops/preflight/status/"
 APPLY = "/ops/preflight/apply/"

@@ -29,7 +29,7 @@ NOT_AUTHENTICATED = (
 
 @pytest.fixture(scope="module", params=DJANGO_SERIES)
 def matrix(
-    request: pytest.FixtureRequest, pg: Server, django_pythons: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, pg: Server, site_pythons: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Any]:
     """Run every case once per Django LTS; return the answers, the audit records and all output."""
     tmp = tmp_path_factory.mktemp("route")
@@ -47,7 +47,7 @@ def matrix(
     }
     try:
         run = subprocess.run(
-            [django_pythons[request.param], str(REPO / "tests" / "route_cases.py")],
+            [site_pythons[request.param], str(REPO / "tests" / "route_cases.py")],
             cwd=site,
             env=env,
             capture_output=True,

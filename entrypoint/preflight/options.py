@@ -410,8 +410,6 @@ def apply_options(
     return ApplyOptions(
         target_url=target_url,
         project=found,
-        project_name=found.root.name,
-        settings_module=found.settings,
         backup_dir=None if args.dry_run or args.no_backup else args.backup_dir,
         no_backup=args.no_backup,
         wait_s=float(args.wait),

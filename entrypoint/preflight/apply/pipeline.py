@@ -59,9 +59,7 @@ class Engine(Protocol):
 @dataclass
 class ApplyOptions:
     target_url: str
-    project: Project | None = None  # None in the route: the site is the project
-    project_name: str = ""
-    settings_module: str = ""
+    project: Project | None = None  # the route's: the running site's folder, settings and interpreter
     backup_dir: Path | None = None
     no_backup: bool = False
     wait_s: float = 300.0  # for another apply's migration lock
@@ -144,6 +142,8 @@ def run(options: ApplyOptions, open_engine: Callable[[], AbstractContextManager[
 
 def _run(options: ApplyOptions, engine: Engine, progress: Progress, state: _Run) -> Report:
     timer = Timer()
+    project = options.project
+    assert project is not None  # the CLI's, or the running site's (the route)
     description = describe_url(options.target_url)
     with progress.step(f"checking that {description} answers (read-only)"), timer.phase("check"):
         version = _server_version(options.target_url, description)
@@ -151,7 +151,7 @@ def _run(options: ApplyOptions, engine: Engine, progress: Progress, state: _Run)
         plan = engine.plan()
     if plan.conflicts:
         state.result = "refused"
-        raise conflict_error(plan.conflicts, options.project) if options.project else _conflicts(plan)
+        raise conflict_error(plan.conflicts, project)
     state.labels = [m.label for m in plan.pending]
     if not plan.pending:
         state.result = "nothing-pending"
@@ -295,9 +295,9 @@ def _report(
     sql = sql or protocol.SqlAnswer(())
     applied = wayback.as_applied(deployed, plan)
     target = Target(source="url", description=describe_url(options.target_url), server_version=version)
-    project = options.project or _SiteProject(options.project_name, options.settings_module)
+    assert options.project is not None  # the CLI's, or the running site's (the route)
     report = build_report(
-        project,  # type: ignore[arg-type]
+        options.project,
         plan,
         sql,
         applied,
@@ -310,24 +310,6 @@ def _report(
         tests=tests,
     )
     return wayback.with_restore(dataclasses.replace(report, deployment=deployment))
-
-
-@dataclass(frozen=True)
-class _SiteProject:
-    """The running site as build_report reads a project: a name and its settings module."""
-
-    name: str
-    settings: str
-
-    @property
-    def root(self) -> Path:
-        return Path(self.name or "site")
-
-
-def _conflicts(plan: protocol.PlanAnswer) -> PreflightError:
-    from preflight.errors import ProjectError
-
-    return ProjectError(f"conflicting migrations: {plan.conflicts}", "run makemigrations --merge and deploy that")
 
 
 def _audit(options: ApplyOptions, state: _Run, started: float, progress: Progress) -> list[str]:

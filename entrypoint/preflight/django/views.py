@@ -23,7 +23,15 @@ from preflight.django import access, conf, ratelimit, service
 
 logger = logging.getLogger("preflight.django")
 # The HTTP status of each audit result ("blocked": the gate refused the plan; "backup-failed": nothing applied).
-_STATUS = {"applied": 200, "nothing-pending": 200, "locked": 409, "blocked": 409, "failed": 500, "backup-failed": 500}
+_STATUS = {
+    "applied": 200,
+    "nothing-pending": 200,
+    "locked": 409,
+    "blocked": 409,
+    "failed": 500,
+    "backup-failed": 500,
+    "unverified": 500,  # applied, but showmigrations or check failed after
+}
 
 View = Callable[[HttpRequest], JsonResponse]
 
