@@ -388,13 +388,20 @@ if spec.get("atomic"):
             print("answer " + json.dumps({"error": exc.line(), "code": int(exc.exit_code)}), flush=True)
     sys.exit(0)
 with InProcessEngine() as engine:
+    plan, sql = engine.plan(), engine.sql()
     deploy = engine.deploy(DeploySettings(**spec["settings"]), on_progress=progress, to=spec["to"])
     verify = engine.verify()
 from django.db import connection
 with connection.cursor() as cursor:  # Django's own connection, as the deploy left it
     cursor.execute("SELECT current_setting('lock_timeout'), current_setting('statement_timeout')")
     after = list(cursor.fetchone())
-answer = {"deploy": dataclasses.asdict(deploy), "verify": dataclasses.asdict(verify), "timeouts_after": after}
+answer = {
+    "plan": dataclasses.asdict(plan),
+    "sql": dataclasses.asdict(sql),
+    "deploy": dataclasses.asdict(deploy),
+    "verify": dataclasses.asdict(verify),
+    "timeouts_after": after,
+}
 print("answer " + json.dumps(answer), flush=True)
 """
 
@@ -448,8 +455,10 @@ def _shape(value: Any) -> Any:
 
 def _by_session(project: Project, url: str, settings: DeploySettings, to: list[str], on_progress: Any) -> Any:
     with ProbeSession(project, url) as probe:
+        plan, sql = probe.plan(), probe.sql()
         deploy, verify = probe.deploy(settings, on_progress=on_progress, to=to), probe.verify()
-    return json.loads(json.dumps({"deploy": dataclasses.asdict(deploy), "verify": dataclasses.asdict(verify)}))
+    answers = {"plan": plan, "sql": sql, "deploy": deploy, "verify": verify}
+    return json.loads(json.dumps({key: dataclasses.asdict(value) for key, value in answers.items()}))
 
 
 @pytest.mark.parametrize(
