@@ -40,6 +40,9 @@ LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout; 57014 (query_canceled) is statemen
 DUPLICATE_TABLE = "42P07"  # the index name was taken before: that index is not ours to drop
 SAMPLE_SECONDS = 0.05
 
+# pg_stat_activity first: reading pg_locks (and pg_blocking_pids) takes the lock manager's
+# partition locks on production, so only while the migrating connection waits for a lock.
+WAITS_FOR_LOCK = "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s"
 WAITING = """
     SELECT l.locktype, l.mode, n.nspname, c.relname,
            ARRAY(SELECT 'pid ' || a.pid || COALESCE(' (' || NULLIF(a.application_name, '') || ')', '')
@@ -132,9 +135,10 @@ class InvalidIndexError(Exception):
 class WaitSampler:
     """Which locks the migrating connection waits for, sampled from a connection of its own.
 
-    One thread for the whole deploy; it polls pg_locks every SAMPLE_SECONDS only while
-    a migration runs (between `resume` and `pause`), and adds the time between two looks
-    to each (relation, mode) it found ungranted, with the sessions blocking it. A failure
+    One thread for the whole deploy; it looks every SAMPLE_SECONDS, only while a migration
+    runs (between `resume` and `pause`), whether the connection waits for a lock, and if
+    so reads pg_locks: the time between two looks is added to each (relation, mode) it
+    found ungranted, with the sessions blocking it. A failure
     here (no connection slot left) never fails the deploy: it is reported as `error`.
     """
 
@@ -191,7 +195,8 @@ class WaitSampler:
                     connection.close()
 
     def _sample(self, connection: Any) -> None:
-        rows = _rows(connection, WAITING, [self.pid])
+        waiting = _rows(connection, WAITS_FOR_LOCK, [self.pid])
+        rows = _rows(connection, WAITING, [self.pid]) if waiting and waiting[0][0] else []
         now = time.perf_counter()
         elapsed, self._last = (now - self._last) * 1000.0, now
         for locktype, mode, schema, relation, blockers in rows:
