@@ -200,3 +200,59 @@ def test_an_apply_that_cannot_get_the_lock_within_wait_exits_8_naming_the_holder
     assert "deploy-42" in line and line.endswith("Wait for that deploy to finish, or raise --wait")
     assert applied_rows(url) == before
     assert json.loads(audit.read_text())["result"] == "locked"
+
+
+class _RacedSession:
+    """A real probe session whose target another deploy migrates right after the first plan is read."""
+
+    def __init__(self, project: Project, url: str) -> None:
+        from preflight.probe.session import ProbeSession
+
+        self.session, self.project, self.url, self.plans = ProbeSession(project, url), project, url, 0
+
+    def __enter__(self) -> _RacedSession:
+        self.session.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.session.__exit__(None, None, None)
+
+    def plan(self, to: list[str] | None = None):  # noqa: ANN201
+        from preflight.probe.session import ProbeSession
+
+        answer = self.session.plan(to)
+        self.plans += 1
+        if self.plans == 1:  # the other deploy: a second Django applies the first migration now
+            with ProbeSession(self.project, self.url) as other:
+                assert other.apply(to=["ledger.0001_initial"]).failure is None
+        return answer
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self.session, name)
+
+
+def test_a_target_migrated_between_the_plan_and_its_sql_is_read_again(pg: Server, tmp_path: Path) -> None:
+    """Another deploy applies a migration between the plan and the SQL: read both again, apply the rest once."""
+    from preflight.apply.pipeline import ApplyOptions, run
+    from preflight.probe.protocol import DeploySettings
+    from preflight.progress import QuietProgress
+
+    database = pg.create_database("raced")
+    try:
+        url = pg.info.url(database)
+        project = scenario("slow", tmp_path)
+        project.root.joinpath("ledger", "migrations", "0002_slow.py").write_text(
+            "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n"
+            '    dependencies = [("ledger", "0001_initial")]\n'
+            "    operations = [migrations.RunSQL('SELECT 1', migrations.RunSQL.noop)]\n"
+        )
+        options = ApplyOptions(
+            target_url=url, project=project, no_backup=True, deploy=DeploySettings(), fail_on="never"
+        )
+        report = run(options, lambda: _RacedSession(project, url), QuietProgress())
+        assert report.deployment is not None and report.deployment.result == "applied"
+        assert [m.label for m in report.migrations] == ["ledger.0002_slow", "ledger.0003_entry_note"]
+        rows = applied_rows(url)
+        assert sorted(rows) == sorted(set(rows)) and len(rows) == 3
+    finally:
+        pg.drop_database(database)

@@ -28,7 +28,7 @@ from preflight import __version__, approvals, findings, posttests
 from preflight.apply import audit, backup, wayback
 from preflight.apply.lock import MigrationLock
 from preflight.config import ApprovalRule, Config
-from preflight.errors import PreflightError
+from preflight.errors import PreflightError, TargetError
 from preflight.evidence import catalog, runs
 from preflight.probe import protocol
 from preflight.probe.errors import conflict_error
@@ -156,10 +156,7 @@ def _run(options: ApplyOptions, engine: Engine, progress: Progress, state: _Run)
     if not plan.pending:
         state.result = "nothing-pending"
         return _report(options, version, plan, None, None, [], timer, _deployment(options, "nothing-pending"))
-    with progress.step("collecting SQL (sqlmigrate)", total=len(plan.pending)) as step, timer.phase("sql"):
-        sql = engine.sql(on_progress=lambda e: step.advance(e["migration"]))
-    with progress.step("checking the SQL against the rules (the gate)"), timer.phase("rules"):
-        found = _gate(options, plan, sql)
+    plan, sql, found = _gate_plan(options, engine, plan, progress, timer, description)
     stopping = blocking(found, options.fail_on)
     if stopping or options.dry_run:
         state.result = "blocked" if stopping else "dry-run"
@@ -174,12 +171,19 @@ def _run(options: ApplyOptions, engine: Engine, progress: Progress, state: _Run)
         state.result = "failed"
         timer.phases["lock"] = round(lock.waited_seconds, 3)
         # Under the lock, the plan again: a deploy that held it may have applied some or all.
-        plan = engine.plan()
-        state.labels = [m.label for m in plan.pending]
-        if not plan.pending:
+        again = engine.plan()
+        state.labels = [m.label for m in again.pending]
+        if not again.pending:
             state.result = "nothing-pending"
             deployment = _deployment(options, "nothing-pending", lock_waited_s=lock.waited_seconds)
-            return _report(options, version, plan, None, None, found, timer, deployment)
+            return _report(options, version, again, None, None, found, timer, deployment)
+        if _labels(again) != _labels(plan):  # what is applied now is not what the gate checked: check it
+            plan, sql, found = _gate_plan(options, engine, again, progress, timer, description)
+            stopping = blocking(found, options.fail_on)
+            if stopping:
+                state.result, state.reason = "blocked", f"{len(stopping)} blocking finding(s)"
+                deployment = _deployment(options, "blocked", lock_waited_s=lock.waited_seconds)
+                return _report(options, version, plan, sql, None, found, timer, deployment)
         if not options.no_backup:
             assert options.backup_dir is not None
             with progress.step(f"backing up {description} (pg_dump -Fc, read-only)"), timer.phase("backup"):
@@ -208,6 +212,40 @@ def _run(options: ApplyOptions, engine: Engine, progress: Progress, state: _Run)
         verified=verified,
     )
     return _report(options, version, plan, sql, deployed, found, timer, deployment, tests=tests)
+
+
+def _labels(plan: protocol.PlanAnswer) -> list[str]:
+    return [m.label for m in plan.pending]
+
+
+def _gate_plan(
+    options: ApplyOptions,
+    engine: Engine,
+    plan: protocol.PlanAnswer,
+    progress: Progress,
+    timer: Timer,
+    description: str,
+) -> tuple[protocol.PlanAnswer, protocol.SqlAnswer, list[Any]]:
+    """The pending migrations' SQL and the gate's findings, for a plan their SQL agrees with.
+
+    The plan and the SQL are two requests: a deploy that migrates the target between them
+    (another apply, a `migrate` by hand) leaves SQL for fewer migrations than the plan. Read
+    both again then; twice in a row is a target that keeps changing: stop, nothing applied.
+    """
+    for attempt in (1, 2):
+        if attempt == 2:
+            plan = engine.plan()
+        with progress.step("collecting SQL (sqlmigrate)", total=len(plan.pending)) as step, timer.phase("sql"):
+            sql = engine.sql(on_progress=lambda e: step.advance(e["migration"]))
+        collected = {(m.app, m.name) for m in sql.migrations}
+        if all((m.app, m.name) in collected for m in plan.pending):
+            with progress.step("checking the SQL against the rules (the gate)"), timer.phase("rules"):
+                return plan, sql, _gate(options, plan, sql)
+    raise TargetError(
+        f"the pending migrations of {description} changed while they were read: "
+        "another deploy (or a `migrate` by hand) is migrating it",
+        "run apply again once it has finished; the migration lock makes applies wait for each other",
+    )
 
 
 def _outcome(
