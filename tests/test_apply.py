@@ -217,7 +217,7 @@ class _RacedSession:
     def __exit__(self, *exc: object) -> None:
         self.session.__exit__(None, None, None)
 
-    def plan(self, to: list[str] | None = None):  # noqa: ANN201
+    def plan(self, to: list[str] | None = None):
         from preflight.probe.session import ProbeSession
 
         answer = self.session.plan(to)
@@ -227,7 +227,7 @@ class _RacedSession:
                 assert other.apply(to=["ledger.0001_initial"]).failure is None
         return answer
 
-    def __getattr__(self, name: str):  # noqa: ANN204
+    def __getattr__(self, name: str):
         return getattr(self.session, name)
 
 
