@@ -314,3 +314,15 @@ def test_toc_counts_skip_entries_without_a_catalog_object() -> None:
         "CONSTRAINT": 1,
         "MATERIALIZED VIEW": 1,
     }
+
+
+def test_the_unfinished_file_a_killed_backup_left_is_removed_by_the_next(production: str, tmp_path: Path) -> None:
+    database = production.rsplit("/", 1)[1]
+    directory = tmp_path / "backups"
+    directory.mkdir()
+    stale = directory / f"{database}-20260101T000000Z.dump.partial"  # as a SIGKILL mid-pg_dump leaves it
+    stale.write_bytes(b"PGDMP half")
+    other = directory / "another_database-20260101T000000Z.dump.partial"  # not this database's: not ours
+    other.write_bytes(b"PGDMP")
+    made = _take(production, directory, None)
+    assert sorted(p.name for p in directory.iterdir()) == sorted([made.path.name, other.name])

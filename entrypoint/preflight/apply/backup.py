@@ -152,7 +152,9 @@ def take(url: str, directory: Path, pg_bin: str | None, *, description: str) -> 
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             with conn.transaction():
                 snapshot = str(_one(conn, "SELECT pg_export_snapshot()"))
-                final = _backup_path(directory, str(_one(conn, "SELECT current_database()")))
+                database = str(_one(conn, "SELECT current_database()"))
+                _sweep_partials(directory, database)
+                final = _backup_path(directory, database)
                 partial = final.with_name(final.name + ".partial")
                 expected = catalog_counts(conn, version_num)
                 _pg_dump(bins.path("pg_dump"), url, snapshot, partial, description)
@@ -288,9 +290,23 @@ def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.Compl
     )
 
 
+def _sweep_partials(directory: Path, database: str) -> None:
+    """Remove the unfinished files of this database's backups that a killed run left.
+
+    Backups of one database run under its migration lock, one at a time: a `.partial` of
+    it that exists now belongs to no running apply.
+    """
+    for stale in directory.glob(f"{_safe(database)}-*.dump.partial"):
+        _remove(stale)
+
+
+def _safe(database: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", database).lstrip(".") or "database"
+
+
 def _backup_path(directory: Path, database: str) -> Path:
     """Return `<database>-<UTC yyyymmddThhmmssZ>.dump` in `directory`, never an existing file's name."""
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", database).lstrip(".") or "database"
+    safe = _safe(database)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path, number = directory / f"{safe}-{stamp}.dump", 1
     while path.exists() or path.with_name(path.name + ".partial").exists():
