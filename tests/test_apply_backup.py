@@ -326,3 +326,21 @@ def test_the_unfinished_file_a_killed_backup_left_is_removed_by_the_next(product
     other.write_bytes(b"PGDMP")
     made = _take(production, directory, None)
     assert sorted(p.name for p in directory.iterdir()) == sorted([made.path.name, other.name])
+
+
+def test_an_invalid_index_pg_dump_leaves_out_does_not_fail_the_check_and_the_file_is_private(
+    production: str, tmp_path: Path
+) -> None:
+    """An interrupted CREATE INDEX CONCURRENTLY leaves an INVALID index, which pg_dump does not dump."""
+    with psycopg.connect(production, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute("CREATE UNIQUE INDEX CONCURRENTLY leftover_idx ON orders ((id % 2))")
+        assert conn.execute(
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'leftover_idx'::regclass"
+        ).fetchone() == (False,)
+        try:
+            made = _take(production, tmp_path / "private", None)
+        finally:
+            conn.execute("DROP INDEX leftover_idx")
+    assert made.objects == EXPECTED  # the invalid index counted on neither side
+    assert made.path.stat().st_mode & 0o777 == 0o600 and made.path.parent.stat().st_mode & 0o777 == 0o700

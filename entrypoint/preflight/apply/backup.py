@@ -72,10 +72,12 @@ WHERE c.relkind IN ('r', 'p', 'S', 'v', 'm') AND {user}
 GROUP BY 1
 """.format(user=_USER.format(rel="c.oid"))
 # An index that backs a primary key, unique or exclusion constraint is dumped as that CONSTRAINT.
+# pg_dump leaves out an INVALID index (an interrupted CREATE INDEX CONCURRENTLY) and one still
+# being built (not ready), but a partitioned table's, which is invalid until every partition has it.
 _INDEXES = """
 SELECT 'INDEX', count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE {user} AND NOT EXISTS (
+WHERE {user} AND i.indisready AND (i.indisvalid OR c.relkind = 'p') AND NOT EXISTS (
   SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x'))
 """.format(user=_USER.format(rel="c.oid"))
 # A partition's copy of its parent's foreign key (conparentid <> 0) comes with the parent's.
@@ -193,7 +195,7 @@ def check_directory(directory: Path) -> None:
                 if not folder.is_dir():  # mkdir would only say "File exists"
                     raise NotADirectoryError(errno.ENOTDIR, f"{folder} is not a directory")
                 break
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # what it holds is for its owner only
         with tempfile.NamedTemporaryFile(dir=directory, prefix=".preflight-write-test-"):
             pass
     except OSError as exc:
@@ -259,6 +261,9 @@ def verify(path: Path, expected: Mapping[str, int], pg_restore: str) -> dict[str
 
 def _pg_dump(program: str, url: str, snapshot: str, dest: Path, description: str) -> None:
     env, conninfo = for_pg_dump(url, READ_ONLY)  # the password in env["PGPASSWORD"], not in conninfo
+    # The backup holds every row (password hashes too): readable by its owner only. Made here
+    # with that mode, pg_dump writes into it and the mode stays.
+    os.close(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     done = _run([program, "-Fc", f"--snapshot={snapshot}", "-f", str(dest), "-d", conninfo], env=env)
     if done.returncode == 0:
         return
