@@ -110,7 +110,8 @@ def test_dry_run_gives_the_projects_django_a_read_only_session(pg: Server, tmp_p
         url = pg.info.url(database)
         project = scenario("slow", tmp_path)
         read_only = session_url(ApplyOptions(target_url=url, dry_run=True))
-        assert session_url(ApplyOptions(target_url=url)) == url
+        named = ApplyOptions(target_url=url, session_name="preflight apply 1")
+        assert session_url(named) == url + "?application_name=preflight%20apply%201"  # to stop it if interrupted
         with ProbeSession(project, read_only) as probe:
             assert [m.label for m in probe.plan().pending][:1] == ["ledger.0001_initial"]
             answer = probe.apply(to=["ledger.0001_initial"])
@@ -254,5 +255,42 @@ def test_a_target_migrated_between_the_plan_and_its_sql_is_read_again(pg: Server
         assert [m.label for m in report.migrations] == ["ledger.0002_slow", "ledger.0003_entry_note"]
         rows = applied_rows(url)
         assert sorted(rows) == sorted(set(rows)) and len(rows) == 3
+    finally:
+        pg.drop_database(database)
+
+
+def test_ctrl_c_mid_migration_stops_its_session_before_the_lock_is_released(pg: Server, tmp_path: Path) -> None:
+    """The project's Django is a child: killed, its session would go on migrating, locks held, unseen."""
+    import signal
+
+    database = pg.create_database("ctrlc")
+    try:
+        url = pg.info.url(database)
+        project = scenario("slow", tmp_path)
+        audit = tmp_path / "audit.jsonl"
+        env = {**os.environ, "SLOW_MIGRATION_SECONDS": "60"}
+        command = [sys.executable, "-m", "preflight", "apply", "--project", str(project.root), "--target-url", url,
+                   "--pass-env", "SLOW_MIGRATION_SECONDS", "--no-backup", "--fail-on", "never", "--quiet",
+                   "--audit-log", str(audit)]  # fmt: skip
+        running = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        with psycopg.connect(url, autocommit=True) as watch:
+            sleeping = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%%' AND state = 'active'"
+            deadline = time.monotonic() + 60
+            while watch.execute(sleeping).fetchone()[0] == 0:
+                assert time.monotonic() < deadline and running.poll() is None, running.stderr.read()
+                time.sleep(0.05)
+            running.send_signal(signal.SIGINT)  # Ctrl-C
+            _, err = running.communicate(timeout=60)
+            assert running.returncode == 130
+            assert err.splitlines()[-1].startswith(
+                "preflight: error: interrupted by Ctrl-C while applying ledger.0002_slow"
+            ), err
+            assert "its session was stopped: an atomic migration rolled back" in err
+            # Gone at once, not after the 60 s the migration would have slept: no session, no lock.
+            assert watch.execute(sleeping).fetchone()[0] == 0
+            assert watch.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").fetchone()[0] == 0
+        assert applied_rows(url) == [("ledger", "0001_initial")]
+        record = json.loads(audit.read_text())
+        assert record["result"] == "failed" and record["reason"].startswith("interrupted by Ctrl-C while applying")
     finally:
         pg.drop_database(database)

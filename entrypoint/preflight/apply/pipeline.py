@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from preflight import __version__, approvals, findings, posttests
 from preflight.apply import audit, backup, wayback
 from preflight.apply.lock import MigrationLock
 from preflight.config import ApprovalRule, Config
-from preflight.errors import PreflightError, TargetError
+from preflight.errors import InterruptedError_, PreflightError, TargetError
 from preflight.evidence import catalog, runs
 from preflight.probe import protocol
 from preflight.probe.errors import conflict_error
@@ -75,6 +76,8 @@ class ApplyOptions:
     who: str | None = None  # default: audit.who_and_where()
     origin: str | None = None
     pg_bin: str | None = None
+    # The project's sessions on the target are named so (session_url), to be stopped if the run is.
+    session_name: str = field(default_factory=lambda: f"preflight apply {uuid.uuid4().hex[:12]}")
 
 
 @dataclass
@@ -85,15 +88,21 @@ class _Run:
     reason: str | None = None
     labels: list[str] = field(default_factory=list)
     backup: backup.Backup | None = None
+    doing: str = "starting"  # for the line an interruption ends with
 
 
 def session_url(options: ApplyOptions) -> str:
-    """The URL the project's Django gets: the target's (as a URL), in a read-only session for --dry-run."""
+    """The URL the project's Django gets: the target's (as a URL), named after this run, read-only for --dry-run.
+
+    The name (application_name) is how the run finds its sessions to stop them when it is
+    interrupted: the project's Django runs in a child process the server cannot see end.
+    """
     url = options.target_url if "://" in options.target_url else _as_url(options.target_url)
-    if not options.dry_run:
-        return url
     parts = urlsplit(url)
-    query = [*parse_qsl(parts.query), ("options", READ_ONLY)]
+    query = [(key, value) for key, value in parse_qsl(parts.query) if key != "application_name"]
+    query.append(("application_name", options.session_name))
+    if options.dry_run:
+        query.append(("options", READ_ONLY))
     return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
 
 
@@ -127,6 +136,14 @@ def run(options: ApplyOptions, open_engine: Callable[[], AbstractContextManager[
     try:
         with open_engine() as engine:
             report = _run(options, engine, progress, state)
+    except KeyboardInterrupt:
+        state.reason = f"interrupted by Ctrl-C while {state.doing}"
+        _audit(options, state, started, progress)
+        raise InterruptedError_(state.reason, _INTERRUPTED_FIX) from None
+    except InterruptedError_ as exc:  # SIGTERM
+        state.reason = f"{exc.cause} while {state.doing}"
+        _audit(options, state, started, progress)
+        raise InterruptedError_(state.reason, _INTERRUPTED_FIX) from None
     except PreflightError as exc:
         state.reason = exc.line()
         _audit(options, state, started, progress)
@@ -140,6 +157,12 @@ def run(options: ApplyOptions, open_engine: Callable[[], AbstractContextManager[
     return dataclasses.replace(report, deployment=dataclasses.replace(report.deployment, audit=where))
 
 
+_INTERRUPTED_FIX = (
+    "its database sessions were stopped before the migration lock was released; "
+    "the audit record and `showmigrations` say what was applied"
+)
+
+
 def _run(options: ApplyOptions, engine: Engine, progress: Progress, state: _Run) -> Report:
     timer = Timer()
     project = options.project
@@ -147,7 +170,8 @@ def _run(options: ApplyOptions, engine: Engine, progress: Progress, state: _Run)
     description = describe_url(options.target_url)
     with progress.step(f"checking that {description} answers (read-only)"), timer.phase("check"):
         version = _server_version(options.target_url, description)
-    with progress.step(f"reading the migration plan of {description}"), timer.phase("plan"):
+    state.doing = f"reading the migration plan of {description}"
+    with progress.step(state.doing), timer.phase("plan"):
         plan = engine.plan()
     if plan.conflicts:
         state.result = "refused"
@@ -162,7 +186,7 @@ def _run(options: ApplyOptions, engine: Engine, progress: Progress, state: _Run)
         state.result = "blocked" if stopping else "dry-run"
         state.reason = f"{len(stopping)} blocking finding(s)" if stopping else None
         return _report(options, version, plan, sql, None, found, timer, _deployment(options, state.result))
-    state.result = "locked"
+    state.result, state.doing = "locked", "waiting for the migration lock (nothing was applied)"
 
     def waiting(holder: str) -> None:
         progress.log(f"waiting for the migration lock (up to {options.wait_s:g} s): {holder}")
@@ -187,14 +211,22 @@ def _run(options: ApplyOptions, engine: Engine, progress: Progress, state: _Run)
         if not options.no_backup:
             assert options.backup_dir is not None
             with progress.step(f"backing up {description} (pg_dump -Fc, read-only)"), timer.phase("backup"):
-                state.result = "backup-failed"
+                state.result, state.doing = "backup-failed", "backing up (nothing was applied)"
                 state.backup = backup.take(
                     options.target_url, options.backup_dir, options.pg_bin, description=description
                 )
             progress.log(f"backup verified: {state.backup.path} ({state.backup.size_bytes:,} bytes)")
         state.result = "failed"
         with progress.step(f"applying to {description}", total=len(plan.pending)) as step, timer.phase("apply"):
-            deployed = engine.deploy(options.deploy, on_progress=lambda e: step.advance(e.get("migration", "")))
+            state.doing = f"applying the migrations to {description}"
+            try:
+                deployed = engine.deploy(options.deploy, on_progress=_deploy_progress(step, progress, state))
+            except BaseException:
+                # The project's Django is a child the server cannot see die: its session would go
+                # on migrating, locks held, after the migration lock is released. Stop it first.
+                state.doing += _stop_sessions(options.target_url, options.session_name)
+                raise
+        state.doing = "verifying"
         verified = tests = None
         if deployed.failure is None:
             with progress.step("verifying: showmigrations, check"), timer.phase("verify"):
@@ -212,6 +244,44 @@ def _run(options: ApplyOptions, engine: Engine, progress: Progress, state: _Run)
         verified=verified,
     )
     return _report(options, version, plan, sql, deployed, found, timer, deployment, tests=tests)
+
+
+def _deploy_progress(step: Any, progress: Progress, state: _Run) -> Callable[[dict[str, Any]], None]:
+    """Advance the step once per migration; say each retry and each INVALID index dropped."""
+
+    def on_event(event: dict[str, Any]) -> None:
+        kind, migration = event.get("event"), str(event.get("migration", ""))
+        if kind == "deploy" and int(event.get("attempt") or 1) == 1:
+            state.doing = f"applying {migration}"
+            step.advance(migration)
+        elif kind == "retry":
+            progress.log(
+                f"{migration}: lock timeout; try {int(event.get('attempt') or 0) + 1} of "
+                f"{event.get('attempts')} in {float(event.get('backoff_ms') or 0) / 1000:.1f} s"
+            )
+        elif kind == "drop_invalid_index":
+            progress.log(f"dropping the INVALID index {event.get('index')} an interrupted build left")
+
+    return on_event
+
+
+def _stop_sessions(url: str, name: str, grace_s: float = 10.0) -> str:
+    """Cancel, then end, the target's sessions named `name`; return what was done, for the message."""
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10, application_name="preflight apply stop") as conn:
+            mine = "SELECT pid FROM pg_stat_activity WHERE application_name = %s AND pid <> pg_backend_pid()"
+            pids = [row[0] for row in conn.execute(mine, [name])]
+            if not pids:
+                return ""
+            conn.execute("SELECT pg_cancel_backend(pid) FROM unnest(%s::int[]) AS pid", [pids])
+            deadline = time.monotonic() + grace_s
+            while time.monotonic() < deadline and conn.execute(mine, [name]).fetchall():
+                conn.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", [pids])
+                time.sleep(0.1)
+            left = len(conn.execute(mine, [name]).fetchall())
+    except psycopg.Error as exc:
+        return f" (its session could not be stopped: {str(exc).strip().splitlines()[0]})"
+    return f" (its session was stopped: {'still there' if left else 'an atomic migration rolled back'})"
 
 
 def _labels(plan: protocol.PlanAnswer) -> list[str]:
