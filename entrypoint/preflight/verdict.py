@@ -57,11 +57,13 @@ def apply_verdict(report: Report) -> PreflightError | None:
     if deployment.result == "failed" and report.failure is not None:
         failure = report.failure
         first = failure.error.strip().splitlines()[0] if failure.error.strip() else failure.type
-        state = (
-            "it was rolled back whole, the migrations before it stay applied"
-            if deployment.state == "unchanged"
-            else f"it is not atomic and {len(deployment.ran)} of its statements stayed applied"
-        )
+        atomic = next((m.atomic for m in report.migrations if m.label == failure.migration), True)
+        if deployment.state != "unchanged":
+            state = f"it is not atomic and {len(deployment.ran)} of its statements stayed applied"
+        elif atomic:
+            state = "it was rolled back whole, the migrations before it stay applied"
+        else:
+            state = "it is not atomic, but none of its statements had run; the migrations before it stay applied"
         return MigrationFailedError(
             f"migration {failure.migration} failed on the target {target}: {first} ({state})",
             "the report shows the statement, the state the database is in and the way back",
