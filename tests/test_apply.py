@@ -134,7 +134,8 @@ def test_blocked_apply_changes_nothing_and_takes_no_backup(
     assert "DS102" in done.stderr
     assert applied_rows(url) == before and not list((tmp_path / "backups").iterdir())  # checked writable, left empty
     assert "## ⛔ Preflight apply: blocked by 1 finding; nothing was applied to" in done.stdout
-    assert json.loads(audit.read_text())["result"] == "blocked"
+    record = json.loads(audit.read_text())
+    assert record["result"] == "blocked" and "DS102 orders.0012_remove_order_notes" in record["reason"]
 
 
 def test_apply_needs_a_backup_dir_or_an_explicit_no_backup(tmp_path: Path) -> None:
@@ -292,5 +293,36 @@ def test_ctrl_c_mid_migration_stops_its_session_before_the_lock_is_released(pg: 
         assert applied_rows(url) == [("ledger", "0001_initial")]
         record = json.loads(audit.read_text())
         assert record["result"] == "failed" and record["reason"].startswith("interrupted by Ctrl-C while applying")
+    finally:
+        pg.drop_database(database)
+
+
+def test_a_migration_failing_on_the_target_exits_4_saying_what_state_it_left(pg: Server, tmp_path: Path) -> None:
+    database = pg.create_database("failing")
+    try:
+        url = pg.info.url(database)
+        project = scenario("deploy_failing", tmp_path)
+        audit = tmp_path / "audit.jsonl"
+        done = apply(project, url, "--no-backup", "--fail-on", "never", "--audit-log", str(audit),
+                     "--json", str(tmp_path / "apply.json"), "--output", str(tmp_path / "apply.md"))  # fmt: skip
+        assert done.returncode == 4, done.stderr
+        line = done.stderr.splitlines()[-1]
+        assert line.startswith("preflight: error: migration ")
+        data = json.loads((tmp_path / "apply.json").read_text())
+        deployment = data["deployment"]
+        failed = data["failure"]["migration"]
+        assert deployment["result"] == "failed" and deployment["pending_after"][0] == failed
+        applied = [m["app"] + "." + m["name"] for m in data["migrations"] if m["status"] == "applied"]
+        assert [f"{app}.{name}" for app, name in applied_rows(url)] == applied
+        markdown = (tmp_path / "apply.md").read_text()
+        if deployment["state"] == "partial":  # archive.0002: two statements ran and stay
+            assert "(it is not atomic and 2 of its statements stayed applied)" in line
+            assert "**The database is partly migrated:**" in markdown and len(deployment["ran"]) == 2
+        else:  # ledger.0002: rolled back whole
+            assert "(it was rolled back whole, the migrations before it stay applied)" in line
+            assert "**The database is as it was before this migration:** it runs in one transaction" in markdown
+        record = json.loads(audit.read_text())
+        assert record["result"] == "failed" and record["migrations"] == applied
+        assert record["reason"].startswith(f"{failed}: ")
     finally:
         pg.drop_database(database)

@@ -58,6 +58,9 @@ def cmd_apply(args: argparse.Namespace, out: progress.Progress) -> Report:
     from preflight.probe.session import ProbeSession
 
     options = apply_options(args)
+    for stale in (args.output, args.json_path):  # a run that ends early must not leave the last run's report
+        if stale:
+            Path(stale).unlink(missing_ok=True)
     project = options.project
     assert project is not None
     url = pipeline.session_url(options)  # read-only for --dry-run

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from preflight.squash.pipeline import SquashOptions
 
 EXIT_CODES_HELP = """exit codes:
-  0    the migrations applied cleanly on the copy, and nothing blocks them
+  0    the migrations applied cleanly on the copy (apply: on the target, and the checks after
+       passed; or nothing was pending), and nothing blocks them
   1    blocked by findings (gate, or --fail-on): fix them or approve them with a reason
   2    bad arguments or configuration, found before any work: output paths, missing or
        non-UTF-8 inputs, a malformed --target-url, numbers out of range, --python, --pg-bin,

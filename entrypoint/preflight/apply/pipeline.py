@@ -41,6 +41,7 @@ from preflight.rules import engine as rules
 from preflight.rules.gate import blocking
 from preflight.rules.needs import needs
 from preflight.target.dumping import connection_error, describe_url
+from preflight.verdict import blocked_error
 
 READ_ONLY = "-c default_transaction_read_only=on"
 
@@ -184,7 +185,7 @@ def _run(options: ApplyOptions, engine: Engine, progress: Progress, state: _Run)
     stopping = blocking(found, options.fail_on)
     if stopping or options.dry_run:
         state.result = "blocked" if stopping else "dry-run"
-        state.reason = f"{len(stopping)} blocking finding(s)" if stopping else None
+        state.reason = blocked_error(stopping, options.fail_on).cause if stopping else None
         return _report(options, version, plan, sql, None, found, timer, _deployment(options, state.result))
     state.result, state.doing = "locked", "waiting for the migration lock (nothing was applied)"
 
@@ -205,7 +206,7 @@ def _run(options: ApplyOptions, engine: Engine, progress: Progress, state: _Run)
             plan, sql, found = _gate_plan(options, engine, again, progress, timer, description)
             stopping = blocking(found, options.fail_on)
             if stopping:
-                state.result, state.reason = "blocked", f"{len(stopping)} blocking finding(s)"
+                state.result, state.reason = "blocked", blocked_error(stopping, options.fail_on).cause
                 deployment = _deployment(options, "blocked", lock_waited_s=lock.waited_seconds)
                 return _report(options, version, plan, sql, None, found, timer, deployment)
         if not options.no_backup:
@@ -234,6 +235,7 @@ def _run(options: ApplyOptions, engine: Engine, progress: Progress, state: _Run)
             if options.test_command and options.project is not None:
                 with progress.step(f"running {options.test_command}"), timer.phase("tests"):
                     tests = posttests.run(options.project, options.test_command, options.target_url)
+    state.labels = list(deployed.applied)  # the record names what was applied; the reason, what failed
     state.result, state.reason = _outcome(deployed, verified, tests)
     deployment = _deployment(
         options,
@@ -337,14 +339,22 @@ def _server_version(url: str, description: str) -> str:
         with psycopg.connect(url, autocommit=True, connect_timeout=10, options=READ_ONLY) as conn:
             return str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]  # type: ignore[index]
     except psycopg.OperationalError as exc:
-        raise connection_error(exc, description) from None
+        raise connection_error(exc, description, "check host, port and network access from this machine") from None
 
 
 def _gate(options: ApplyOptions, plan: protocol.PlanAnswer, sql: protocol.SqlAnswer) -> list[Any]:
     """The gate's rules over the pending SQL, with facts read from the target in a read-only session."""
     units = findings.units(plan, sql)
-    with psycopg.connect(options.target_url, autocommit=True, options=READ_ONLY) as conn:
-        facts = catalog.fetch(conn, needs(findings.statements(units)), data_known=True)
+    try:
+        # Reading sizes and rows waits behind a session holding an ACCESS EXCLUSIVE lock: not for long.
+        with psycopg.connect(options.target_url, autocommit=True, options=f"{READ_ONLY} -c lock_timeout=10s") as conn:
+            facts = catalog.fetch(conn, needs(findings.statements(units)), data_known=True)
+    except psycopg.errors.LockNotAvailable:
+        raise TargetError(
+            f"the gate could not read {describe_url(options.target_url)}: a session has held a lock "
+            "on a table the pending migrations change for 10 s",
+            "find it in pg_stat_activity (a long transaction, or another migration), then apply again",
+        ) from None
     facts.lock_timeout_ms = options.deploy.lock_timeout_ms or None  # apply sets it on every statement
     facts.where = "the target"
     found = rules.run(units, facts, options.config.settings, missing_migrations=plan.missing_migrations)
@@ -373,11 +383,16 @@ def _deployment(
             lock_waited_s=None if lock_waited_s is None else round(lock_waited_s, 3),
             backup=_backup_file(backup_file),
             no_backup=options.no_backup,
-            pending_after=list(verified.pending) if verified else [],
+            pending_after=list(verified.pending) if verified else _not_applied(deployed),
             check_errors=list(verified.errors) if verified else [],
         ),
         deployed,
     )
+
+
+def _not_applied(deployed: protocol.DeployAnswer | None) -> list[str]:
+    """After a failure (no verify ran): the migrations still pending, the failed one first."""
+    return [m.label for m in deployed.migrations if m.status != "applied"] if deployed else []
 
 
 def _backup_file(taken: backup.Backup | None) -> BackupFile | None:
