@@ -18,7 +18,9 @@ from preflight.postgres.base import Server
 REPO = "acme/shop"
 
 
-def run_apply(tmp: Path, event: dict, url: str, **inputs: str) -> tuple[subprocess.CompletedProcess[str], dict]:
+def run_apply(
+    tmp: Path, event: dict, url: str, event_name: str | None = None, **inputs: str
+) -> tuple[subprocess.CompletedProcess[str], dict]:
     runner = tmp / "runner"
     runner.mkdir(exist_ok=True)
     (runner / "event.json").write_text(json.dumps(event))
@@ -32,7 +34,7 @@ def run_apply(tmp: Path, event: dict, url: str, **inputs: str) -> tuple[subproce
         "GITHUB_SERVER_URL": "https://github.com",
         "GITHUB_RUN_ID": "77",
         "GITHUB_ACTOR": "release-bot",
-        "GITHUB_EVENT_NAME": "push" if "pull_request" not in event else "pull_request",
+        "GITHUB_EVENT_NAME": event_name or ("push" if "pull_request" not in event else "pull_request"),
         "GITHUB_EVENT_PATH": str(runner / "event.json"),
         "GITHUB_OUTPUT": str(outputs),
         "GITHUB_STEP_SUMMARY": str(summary),
@@ -74,11 +76,19 @@ def test_apply_never_runs_on_a_pull_request(target: str, tmp_path: Path) -> None
     event = {"number": 7, "pull_request": {"number": 7, "head": {"repo": {"full_name": REPO, "fork": False}}}}
     done, _ = run_apply(tmp_path, event, target, **{"no-backup": "on"})
     assert done.returncode == 2
-    assert "::error title=Preflight::mode: apply migrates the target itself and never runs on a pull request" in (
-        done.stdout
-    )
+    assert (
+        "::error title=Preflight::mode: apply migrates the target itself and runs only on push, workflow_dispatch, "
+        "release, deployment, schedule, never on a pull request's code (this run: pull_request)"
+    ) in done.stdout
     with psycopg.connect(target) as conn:
         assert conn.execute("SELECT count(*) FROM django_migrations WHERE app = 'orders'").fetchone() == (8,)
+
+
+def test_apply_never_runs_on_a_pull_requests_comment(target: str, tmp_path: Path) -> None:
+    """ChatOps: an issue_comment on a pull request carries no pull_request key, and is refused all the same."""
+    done, _ = run_apply(tmp_path, {"issue": {"number": 7}}, target, event_name="issue_comment", **{"no-backup": "on"})
+    assert done.returncode == 2
+    assert "(this run: issue_comment)" in done.stdout
 
 
 def test_apply_on_push_backs_up_applies_and_audits_the_actor(target: str, tmp_path: Path) -> None:

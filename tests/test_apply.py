@@ -69,7 +69,10 @@ def test_apply_on_the_example_target_backs_up_applies_verifies_and_says_the_way_
     assert "- ✅ `showmigrations`: nothing pending" in markdown and "- ✅ `manage.py check`: no errors" in markdown
     # catalog.0012 runs RunSQL without a reverse: past it, the way back is this backup.
     assert "`catalog.0012_normalize_skus` cannot be migrated back" in markdown
-    assert f'pg_restore --clean --if-exists --no-owner -d "$DATABASE_URL" {backups[0]}' in markdown
+    assert (
+        "pg_restore --clean --if-exists --no-owner --single-transaction --exit-on-error "
+        f'-d "$DATABASE_URL" {backups[0]}' in markdown
+    )
     assert "python manage.py migrate orders" in markdown  # the apps that can go back, per app
     data = json.loads(report_json.read_text())
     assert data["deployment"]["result"] == "applied" and data["deployment"]["backup"]["path"] == str(backups[0])
@@ -92,8 +95,12 @@ def test_apply_on_the_example_target_backs_up_applies_verifies_and_says_the_way_
 def test_dry_run_prints_the_plan_and_writes_nothing(production: tuple[Project, str, str], tmp_path: Path) -> None:
     project, _, url = production
     before = applied_rows(url)
-    done = apply(project, url, "--dry-run", "--audit-log", str(tmp_path / "audit.jsonl"), *APPROVE)
+    done = apply(
+        project, url, "--dry-run", "--audit-log", str(tmp_path / "audit.jsonl"), "--audit-table", "ops_audit", *APPROVE
+    )
     assert done.returncode == 0, done.stderr
+    with psycopg.connect(url) as conn:  # not even the audit table: the file has the record
+        assert conn.execute("SELECT to_regclass('ops_audit')").fetchone() == (None,)
     assert "## 🧪 Preflight apply (dry run): 12 migrations would be applied to" in done.stdout
     assert 'ALTER TABLE "orders_order" DROP COLUMN "notes" CASCADE' in done.stdout  # the SQL is shown
     assert applied_rows(url) == before
@@ -112,6 +119,10 @@ def test_dry_run_gives_the_projects_django_a_read_only_session(pg: Server, tmp_p
         read_only = session_url(ApplyOptions(target_url=url, dry_run=True))
         named = ApplyOptions(target_url=url, session_name="preflight apply 1")
         assert session_url(named) == url + "?application_name=preflight%20apply%201"  # to stop it if interrupted
+        own = ApplyOptions(target_url=url + "?options=-c%20search_path%3Dshop", session_name="x", dry_run=True)
+        assert session_url(own).endswith(  # the URL's own options kept beside the read-only session
+            "?application_name=x&options=-c%20search_path%3Dshop%20-c%20default_transaction_read_only%3Don"
+        )
         with ProbeSession(project, read_only) as probe:
             assert [m.label for m in probe.plan().pending][:1] == ["ledger.0001_initial"]
             answer = probe.apply(to=["ledger.0001_initial"])
@@ -136,6 +147,27 @@ def test_blocked_apply_changes_nothing_and_takes_no_backup(
     assert "## ⛔ Preflight apply: blocked by 1 finding; nothing was applied to" in done.stdout
     record = json.loads(audit.read_text())
     assert record["result"] == "blocked" and "DS102 orders.0012_remove_order_notes" in record["reason"]
+
+
+def test_a_bad_audit_table_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    project = scenario("slow", tmp_path)
+    done = run_cli("apply", "--project", str(project.root), "--target-url", "postgresql://u:pw@db.invalid/x",
+                   "--no-backup", "--audit-table", "ops.preflight-audit")  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.startswith("preflight: error: --audit-table 'ops.preflight-audit' is not a table name.")
+
+
+def test_an_audit_table_that_cannot_be_written_stops_the_run_before_the_target_changes(
+    production: tuple[Project, str, str], tmp_path: Path
+) -> None:
+    project, _, url = production
+    before = applied_rows(url)
+    done = apply(project, url, "--no-backup", "--audit-table", "no_such_schema.audit", *APPROVE)
+    assert done.returncode == 5
+    assert done.stderr.splitlines()[-1].startswith(
+        "preflight: error: cannot write the audit record to table no_such_schema.audit:"
+    )
+    assert applied_rows(url) == before
 
 
 def test_apply_needs_a_backup_dir_or_an_explicit_no_backup(tmp_path: Path) -> None:

@@ -128,7 +128,10 @@ def test_a_backup_is_verified_and_restores_with_identical_row_counts(
     assert sorted(p.name for p in directory.iterdir()) == [made.path.name]  # no .partial, no probe file
     assert made.size_bytes == made.path.stat().st_size > 0
     assert made.objects == EXPECTED == _catalog(production)
-    assert made.restore_command == f'pg_restore --clean --if-exists --no-owner -d "$DATABASE_URL" {made.path}'
+    assert (
+        made.restore_command == "pg_restore --clean --if-exists --no-owner --single-transaction --exit-on-error "
+        f'-d "$DATABASE_URL" {made.path}'
+    )
     assert PASSWORD not in made.restore_command and PASSWORD not in str(made.to_dict())
 
     # The way back, run exactly as the report prints it, into a fresh database.

@@ -117,3 +117,27 @@ def test_an_unreachable_target_is_target_error() -> None:
     with pytest.raises(TargetError, match=r"^cannot reach the target postgresql://u@127\.0\.0\.1:1/db: ") as caught:
         MigrationLock(url, 1).__enter__()
     assert "pw-unreachable" not in caught.value.line()
+
+
+def test_the_lock_survives_the_servers_idle_session_timeout_and_a_lost_one_is_said(pg: Server) -> None:
+    """Managed servers end idle sessions: the lock's session sits idle while the migrations run."""
+    import time
+
+    name = pg.create_database("idlelock")
+    url = pg.info.url(name)
+    try:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(sql.SQL("ALTER DATABASE {} SET idle_session_timeout = 500").format(sql.Identifier(name)))
+        with MigrationLock(url, 0) as lock:
+            time.sleep(1.5)  # three timeouts' worth of idleness
+            assert lock.held
+            lock.check()
+            with psycopg.connect(url, autocommit=True) as other:
+                assert other.execute("SELECT pg_try_advisory_lock(%s)", (KEY,)).fetchone() == (False,)
+                other.execute("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+            time.sleep(0.2)
+            assert not lock.held
+            with pytest.raises(TargetError, match=r"the migration lock on .* was lost: its session ended"):
+                lock.check()
+    finally:
+        pg.drop_database(name)

@@ -37,7 +37,9 @@ class Migration(migrations.Migration):
     dependencies = [("customers", "0009_alter_customer_phone"), ("orders", "0010_backfill_line_totals")]
     operations = [migrations.RunPython(note)]
 """
-RESTORE = 'pg_restore --clean --if-exists --no-owner -d "$DATABASE_URL" backup.dump'
+RESTORE = (
+    'pg_restore --clean --if-exists --no-owner --single-transaction --exit-on-error -d "$DATABASE_URL" backup.dump'
+)
 
 
 @pytest.fixture

@@ -389,6 +389,10 @@ def _validate_apply(args: argparse.Namespace) -> None:
             checks.output_file(option, value, example)
     if args.audit_log:
         checks.output_file("--audit-log", str(args.audit_log), "audit.jsonl")
+    if args.audit_table:
+        from preflight.apply.audit import table_identifier
+
+        table_identifier(args.audit_table)  # [schema.]name, or exit 2 before anything runs
     if args.python:
         checks.executable("--python", args.python)
     checks.settings_module("--settings", args.settings)

@@ -30,6 +30,10 @@ from preflight.progress import PlainProgress, Progress
 from preflight.publish import workflow
 from preflight.publish.stage import Comment, Destinations, publish
 
+# The events a deploy job runs on: reviewed code on the default branch, by hand, a release.
+# Not pull_request(_target), issue_comment (ChatOps on a pull request) or workflow_run.
+APPLY_EVENTS = ("push", "workflow_dispatch", "release", "deployment", "schedule")
+
 
 def main() -> int:
     """Run the Action; every way out is one line and a documented exit code (70 for a bug)."""
@@ -128,9 +132,10 @@ def destinations(settings: Settings, root: Path, github: GitHub | None, temp: Pa
 def action(settings: Settings, github: GitHub | None, out: Progress) -> int:
     """Check the inputs as the CLI does, install the project, run the mode, publish; return the exit code."""
     args = copy.copy(settings.args)
-    if settings.mode == "apply" and settings.pull_number:
+    if settings.mode == "apply" and (settings.pull_number or settings.event_name not in APPLY_EVENTS):
         raise UsageError(
-            "mode: apply migrates the target itself and never runs on a pull request's code",
+            f"mode: apply migrates the target itself and runs only on {', '.join(APPLY_EVENTS)}, "
+            f"never on a pull request's code (this run: {settings.event_name or 'no event'})",
             "run it in the deploy job (push to the main branch, workflow_dispatch or a release), "
             "after the gate: see docs/workflows/preflight-apply.yml",
         )

@@ -133,6 +133,7 @@ class Settings:
     api_url: str = "https://api.github.com"
     server_url: str = "https://github.com"
     run_id: str | None = None
+    event_name: str | None = None  # GITHUB_EVENT_NAME: push, pull_request, workflow_dispatch, ...
     event: dict[str, Any] = field(default_factory=dict)
     output_path: str | None = None
     summary_path: str | None = None
@@ -183,6 +184,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         api_url=env.get("GITHUB_API_URL") or "https://api.github.com",
         server_url=env.get("GITHUB_SERVER_URL") or "https://github.com",
         run_id=env.get("GITHUB_RUN_ID"),
+        event_name=env.get("GITHUB_EVENT_NAME"),
         event=event,
         output_path=env.get("GITHUB_OUTPUT"),
         summary_path=env.get("GITHUB_STEP_SUMMARY"),

@@ -279,21 +279,45 @@ def append_table(conninfo: str, table: str, record: AuditRecord) -> None:
     )
     try:
         with _connect(conninfo, "preflight audit") as conn:
-            if not _exists(conn, table):
-                # IF NOT EXISTS alone does not cover two processes creating it at the same moment
-                # (one fails on the table's row type): take turns. Not the migration lock's key,
-                # which this process may hold on another connection.
-                with conn.transaction():
-                    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"preflight audit table {table}",))
-                    conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(identifier, sql.SQL(_COLUMNS)))
+            _create(conn, table, identifier)
             conn.execute(insert, [*(data[name] for name in _FIELDS), Jsonb(data)])
     except TargetError:
         raise
     except psycopg.Error as exc:
-        raise TargetError(
-            f"cannot write the audit record to table {table}: {_first_line(exc)}",
-            "check the schema exists and the target user may CREATE TABLE and INSERT there, or drop --audit-table",
-        ) from None
+        raise _table_error(table, exc) from None
+
+
+def check_table(conninfo: str, table: str) -> None:
+    """Prove the audit table can take a record before anything is changed: created if missing, INSERT allowed."""
+    identifier = table_identifier(table)
+    secrets.register_url(conninfo)
+    try:
+        with _connect(conninfo, "preflight audit") as conn:
+            _create(conn, table, identifier)
+            row = conn.execute("SELECT has_table_privilege(%s::text, 'INSERT')", (table,)).fetchone()
+            if not (row and row[0]):
+                raise psycopg.errors.InsufficientPrivilege(f"permission denied to INSERT into {table}")
+    except TargetError:
+        raise
+    except psycopg.Error as exc:
+        raise _table_error(table, exc) from None
+
+
+def _create(conn: psycopg.Connection, table: str, identifier: sql.Identifier) -> None:
+    if not _exists(conn, table):
+        # IF NOT EXISTS alone does not cover two processes creating it at the same moment
+        # (one fails on the table's row type): take turns. Not the migration lock's key,
+        # which this process may hold on another connection.
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"preflight audit table {table}",))
+            conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(identifier, sql.SQL(_COLUMNS)))
+
+
+def _table_error(table: str, exc: psycopg.Error) -> TargetError:
+    return TargetError(
+        f"cannot write the audit record to table {table}: {_first_line(exc)}",
+        "check the schema exists and the target user may CREATE TABLE and INSERT there, or drop --audit-table",
+    )
 
 
 def read_table(conninfo: str, table: str, last: int = 20) -> list[AuditRecord]:

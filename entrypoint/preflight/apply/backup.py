@@ -209,7 +209,9 @@ def check_directory(directory: Path) -> None:
 
 def restore_command(path: Path) -> str:
     """Return the command that puts the database back as the backup holds it (the URL left to the reader)."""
-    return f'pg_restore --clean --if-exists --no-owner -d "$DATABASE_URL" {shlex.quote(str(path))}'
+    # One transaction, stopping at the first error: all of it restored, or nothing (never half).
+    options = "--clean --if-exists --no-owner --single-transaction --exit-on-error"
+    return f'pg_restore {options} -d "$DATABASE_URL" {shlex.quote(str(path))}'
 
 
 def catalog_counts(conn: psycopg.Connection, version_num: int) -> dict[str, int]:

@@ -61,6 +61,13 @@ class Holder:
         return secrets.redact(f"pid {self.pid} ({', '.join(about)}){since}")
 
 
+_MINE = """
+SELECT count(*) > 0 FROM pg_locks
+WHERE locktype = 'advisory' AND classid = %s::oid AND objid = %s::oid AND objsubid = 1 AND granted
+  AND pid = pg_backend_pid()
+"""
+
+
 class MigrationLock:
     """Hold the target's migration lock for the `with` block; wait at most `wait_seconds` for it.
 
@@ -80,8 +87,15 @@ class MigrationLock:
     def __enter__(self) -> MigrationLock:
         description = describe_url(self.conninfo)
         try:
+            # Keepalives: the connection sits idle while the migrations run on another one, and
+            # a network that drops idle connections would take the lock with it.
             conn = psycopg.connect(
-                self.conninfo, autocommit=True, application_name=APPLICATION_NAME, connect_timeout=10
+                self.conninfo,
+                autocommit=True,
+                application_name=APPLICATION_NAME,
+                connect_timeout=10,
+                keepalives=1,
+                keepalives_idle=30,
             )
         except psycopg.OperationalError as exc:
             raise connection_error(exc, description, "check host, port and network access to the target") from None
@@ -90,6 +104,10 @@ class MigrationLock:
                 f"the target URL {description} does not parse", "use postgresql://user@host:port/dbname"
             ) from None
         try:
+            # The server's idle_session_timeout (PostgreSQL 14+, often set by managed services)
+            # would end this idle session, and the lock with it, in the middle of the migrations.
+            if conn.info.server_version >= 140000:
+                conn.execute("SET idle_session_timeout = 0")
             self._acquire(conn, description)
         except BaseException:
             conn.close()
@@ -152,5 +170,21 @@ class MigrationLock:
 
     @property
     def held(self) -> bool:
-        """Return whether this object holds the lock now (its connection is open)."""
-        return self._conn is not None and not self._conn.closed
+        """Return whether the server still shows the lock granted to this session."""
+        if self._conn is None or self._conn.closed:
+            return False
+        try:
+            row = self._conn.execute(_MINE, (KEY >> 32, KEY & 0xFFFFFFFF)).fetchone()
+        except psycopg.Error:
+            return False
+        return bool(row and row[0])
+
+    def check(self) -> None:
+        """Raise TargetError if the lock was lost (its session ended): another apply could be migrating."""
+        if not self.held:
+            raise TargetError(
+                f"the migration lock on {describe_url(self.conninfo)} was lost: its session ended "
+                "(a server timeout, a connection pooler or the network)",
+                "connect directly or through a session-mode pooler, then apply again; "
+                "the audit record says what was applied",
+            )

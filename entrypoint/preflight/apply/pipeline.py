@@ -100,10 +100,13 @@ def session_url(options: ApplyOptions) -> str:
     """
     url = options.target_url if "://" in options.target_url else _as_url(options.target_url)
     parts = urlsplit(url)
-    query = [(key, value) for key, value in parse_qsl(parts.query) if key != "application_name"]
+    pairs = parse_qsl(parts.query)
+    query = [(key, value) for key, value in pairs if key not in ("application_name", "options")]
     query.append(("application_name", options.session_name))
-    if options.dry_run:
-        query.append(("options", READ_ONLY))
+    # One options parameter: the URL's own (a search_path) and, for --dry-run, the read-only session.
+    settings = [value for key, value in pairs if key == "options"] + ([READ_ONLY] if options.dry_run else [])
+    if settings:
+        query.append(("options", " ".join(settings)))
     return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
 
 
@@ -132,6 +135,8 @@ def run(options: ApplyOptions, open_engine: Callable[[], AbstractContextManager[
     state = _Run()
     if options.audit_log is not None:
         audit.check_jsonl(options.audit_log)  # an audit trail that cannot be written stops the run first
+    if options.audit_table and not options.dry_run:
+        audit.check_table(options.target_url, options.audit_table)
     if options.backup_dir is not None:
         backup.check_directory(options.backup_dir)
     try:
@@ -217,6 +222,7 @@ def _run(options: ApplyOptions, engine: Engine, progress: Progress, state: _Run)
                     options.target_url, options.backup_dir, options.pg_bin, description=description
                 )
             progress.log(f"backup verified: {state.backup.path} ({state.backup.size_bytes:,} bytes)")
+        lock.check()  # still ours after the backup: no other apply can be migrating
         state.result = "failed"
         with progress.step(f"applying to {description}", total=len(plan.pending)) as step, timer.phase("apply"):
             state.doing = f"applying the migrations to {description}"
@@ -228,6 +234,8 @@ def _run(options: ApplyOptions, engine: Engine, progress: Progress, state: _Run)
                 state.doing += _stop_sessions(options.target_url, options.session_name)
                 raise
         state.doing = "verifying"
+        if deployed.failure is None:
+            state.result = "unverified"  # applied: what fails from here on fails the checks, not the migrations
         verified = tests = None
         if deployed.failure is None:
             with progress.step("verifying: showmigrations, check"), timer.phase("verify"):
@@ -457,7 +465,9 @@ def _audit(options: ApplyOptions, state: _Run, started: float, progress: Progres
     if options.audit_log is not None:
         audit.append_jsonl(options.audit_log, record)
         where.append(f"file {options.audit_log}")
-    if options.audit_table:
+    if options.audit_table and options.dry_run:
+        progress.log(f"--dry-run writes nothing to the target: the audit table {options.audit_table} was left alone")
+    elif options.audit_table:
         try:
             audit.append_table(options.target_url, options.audit_table, record)
             where.append(f"table {options.audit_table}")

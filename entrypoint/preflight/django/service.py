@@ -36,7 +36,7 @@ from preflight.apply import audit, pipeline
 from preflight.apply.pipeline import ApplyOptions
 from preflight.config import FILENAME, Config, load
 from preflight.django.conf import Settings
-from preflight.errors import BackupError, LockedError, PreflightError
+from preflight.errors import BackupError, ExitCode, LockedError, PreflightError
 from preflight.probe.inprocess import InProcessEngine
 from preflight.probe.protocol import DeploySettings
 from preflight.progress import QuietProgress
@@ -63,6 +63,7 @@ class Outcome:
     error: str | None = None
     pending: tuple[str, ...] = ()  # what is still pending afterwards
     backup: str | None = None  # the verified backup taken before applying
+    exit_code: int | None = None  # preflight_migrate's, as `preflight apply` would exit (None: 0)
 
 
 @dataclass(frozen=True)
@@ -103,13 +104,14 @@ def apply(caller: Caller, settings: Settings) -> Outcome:
     try:
         report = pipeline.run(options, lambda: InProcessEngine(settings.database), QuietProgress())
     except LockedError as exc:
-        return Outcome("locked", error=_one_line(exc.line()))
+        return Outcome("locked", error=_one_line(exc.line()), exit_code=exc.exit_code)
     except BackupError as exc:
-        return Outcome("backup-failed", error=_one_line(exc.line()))
+        return Outcome("backup-failed", error=_one_line(exc.line()), exit_code=exc.exit_code)
     except PreflightError as exc:
-        return Outcome("failed", error=_one_line(exc.line()))
+        return Outcome("failed", error=_one_line(exc.line()), exit_code=exc.exit_code)
     except Exception as exc:  # any failure becomes one line, never a traceback (the pipeline audited it)
-        return Outcome("failed", error=_one_line(f"apply failed: {type(exc).__name__}: {exc}"))
+        error = _one_line(f"apply failed: {type(exc).__name__}: {exc}")
+        return Outcome("failed", error=error, exit_code=ExitCode.INTERNAL)
     deployment = report.deployment
     assert deployment is not None
     ending = verdict(report)
@@ -120,16 +122,19 @@ def apply(caller: Caller, settings: Settings) -> Outcome:
         _one_line(ending.line()) if ending is not None else None,
         tuple(deployment.pending_after) or tuple(m.label for m in report.migrations if m.status != "applied"),
         deployment.backup.path if deployment.backup else None,
+        ending.exit_code if ending is not None else None,
     )
 
 
 def audit_ready(settings: Settings) -> str | None:
     """Return why an audit record could not be written (before anything is applied), or None."""
-    if settings.audit_log is not None:
-        try:
+    try:
+        if settings.audit_log is not None:
             audit.check_jsonl(settings.audit_log)
-        except PreflightError as exc:
-            return exc.cause
+        if settings.audit_table is not None:
+            audit.check_table(target_conninfo(settings.database), settings.audit_table)
+    except PreflightError as exc:
+        return exc.cause
     return None
 
 

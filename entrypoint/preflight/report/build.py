@@ -36,7 +36,9 @@ if TYPE_CHECKING:  # only its root and settings are read: project.py's environme
     from preflight.project import Project
 
 # The way back past a migration that cannot be unapplied. Never a real URL: the reader's own.
-RESTORE_COMMAND = 'pg_restore --clean --if-exists --no-owner -d "$DATABASE_URL" backup.dump'
+RESTORE_COMMAND = (
+    'pg_restore --clean --if-exists --no-owner --single-transaction --exit-on-error -d "$DATABASE_URL" backup.dump'
+)
 
 
 def _relative(path: str | None, root: Path) -> str | None:

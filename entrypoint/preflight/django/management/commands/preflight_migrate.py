@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from preflight.django import conf, service
 from preflight.errors import ExitCode
 
-_EXIT = {"locked": ExitCode.LOCKED, "failed": ExitCode.MIGRATION_FAILED, "refused": ExitCode.USAGE}
+_EXIT = {"refused": ExitCode.USAGE}  # the rest carry `preflight apply`'s own exit code
 
 
 class Command(BaseCommand):
@@ -41,4 +41,5 @@ class Command(BaseCommand):
         elif outcome.result == "nothing-pending":
             self.stdout.write("nothing pending")
         if outcome.error is not None:
-            raise CommandError(outcome.error, returncode=_EXIT.get(outcome.result, ExitCode.INTERNAL))
+            code = outcome.exit_code or _EXIT.get(outcome.result, ExitCode.INTERNAL)
+            raise CommandError(outcome.error, returncode=code)
