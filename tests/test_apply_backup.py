@@ -327,8 +327,15 @@ def test_the_unfinished_file_a_killed_backup_left_is_removed_by_the_next(product
     stale.write_bytes(b"PGDMP half")
     other = directory / "another_database-20260101T000000Z.dump.partial"  # not this database's: not ours
     other.write_bytes(b"PGDMP")
-    made = _take(production, directory, None)
-    assert sorted(p.name for p in directory.iterdir()) == sorted([made.path.name, other.name])
+    # Same name on another server sharing the folder, its backup under way (it holds the flock): not ours.
+    running = directory / f"{database}-20260101T000001Z.dump.partial"
+    running.write_bytes(b"PGDMP")
+    import fcntl
+
+    with running.open("rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        made = _take(production, directory, None)
+    assert sorted(p.name for p in directory.iterdir()) == sorted([made.path.name, other.name, running.name])
 
 
 def test_an_invalid_index_pg_dump_leaves_out_does_not_fail_the_check_and_the_file_is_private(

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from conftest import REPO, scenario
@@ -339,12 +340,20 @@ def test_a_non_atomic_migration_failing_mid_way_names_exactly_the_statements_tha
 
 def test_verify_lists_what_is_pending_and_the_system_check_errors(failing: tuple[Project, str], pg: Server) -> None:
     project, database = failing
+    with psycopg.connect(pg.info.url(database), autocommit=True) as conn:  # an earlier run's interrupted build
+        conn.execute("CREATE TABLE stock (sku integer)")
+        conn.execute("INSERT INTO stock VALUES (1), (1)")
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute("CREATE UNIQUE INDEX CONCURRENTLY stock_sku_uniq ON stock (sku)")
     with ProbeSession(project, pg.info.url(database)) as probe:
         probe.deploy(FAST, to=["ledger.0001_initial"])
         verify = probe.verify()
     assert sorted(verify.pending) == ["archive.0001_initial", "archive.0002_box_weight", "ledger.0002_entry_memo"]
     assert verify.errors == ("ledger.E001: the ledger is not balanced (hint: post the missing entry)",)
-    assert verify.warnings == ("ledger.W001: the ledger has no auditor",)
+    assert verify.warnings == (
+        "ledger.W001: the ledger has no auditor",
+        "INVALID index public.stock_sku_uniq on stock: drop it and build it again",
+    )
     assert not verify.ok
 
 

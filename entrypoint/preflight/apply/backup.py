@@ -18,6 +18,7 @@ through its environment (`environment.for_pg_dump`), never its command line.
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import re
 import shlex
@@ -143,6 +144,7 @@ def take(url: str, directory: Path, pg_bin: str | None, *, description: str) -> 
             f"cannot back up {description}: the URL does not parse", "use postgresql://user@host:port/dbname"
         ) from None
     partial: Path | None = None
+    holding: int | None = None  # the partial file's descriptor, flock'ed while it is being written
     try:
         with connect_read_only(url) as conn:
             version_num = int(_one(conn, "SHOW server_version_num"))
@@ -158,17 +160,21 @@ def take(url: str, directory: Path, pg_bin: str | None, *, description: str) -> 
                 _sweep_partials(directory, database)
                 final = _backup_path(directory, database)
                 partial = final.with_name(final.name + ".partial")
+                holding = _claim(partial)
                 expected = catalog_counts(conn, version_num)
                 _pg_dump(bins.path("pg_dump"), url, snapshot, partial, description)
     except psycopg.OperationalError as exc:
         _remove(partial)
+        _release(holding)
         error = connection_error(exc, description, "check the target is reachable, then retry")
         raise BackupError(f"cannot back up: {error.cause}", error.fix) from None
     except psycopg.Error as exc:
         _remove(partial)
+        _release(holding)
         raise BackupError(f"cannot back up {description}: {_first_line(exc)}", RETRY_FIX) from None
     except BaseException:
         _remove(partial)
+        _release(holding)
         raise
     assert partial is not None
     try:
@@ -178,6 +184,8 @@ def take(url: str, directory: Path, pg_bin: str | None, *, description: str) -> 
     except BaseException:
         _remove(partial)
         raise
+    finally:
+        _release(holding)
     return Backup(
         path=final,
         size_bytes=final.stat().st_size,
@@ -263,9 +271,6 @@ def verify(path: Path, expected: Mapping[str, int], pg_restore: str) -> dict[str
 
 def _pg_dump(program: str, url: str, snapshot: str, dest: Path, description: str) -> None:
     env, conninfo = for_pg_dump(url, READ_ONLY)  # the password in env["PGPASSWORD"], not in conninfo
-    # The backup holds every row (password hashes too): readable by its owner only. Made here
-    # with that mode, pg_dump writes into it and the mode stays.
-    os.close(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     done = _run([program, "-Fc", f"--snapshot={snapshot}", "-f", str(dest), "-d", conninfo], env=env)
     if done.returncode == 0:
         return
@@ -297,14 +302,41 @@ def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.Compl
     )
 
 
+def _claim(partial: Path) -> int:
+    """Create the backup's file, readable by its owner only, and hold an flock on it while it is written.
+
+    The backup holds every row (password hashes too). pg_dump writes into the file made here,
+    and its mode stays; the flock tells a sweep that a running backup owns it.
+    """
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def _release(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)  # and its flock
+
+
 def _sweep_partials(directory: Path, database: str) -> None:
     """Remove the unfinished files of this database's backups that a killed run left.
 
-    Backups of one database run under its migration lock, one at a time: a `.partial` of
-    it that exists now belongs to no running apply.
+    Only files no running backup holds (flock): another server's database of the same name
+    may share the folder, and its backup may be under way.
     """
     for stale in directory.glob(f"{_safe(database)}-*.dump.partial"):
-        _remove(stale)
+        try:
+            fd = os.open(stale, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # being written right now
+        else:
+            _remove(stale)
+        finally:
+            os.close(fd)
 
 
 def _safe(database: str) -> str:

@@ -393,6 +393,7 @@ def _deployment(
             no_backup=options.no_backup,
             pending_after=list(verified.pending) if verified else _not_applied(deployed),
             check_errors=list(verified.errors) if verified else [],
+            check_warnings=list(verified.warnings) if verified else [],
         ),
         deployed,
     )

@@ -219,6 +219,7 @@ class Deployment:
     invalid_indexes_left: list[str] = field(default_factory=list)
     pending_after: list[str] = field(default_factory=list)  # showmigrations after applying
     check_errors: list[str] = field(default_factory=list)  # manage.py check after applying
+    check_warnings: list[str] = field(default_factory=list)  # its warnings, and INVALID indexes left anywhere
     audit: list[str] = field(default_factory=list)  # where the audit record went
 
     def step(self, label: str) -> Step | None:

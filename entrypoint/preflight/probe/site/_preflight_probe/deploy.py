@@ -55,12 +55,14 @@ WAITING = """
 INVALID_INDEX = """
     SELECT n.nspname, c.relname FROM pg_index i
     JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relname = %s AND NOT i.indisvalid AND (n.nspname = %s OR (%s IS NULL AND pg_table_is_visible(c.oid)))
+    WHERE c.relname = %s::text AND NOT i.indisvalid
+      AND (n.nspname = %s::text OR (%s::text IS NULL AND pg_table_is_visible(c.oid)))
 """
 _IDENTIFIER = r'"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*'
 _CONCURRENT_INDEX = re.compile(
     rf"^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?"
-    rf"(?:(?P<schema>{_IDENTIFIER})\s*\.\s*)?(?P<name>{_IDENTIFIER})",
+    # No name (CREATE INDEX CONCURRENTLY ON t): the server names it; ON is not a name.
+    rf"(?!ON\s)(?:(?P<schema>{_IDENTIFIER})\s*\.\s*)?(?P<name>{_IDENTIFIER})",
     re.I,
 )
 
@@ -452,7 +454,25 @@ def verb_verify(request: Detail, connection: Any, progress: Progress) -> Detail:
     """What `showmigrations` still lists as unapplied, and Django's system checks (never raising for them)."""
     executor = load(connection)
     plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    check = system_checks(connection.alias)
+    # An INVALID index (an interrupted CREATE INDEX CONCURRENTLY, this run's or an earlier one's):
+    # a later IF NOT EXISTS skips it, and the table goes without the index it was promised.
+    with connection.cursor() as cursor:
+        cursor.execute(_ALL_INVALID)
+        invalid = [
+            f"INVALID index {schema}.{name} on {table}: drop it and build it again" for schema, name, table in cursor
+        ]
+    check["warnings"] = [*check["warnings"], *invalid]
     return {
         "pending": [f"{migration.app_label}.{migration.name}" for migration, backwards in plan if not backwards],
-        "check": system_checks(connection.alias),
+        "check": check,
     }
+
+
+_ALL_INVALID = """
+    SELECT n.nspname, c.relname, t.relname FROM pg_index i
+    JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE NOT i.indisvalid AND t.relkind <> 'p' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+    ORDER BY 1, 2
+"""
