@@ -109,6 +109,9 @@ def main() -> None:
 
     for attempt in range(1, 5):
         cases[f"rate_limit_{attempt}"] = answer(client("10.0.0.11").post(APPLY))
+    for attempt in range(1, 5):  # guessing the token through status/
+        guess = client("10.0.0.17").get(STATUS, HTTP_AUTHORIZATION=f"Bearer guess-{attempt}")
+        cases[f"status_guess_{attempt}"] = answer(guess)
 
     make_pending()
     out = io.StringIO()

@@ -208,12 +208,19 @@ def test_the_audit_table_is_written_and_read_back(matrix):
 def test_a_wrong_audit_table_name_is_refused_before_anything(matrix):
     answer = matrix["cases"]["bad_table"]
     assert answer["status"] == 503
+    # Which setting is wrong goes to the site's log and `manage.py check`, not to any caller.
     assert answer["body"]["error"] == (
-        "the Preflight route is not configured: PREFLIGHT_AUDIT_TABLE is not a table name. "
-        "Write [schema.]name (letters, digits, _ and $)"
+        "the Preflight route is not configured: the site's log and `manage.py check` say why"
     )
+    assert "PREFLIGHT_AUDIT_TABLE is not a table name" in matrix["raw"]  # logged
     assert answer["body"]["applied"] == []
     assert not records(matrix, "10.0.0.16"), "nowhere known to audit: the attempt went no further"
+
+
+def test_refused_status_reads_count_against_the_rate_limit(matrix):
+    answers = [matrix["cases"][f"status_guess_{n}"] for n in range(1, 5)]
+    assert [answer["status"] for answer in answers] == [401, 401, 401, 429]
+    assert answers[-1]["body"]["error"] == "rate limit: too many refused attempts from 10.0.0.17"
 
 
 def test_the_site_imports_no_cli_part(matrix):

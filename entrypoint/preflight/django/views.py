@@ -34,6 +34,7 @@ _STATUS = {
 }
 
 View = Callable[[HttpRequest], JsonResponse]
+NOT_CONFIGURED = "the Preflight route is not configured: the site's log and `manage.py check` say why"
 
 
 def _json_errors(view: View) -> View:
@@ -44,7 +45,9 @@ def _json_errors(view: View) -> View:
         try:
             return view(request)
         except ImproperlyConfigured as exc:
-            return _answer("failed", 503, error=f"the Preflight route is not configured: {exc}")
+            # Which setting is wrong is for the site's operators (log, `manage.py check`), not for any caller.
+            logger.error("Preflight route is not configured: %s", exc)
+            return _answer("failed", 503, error=NOT_CONFIGURED)
         except Exception as exc:
             logger.exception("Preflight route: %s failed", request.path)
             return _answer(
@@ -66,6 +69,13 @@ def status(request: HttpRequest) -> JsonResponse:
         return _not_allowed("GET", f"{request.method} is not allowed here: GET this URL")
     decision = access.decide(request, settings, csrf=False)
     if not decision.allowed:
+        # Refusals count against the same limit as apply's: guessing the token here costs the same.
+        ip = access.client_ip(request)
+        limited = ratelimit.count(ip, settings.apply_rate, settings.cache)
+        if not limited.allowed:
+            response = _answer("refused", 429, error=f"rate limit: too many refused attempts from {ip}")
+            response["Retry-After"] = str(limited.retry_after)
+            return response
         return _refused(decision)
     found = service.status(settings)
     return JsonResponse({"pending": list(found.pending), "audit": found.audit})
@@ -81,7 +91,7 @@ def apply(request: HttpRequest) -> JsonResponse:
     unready = service.audit_ready(settings)
     if unready is not None:
         logger.error("Preflight route: refused an apply that could not be audited: %s", unready)
-        return _answer("failed", 503, error=f"{unready}. Fix the audit settings; nothing was applied")
+        return _answer("failed", 503, error=f"{NOT_CONFIGURED}; nothing was applied")
     ip = access.client_ip(request)
     decision = access.decide(request, settings, csrf=request.method == "POST")
     caller = service.Caller(who=decision.who, origin=ip, via="route")
