@@ -358,3 +358,22 @@ def test_a_migration_failing_on_the_target_exits_4_saying_what_state_it_left(pg:
         assert record["reason"].startswith(f"{failed}: ")
     finally:
         pg.drop_database(database)
+
+
+def test_post_migrate_failing_after_the_migrations_keeps_what_they_did(pg: Server, tmp_path: Path) -> None:
+    database = pg.create_database("postmigrate")
+    try:
+        url = pg.info.url(database)
+        project = scenario("deploy_post_migrate", tmp_path)
+        done = apply(project, url, "--no-backup", "--json", str(tmp_path / "apply.json"))
+        assert done.returncode == 4, done.stderr
+        assert "after the migrations, post_migrate or the squash bookkeeping failed: RuntimeError: the shelf's" in (
+            done.stderr
+        )
+        data = json.loads((tmp_path / "apply.json").read_text())
+        assert data["deployment"]["result"] == "unverified"
+        assert [m["status"] for m in data["migrations"]] == ["applied"]
+        assert applied_rows(url) == [("shelf", "0001_initial")]
+        assert "**Notes:**" in done.stdout
+    finally:
+        pg.drop_database(database)

@@ -77,6 +77,7 @@ def apply_verdict(report: Report) -> PreflightError | None:
                 "the report shows its last lines and the way back",
             )
         left = [f"{label} is still pending" for label in deployment.pending_after] + deployment.check_errors
+        left += [note for note in deployment.notes if note.startswith("after the migrations")]
         return MigrationFailedError(
             f"the migrations were applied to {target}, but the checks after them failed: {'; '.join(left)[:300]}",
             "the report shows the checks and the way back",

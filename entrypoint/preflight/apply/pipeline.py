@@ -332,7 +332,10 @@ def _outcome(
     deployed: protocol.DeployAnswer, verified: protocol.VerifyAnswer | None, tests: Any
 ) -> tuple[str, str | None]:
     if deployed.failure is not None:
-        return "failed", f"{deployed.failure.migration}: {deployed.failure.error.splitlines()[0][:200]}"
+        first = (deployed.failure.error.strip().splitlines() or [deployed.failure.type])[0]
+        return "failed", f"{deployed.failure.migration}: {first[:200]}"
+    if deployed.after_error:
+        return "unverified", f"after the migrations: {deployed.after_error[:200]}"
     if verified is not None and not verified.ok:
         what = [*(f"still pending: {label}" for label in verified.pending), *verified.errors]
         return "unverified", "; ".join(what)[:300]

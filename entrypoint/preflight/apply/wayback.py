@@ -56,17 +56,34 @@ def deployment(base: Deployment, deployed: protocol.DeployAnswer | None) -> Depl
         for m in deployed.migrations
         if m.status != "not_run"
     ]
+    notes = _notes(deployed)
     failure = deployed.failure
     if failure is None:
-        return dataclasses.replace(base, steps=steps)
+        return dataclasses.replace(base, steps=steps, notes=notes)
     return dataclasses.replace(
         base,
         steps=steps,
+        notes=notes,
         state=failure.state,
         ran=list(failure.ran),
         invalid_indexes_dropped=list(failure.invalid_indexes_dropped),
         invalid_indexes_left=list(failure.invalid_indexes_left),
     )
+
+
+def _notes(deployed: protocol.DeployAnswer) -> list[str]:
+    """What the deploy could not do or chose not to, in words (the reader's, not the protocol's)."""
+    notes = []
+    if deployed.after_error:
+        notes.append(f"after the migrations, post_migrate or the squash bookkeeping failed: {deployed.after_error}")
+    if deployed.waits_error:
+        notes.append(f"the locks waited for could not be sampled ({deployed.waits_error}): '–' means unknown")
+    failure = deployed.failure
+    if failure is not None and failure.retry_unsafe:
+        notes.append(f"{failure.migration} was not retried: some of its statements had run, so a retry was not safe")
+    if failure is not None and failure.cleanup_error:
+        notes.append(f"an INVALID index could not be dropped: {failure.cleanup_error}")
+    return notes
 
 
 def _waited(wait: protocol.LockWait) -> Waited:

@@ -221,6 +221,7 @@ class Deployment:
     check_errors: list[str] = field(default_factory=list)  # manage.py check after applying
     check_warnings: list[str] = field(default_factory=list)  # its warnings, and INVALID indexes left anywhere
     audit: list[str] = field(default_factory=list)  # where the audit record went
+    notes: list[str] = field(default_factory=list)  # what else the run could not do or chose not to
 
     def step(self, label: str) -> Step | None:
         return next((s for s in self.steps if s.migration == label), None)

@@ -179,6 +179,7 @@ class DeployAnswer:
     failure: DeployFailure | None = None
     post_migrate: PostMigrate | None = None
     waits_error: str | None = None  # the lock waits could not be sampled (the deploy went on)
+    after_error: str | None = None  # check_replacements or post_migrate raised, after the migrations ran
 
     @property
     def applied(self) -> tuple[str, ...]:
@@ -195,6 +196,7 @@ class DeployAnswer:
             failure=DeployFailure.read(r.child("failure")) if r.has("failure") else None,
             post_migrate=PostMigrate.read(r.child("post_migrate")) if r.has("post_migrate") else None,
             waits_error=r.opt("waits_error", str),
+            after_error=r.opt("after_error", str),
         )
 
 

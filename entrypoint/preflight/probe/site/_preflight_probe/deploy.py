@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 from _preflight_probe.apply import _emit_post_migrate, _failure
 from _preflight_probe.capture import StatementRecorder
-from _preflight_probe.errors import Detail, ProbeError, describe_exception, sqlstate
+from _preflight_probe.errors import Detail, ProbeError, describe_exception, redact_rows, sqlstate
 from _preflight_probe.graph import check_graph, load, parse_targets, pending_plan
 from _preflight_probe.tracking import tracking_operations
 
@@ -368,6 +368,7 @@ class Deployment:
         results: list[Detail] = []
         failure = None
         post = None
+        after_error = None
         self.sampler = WaitSampler(connection.alias, _rows(connection, "SELECT pg_backend_pid()")[0][0])
         try:
             with connection.execute_wrapper(self.recorder):
@@ -378,16 +379,21 @@ class Deployment:
                     if failure:
                         break
                 self.recorder.reset()
-                if plan:
-                    executor.check_replacements()  # a squash whose migrations all ran is recorded applied
-                if failure is None and plan:
-                    self.recorder.reset()
-                    started = time.perf_counter()
-                    _emit_post_migrate(state, connection.alias, plan)
-                    post = {
-                        "duration_ms": (time.perf_counter() - started) * 1000.0,
-                        "statements": len(self.recorder.statements),
-                    }
+                # After the migrations: a failure here (post_migrate's content types and permissions
+                # under the session's lock_timeout, say) must not lose what they did. Said apart.
+                try:
+                    if plan:
+                        executor.check_replacements()  # a squash whose migrations all ran is recorded applied
+                    if failure is None and plan:
+                        self.recorder.reset()
+                        started = time.perf_counter()
+                        _emit_post_migrate(state, connection.alias, plan)
+                        post = {
+                            "duration_ms": (time.perf_counter() - started) * 1000.0,
+                            "statements": len(self.recorder.statements),
+                        }
+                except Exception as exc:
+                    after_error = redact_rows(f"{type(exc).__name__}: {str(exc).strip()}")
         finally:
             self.sampler.close()
         for migration, _ in plan[len(results) :]:
@@ -410,6 +416,7 @@ class Deployment:
             "post_migrate": post,
             "settings": self.settings,
             "waits_error": self.sampler.error,
+            "after_error": after_error,  # check_replacements or post_migrate raised, after the migrations
         }
 
 
