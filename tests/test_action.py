@@ -68,6 +68,11 @@ def run_action(tmp: Path, base: str, labels: list[str], **inputs: str) -> tuple[
         "INPUT_COMMENT": "on",
         **{f"INPUT_{k.upper()}": v for k, v in inputs.items()},
     }
+    return run_container(env, outputs, summary)
+
+
+def run_container(env: dict[str, str], outputs: Path, summary: Path) -> tuple[subprocess.CompletedProcess[str], dict]:
+    """Run the action's entrypoint as the container does; return it and its step outputs (and summary)."""
     done = subprocess.run(
         [sys.executable, "-m", "preflight.action"], env=env, capture_output=True, text=True, timeout=600
     )

@@ -14,6 +14,7 @@ import pytest
 
 from conftest import EXAMPLE
 from preflight.postgres.base import Server
+from test_action import run_container
 
 REPO = "acme/shop"
 
@@ -46,18 +47,7 @@ def run_apply(
         "INPUT_GITHUB-TOKEN": "actions-token",
         **{f"INPUT_{k.upper()}": v for k, v in inputs.items()},
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "preflight.action"], env=env, capture_output=True, text=True, timeout=600
-    )
-    values, lines = {}, outputs.read_text().splitlines()
-    while lines:
-        key, _, delimiter = lines.pop(0).partition("<<")
-        value = []
-        while lines and (line := lines.pop(0)) != delimiter:
-            value.append(line)
-        values[key] = "\n".join(value)
-    values["_summary"] = summary.read_text() if summary.exists() else ""
-    return done, values
+    return run_container(env, outputs, summary)
 
 
 @pytest.fixture
