@@ -377,3 +377,14 @@ def test_post_migrate_failing_after_the_migrations_keeps_what_they_did(pg: Serve
         assert "**Notes:**" in done.stdout
     finally:
         pg.drop_database(database)
+
+
+def test_a_run_that_ends_early_removes_its_last_report_but_never_a_device_or_fifo(tmp_path: Path) -> None:
+    project = scenario("slow", tmp_path)
+    stale, fifo = tmp_path / "apply.json", tmp_path / "report.fifo"
+    stale.write_text('{"deployment": {"result": "applied"}}')  # the last run's
+    os.mkfifo(fifo)  # as /dev/null is a device: written to, never removed
+    done = run_cli("apply", "--project", str(project.root), "--target-url", "postgresql://u:pw@127.0.0.1:1/x",
+                   "--no-backup", "--json", str(stale), "--output", str(fifo))  # fmt: skip
+    assert done.returncode == 5, done.stderr
+    assert not stale.exists() and fifo.exists() and not fifo.is_file()

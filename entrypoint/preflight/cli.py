@@ -59,8 +59,9 @@ def cmd_apply(args: argparse.Namespace, out: progress.Progress) -> Report:
 
     options = apply_options(args)
     for stale in (args.output, args.json_path):  # a run that ends early must not leave the last run's report
-        if stale:
-            Path(stale).unlink(missing_ok=True)
+        # Only a regular file of its own: never /dev/null, a FIFO or a device the report was sent to.
+        if stale and Path(stale).is_file() and not Path(stale).is_symlink():
+            Path(stale).unlink()
     project = options.project
     assert project is not None
     url = pipeline.session_url(options)  # read-only for --dry-run
