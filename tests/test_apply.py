@@ -388,3 +388,36 @@ def test_a_run_that_ends_early_removes_its_last_report_but_never_a_device_or_fif
                    "--no-backup", "--json", str(stale), "--output", str(fifo))  # fmt: skip
     assert done.returncode == 5, done.stderr
     assert not stale.exists() and fifo.exists() and not fifo.is_file()
+
+
+def test_rehearse_gates_on_a_copy_with_measured_findings_then_applies(
+    production: tuple[Project, str, str], tmp_path: Path
+) -> None:
+    project, _, url = production
+    done = apply(project, url, "--rehearse", "--postgres", "local", "--no-backup",
+                 "--json", str(tmp_path / "apply.json"), "--output", str(tmp_path / "apply.md"), *APPROVE)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    markdown = (tmp_path / "apply.md").read_text()
+    assert "**Rehearsed:** the findings below are `preflight gate`'s, measured on a throwaway copy" in markdown
+    data = json.loads((tmp_path / "apply.json").read_text())
+    assert data["deployment"]["rehearsed"] is True and data["deployment"]["result"] == "applied"
+    # Measured on the copy, as only a rehearsal can: the round trip stopped at catalog.0012.
+    assert "measured on the copy: migrating back stops at catalog.0012_normalize_skus" in markdown
+    assert "LK216" not in markdown  # the copy ran with apply's own lock_timeout
+    assert "timings" in data and data["timings"]["rehearse"] > 0
+
+
+def test_a_migration_failing_in_the_rehearsal_applies_nothing(pg: Server, tmp_path: Path) -> None:
+    database = pg.create_database("rehearsed")
+    try:
+        url = pg.info.url(database)
+        project = scenario("deploy_failing", tmp_path)
+        done = apply(project, url, "--rehearse", "--postgres", "local", "--no-backup", "--fail-on", "never")
+        assert done.returncode == 4, done.stderr
+        assert done.stderr.splitlines()[-1].startswith(
+            "preflight: error: nothing was applied: the rehearsal on a copy failed: migration "
+        )
+        with psycopg.connect(url) as conn:  # not even the migrations before the failing one
+            assert conn.execute("SELECT to_regclass('django_migrations')").fetchone() == (None,)
+    finally:
+        pg.drop_database(database)

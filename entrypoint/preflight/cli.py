@@ -54,6 +54,7 @@ def cmd_preview(args: argparse.Namespace, out: progress.Progress) -> Report:
 
 
 def cmd_apply(args: argparse.Namespace, out: progress.Progress) -> Report:
+    from preflight import rehearsal
     from preflight.apply import pipeline
     from preflight.probe.session import ProbeSession
 
@@ -65,7 +66,8 @@ def cmd_apply(args: argparse.Namespace, out: progress.Progress) -> Report:
     project = options.project
     assert project is not None
     url = pipeline.session_url(options)  # read-only for --dry-run
-    report = pipeline.run(options, lambda: ProbeSession(project, url), out)
+    rehearse = rehearsal.rehearsal(options, out) if options.rehearse else None
+    report = pipeline.run(options, lambda: ProbeSession(project, url), out, rehearse)
     publish(report, destinations(args))
     if args.output:
         out.log(f"report written to {args.output}")

@@ -253,6 +253,12 @@ def _apply_command(sub: argparse.ArgumentParser) -> None:
         help="the database to migrate (the project's code runs against it); or env PREFLIGHT_TARGET_URL",
     )
     sub.add_argument("--dry-run", action="store_true", help="print the plan, SQL and findings; touch nothing")
+    sub.add_argument(
+        "--rehearse",
+        action="store_true",
+        help="gate on a throwaway copy first, as `preflight gate` does (read-only pg_dump of the target): "
+        "measured findings too (locks, rewrites, the round trip); a failure there stops the apply",
+    )
     safety = sub.add_argument_group("safety")
     safety.add_argument("--backup-dir", type=Path, help="back up here first (pg_dump -Fc, verified); required")
     safety.add_argument(
@@ -285,8 +291,8 @@ def _apply_command(sub: argparse.ArgumentParser) -> None:
     )
     safety.add_argument("--audit-log", type=Path, help="append the audit record (JSON lines) to this file")
     safety.add_argument("--audit-table", help="also append it to this table in the target ([schema.]name)")
-    safety.add_argument("--pg-bin", help="directory with pg_dump/pg_restore")
     _rule_options(sub, gate=True)
+    _postgres_options(sub)  # the rehearsal's copy (--rehearse); --pg-bin also for the backup
     group = sub.add_argument_group("output")
     group.add_argument("--format", choices=("markdown", "json"), default="markdown")
     group.add_argument("--output", help="write the report here (default: stdout)")
@@ -396,8 +402,10 @@ def _validate_apply(args: argparse.Namespace) -> None:
     if args.python:
         checks.executable("--python", args.python)
     checks.settings_module("--settings", args.settings)
+    checks.postgres_spec("--postgres", args.postgres)
     if args.pg_bin:
         checks.pg_bin("--pg-bin", args.pg_bin)
+    checks.os_user("--pg-user", args.pg_user)
 
 
 def apply_options(
@@ -432,6 +440,10 @@ def apply_options(
         audit_log=args.audit_log,
         audit_table=args.audit_table,
         dry_run=args.dry_run,
+        rehearse=args.rehearse,
+        postgres=args.postgres,
+        pg_user=args.pg_user,
+        image=args.image,
         via=via,
         pg_bin=args.pg_bin,
     )

@@ -55,6 +55,9 @@ class PreviewOptions:
     approvals: list[ApprovalRule] = field(default_factory=list)  # --approve, PR labels
     fail_on: str = "never"
     lock_timeout: int | None = None  # ms, for every statement on the copy
+    # ms that production's migrate will run with, when the caller sets it (apply --rehearse):
+    # else what the project's settings or the target's own default say
+    production_lock_timeout: int | None = None
     probe_concurrency: bool = False
     round_trip: bool = True
     test_command: str | None = None
@@ -211,8 +214,10 @@ def _static_findings(
     units = findings.units(plan, sql)
     with server.connect(copy) as conn:
         facts = catalog.fetch(conn, needs(findings.statements(units)), data_known=target_info.source in ("url", "dump"))
-    facts.lock_timeout_ms = timeout_ms(plan.lock_timeout_setting) or timeout_ms(
-        url_facts.lock_timeout if url_facts else None
+    facts.lock_timeout_ms = (
+        options.production_lock_timeout
+        or timeout_ms(plan.lock_timeout_setting)
+        or timeout_ms(url_facts.lock_timeout if url_facts else None)
     )
     found = engine.run(units, facts, options.config.settings, missing_migrations=plan.missing_migrations)
     return found, facts

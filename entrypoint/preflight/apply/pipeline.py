@@ -46,6 +46,10 @@ from preflight.verdict import blocked_error
 READ_ONLY = "-c default_transaction_read_only=on"
 
 
+# --rehearse: () -> (findings of `preflight gate` on a copy, the error that stops the apply or None)
+Rehearsal = Callable[[], tuple[list[Any], PreflightError | None]]
+
+
 class Engine(Protocol):
     """The verbs the pipeline asks of Django: a probe session or the site's own process."""
 
@@ -73,6 +77,12 @@ class ApplyOptions:
     audit_log: Path | None = None
     audit_table: str | None = None
     dry_run: bool = False
+    # --rehearse: the gate is `preflight gate` itself, on a throwaway copy (read-only pg_dump of
+    # the target): measured findings (locks held, rewrites, the round trip, data) as well.
+    rehearse: bool = False
+    postgres: str = "auto"  # where the rehearsal's copy runs
+    pg_user: str | None = None
+    image: str | None = None
     via: audit.Via = "cli"  # cli | action | route | command
     who: str | None = None  # default: audit.who_and_where()
     origin: str | None = None
@@ -125,11 +135,18 @@ def _as_url(conninfo: str) -> str:
     return urlunsplit(("postgresql", netloc, f"/{database}", urlencode(params, quote_via=quote), ""))
 
 
-def run(options: ApplyOptions, open_engine: Callable[[], AbstractContextManager[Engine]], progress: Progress) -> Report:
+def run(
+    options: ApplyOptions,
+    open_engine: Callable[[], AbstractContextManager[Engine]],
+    progress: Progress,
+    rehearsal: Rehearsal | None = None,
+) -> Report:
     """Apply the pending migrations to the target; return the Report. Every way it ends is audited.
 
     `open_engine` starts Django pointed at the target (a probe session, or the site's own
-    process); its failure to start is audited like any other end.
+    process); its failure to start is audited like any other end. `rehearsal` (--rehearse,
+    built at the edge: apply.rehearsal) replaces the static gate's findings with those of
+    `preflight gate` on a throwaway copy, or returns why the copy refused the migrations.
     """
     started = time.monotonic()
     state = _Run()
@@ -141,7 +158,7 @@ def run(options: ApplyOptions, open_engine: Callable[[], AbstractContextManager[
         backup.check_directory(options.backup_dir)
     try:
         with open_engine() as engine:
-            report = _run(options, engine, progress, state)
+            report = _run(options, engine, progress, state, rehearsal)
     except KeyboardInterrupt:
         state.reason = f"interrupted by Ctrl-C while {state.doing}"
         _audit(options, state, started, progress)
@@ -169,7 +186,7 @@ _INTERRUPTED_FIX = (
 )
 
 
-def _run(options: ApplyOptions, engine: Engine, progress: Progress, state: _Run) -> Report:
+def _run(options: ApplyOptions, engine: Engine, progress: Progress, state: _Run, rehearsal: Rehearsal | None) -> Report:
     timer = Timer()
     project = options.project
     assert project is not None  # the CLI's, or the running site's (the route)
@@ -187,6 +204,12 @@ def _run(options: ApplyOptions, engine: Engine, progress: Progress, state: _Run)
         state.result = "nothing-pending"
         return _report(options, version, plan, None, None, [], timer, _deployment(options, "nothing-pending"))
     plan, sql, found = _gate_plan(options, engine, plan, progress, timer, description)
+    if rehearsal is not None:  # --rehearse: `preflight gate` on a copy, its findings instead
+        with timer.phase("rehearse"):
+            found, rehearsal_error = rehearsal()
+        if rehearsal_error is not None:  # nothing was applied to the target
+            state.result = "blocked"
+            raise rehearsal_error
     stopping = blocking(found, options.fail_on)
     if stopping or options.dry_run:
         state.result = "blocked" if stopping else "dry-run"
@@ -394,6 +417,7 @@ def _deployment(
             lock_waited_s=None if lock_waited_s is None else round(lock_waited_s, 3),
             backup=_backup_file(backup_file),
             no_backup=options.no_backup,
+            rehearsed=options.rehearse,
             pending_after=list(verified.pending) if verified else _not_applied(deployed),
             check_errors=list(verified.errors) if verified else [],
             check_warnings=list(verified.warnings) if verified else [],

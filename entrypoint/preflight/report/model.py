@@ -212,6 +212,7 @@ class Deployment:
     lock_waited_s: float | None = None  # waiting for another apply's migration lock
     backup: BackupFile | None = None
     no_backup: bool = False  # --no-backup, chosen explicitly
+    rehearsed: bool = False  # --rehearse: the findings are `preflight gate`'s on a throwaway copy
     steps: list[Step] = field(default_factory=list)
     state: str | None = None  # after a failure: unchanged | partial
     ran: list[str] = field(default_factory=list)  # statements of the failed non-atomic migration that stayed
