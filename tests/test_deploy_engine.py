@@ -542,7 +542,7 @@ def _deploy_answer(**changes: Any) -> dict[str, Any]:
     attempt = {"number": 1, "duration_ms": 1, "outcome": "applied", "error": None, "sqlstate": None}
     attempt.update(dropped_invalid_index=None, backoff_ms=None)
     migration = {"app": "shop", "name": "0002", "atomic": True, "status": "applied", "duration_ms": 1.5}
-    migration.update(statements=[], attempts=[attempt], waits=[])
+    migration.update(statements=[], locks=[], rewrites=[], attempts=[attempt], waits=[])  # as the child sends it
     answer = {"migrations": [migration], "failure": None, "post_migrate": None, "settings": FAST.fields()}
     return dict(answer, **changes)
 

@@ -13,26 +13,12 @@ from preflight.probe import protocol
 from preflight.report.model import Attempt, Deployment, Report, Step, Waited
 
 
-def as_applied(deployed: protocol.DeployAnswer | None, plan: protocol.PlanAnswer) -> protocol.ApplyAnswer:
+def as_applied(deployed: protocol.DeployAnswer | None) -> protocol.ApplyAnswer:
     """The deploy answer as the apply answer the evidence and the report read (no capture on the target)."""
     if deployed is None:
         return protocol.ApplyAnswer(migrations=(), captured=False)
-    migrations = tuple(
-        protocol.AppliedMigration(
-            app=m.app,
-            name=m.name,
-            atomic=m.atomic,
-            status=m.status,
-            duration_ms=m.duration_ms,
-            statements=m.statements,
-            statements_omitted=m.statements_omitted,
-            omitted_executions=m.omitted_executions,
-            omitted_ms=m.omitted_ms,
-        )
-        for m in deployed.migrations
-    )
     return protocol.ApplyAnswer(
-        migrations=migrations,
+        migrations=deployed.migrations,  # DeployedMigration is the AppliedMigration the report reads, and more
         failure=deployed.failure,  # a DeployFailure is the ApplyFailure the report reads, and more
         post_migrate=deployed.post_migrate,
         lock_timeout_ms=deployed.settings.lock_timeout_ms,

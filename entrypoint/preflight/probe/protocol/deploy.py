@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Self
 
 from preflight.errors import UsageError
-from preflight.probe.protocol.apply import ApplyFailure, ExecutedStatement, PostMigrate
+from preflight.probe.protocol.apply import AppliedMigration, ApplyFailure, PostMigrate
 from preflight.probe.protocol.reader import Reader, answer, malformed
 
 
@@ -101,40 +101,22 @@ class LockWait:
 
 
 @dataclass(frozen=True)
-class DeployedMigration:
-    """One pending migration as `deploy` ran it (or did not: status not_run after a failure)."""
+class DeployedMigration(AppliedMigration):
+    """One pending migration as `deploy` ran it (or did not: status not_run after a failure).
 
-    app: str
-    name: str
-    atomic: bool
-    status: str  # applied | failed | not_run
-    duration_ms: float | None  # all attempts and the backoffs between them
-    statements: tuple[ExecutedStatement, ...] = ()  # of the last attempt
-    statements_omitted: int = 0
-    omitted_executions: int = 0
-    omitted_ms: float = 0.0
+    The apply record the report reads (no locks or rewrites: they are not captured on the
+    target), with its tries and the locks it waited for. duration_ms covers every try and
+    the backoffs between them; statements are the last try's.
+    """
+
     attempts: tuple[Attempt, ...] = ()
     waits: tuple[LockWait, ...] = ()
 
-    @property
-    def label(self) -> str:
-        return f"{self.app}.{self.name}"
-
     @classmethod
     def read(cls, r: Reader) -> Self:
-        status = r.req("status", str)
-        if status not in ("applied", "failed", "not_run"):
-            raise malformed(r.verb, f"{r.path('status')} is not applied, failed or not_run")
+        run = AppliedMigration.read(r)
         return cls(
-            app=r.req("app", str),
-            name=r.req("name", str),
-            atomic=r.req("atomic", bool),
-            status=status,
-            duration_ms=r.req("duration_ms", float, type(None)),
-            statements=r.objects("statements", ExecutedStatement.read),
-            statements_omitted=r.opt("statements_omitted", int, default=0),
-            omitted_executions=r.opt("omitted_executions", int, default=0),
-            omitted_ms=r.opt("omitted_ms", float, default=0.0),
+            **{name: getattr(run, name) for name in AppliedMigration.__dataclass_fields__},
             attempts=r.objects("attempts", Attempt.read),
             waits=r.objects("waits", LockWait.read),
         )

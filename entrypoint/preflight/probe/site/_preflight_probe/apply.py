@@ -76,6 +76,19 @@ def _failure(exc: BaseException, migration: Any, recorder: StatementRecorder) ->
     return failure
 
 
+def not_run(migration: Any) -> Detail:
+    """The entry of a migration of the plan that did not run: a failure came first."""
+    return {
+        "app": migration.app_label,
+        "name": migration.name,
+        "atomic": bool(migration.atomic),
+        "status": "not_run",
+        "duration_ms": None,
+        "statements": [],
+        "statements_omitted": 0,
+    }
+
+
 def verb_apply(request: Detail, connection: Any, progress: Progress) -> Detail:
     """Apply the plan (or up to `to`) one migration at a time; stop at the first failure."""
     from django.core.management.sql import emit_pre_migrate_signal
@@ -134,18 +147,7 @@ def verb_apply(request: Detail, connection: Any, progress: Progress) -> Detail:
             started = time.perf_counter()
             _emit_post_migrate(state, connection.alias, plan)
             post = {"duration_ms": (time.perf_counter() - started) * 1000.0, "statements": len(recorder.statements)}
-    for migration, _ in plan[len(results) :]:
-        results.append(
-            {
-                "app": migration.app_label,
-                "name": migration.name,
-                "atomic": bool(migration.atomic),
-                "status": "not_run",
-                "duration_ms": None,
-                "statements": [],
-                "statements_omitted": 0,
-            }
-        )
+    results += [not_run(migration) for migration, _ in plan[len(results) :]]
     return {
         "migrations": results,
         "failure": failure,

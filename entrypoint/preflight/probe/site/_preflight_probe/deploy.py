@@ -28,7 +28,7 @@ import threading
 import time
 from typing import Any, Callable
 
-from _preflight_probe.apply import _emit_post_migrate, _failure
+from _preflight_probe.apply import _emit_post_migrate, _failure, not_run
 from _preflight_probe.capture import StatementRecorder
 from _preflight_probe.errors import Detail, ProbeError, describe_exception, redact_rows, sqlstate
 from _preflight_probe.graph import check_graph, load, parse_targets, pending_plan
@@ -315,6 +315,8 @@ class Deployment:
             "status": "applied",
             "duration_ms": (time.perf_counter() - started) * 1000.0,
             "statements": self.recorder.statements,
+            "locks": [],  # what a migration holds is not captured on the target: only what it waits for
+            "rewrites": [],
             "attempts": attempts,
         }
         entry.update(self.recorder.omitted_summary())
@@ -396,20 +398,7 @@ class Deployment:
                     after_error = redact_rows(f"{type(exc).__name__}: {str(exc).strip()}")
         finally:
             self.sampler.close()
-        for migration, _ in plan[len(results) :]:
-            results.append(
-                {
-                    "app": migration.app_label,
-                    "name": migration.name,
-                    "atomic": bool(migration.atomic),
-                    "status": "not_run",
-                    "duration_ms": None,
-                    "statements": [],
-                    "statements_omitted": 0,
-                    "attempts": [],
-                    "waits": [],
-                }
-            )
+        results += [dict(not_run(migration), attempts=[], waits=[]) for migration, _ in plan[len(results) :]]
         return {
             "migrations": results,
             "failure": failure,
