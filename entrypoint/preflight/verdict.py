@@ -22,11 +22,14 @@ def failure_error(failure: Failure) -> MigrationFailedError:
     )
 
 
+def _ended(run: TestRun) -> str:
+    return "timed out" if run.timed_out else f"exited with {run.exit_code}"
+
+
 def tests_error(run: TestRun) -> TestsFailedError:
     """The one-line error for a --test-command that failed against the migrated copy."""
-    how = "timed out" if run.timed_out else f"exited with {run.exit_code}"
     return TestsFailedError(
-        f"the post-migration tests failed: {run.command!r} {how} against the migrated copy",
+        f"the post-migration tests failed: {run.command!r} {_ended(run)} against the migrated copy",
         "fix the tests or the migrations; the report shows the last lines of its output",
     )
 
@@ -71,9 +74,8 @@ def apply_verdict(report: Report) -> PreflightError | None:
     if deployment.result == "unverified":
         if report.tests is not None and not report.tests.passed:
             run = report.tests
-            how = "timed out" if run.timed_out else f"exited with {run.exit_code}"
             return TestsFailedError(
-                f"the migrations were applied to {target}, but {run.command!r} {how} after them",
+                f"the migrations were applied to {target}, but {run.command!r} {_ended(run)} after them",
                 "the report shows its last lines and the way back",
             )
         left = [f"{label} is still pending" for label in deployment.pending_after] + deployment.check_errors

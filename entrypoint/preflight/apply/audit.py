@@ -29,6 +29,7 @@ from preflight import __version__, secrets
 from preflight.disk import full_error, is_enospc
 from preflight.errors import TargetError, UsageError
 from preflight.target.dumping import READ_ONLY, connection_error, describe_url
+from preflight.target.tools import exception_line
 
 Via = Literal["cli", "action", "route", "command"]
 Action = Literal["apply", "dry-run"]
@@ -315,7 +316,7 @@ def _create(conn: psycopg.Connection, table: str, identifier: sql.Identifier) ->
 
 def _table_error(table: str, exc: psycopg.Error) -> TargetError:
     return TargetError(
-        f"cannot write the audit record to table {table}: {_first_line(exc)}",
+        f"cannot write the audit record to table {table}: {exception_line(exc)}",
         "check the schema exists and the target user may CREATE TABLE and INSERT there, or drop --audit-table",
     )
 
@@ -333,7 +334,7 @@ def read_table(conninfo: str, table: str, last: int = 20) -> list[AuditRecord]:
         raise
     except psycopg.Error as exc:
         raise TargetError(
-            f"cannot read the audit table {table}: {_first_line(exc)}", "check the target user may SELECT from it"
+            f"cannot read the audit table {table}: {exception_line(exc)}", "check the target user may SELECT from it"
         ) from None
     return [record for record in (_parse(row[0]) for row in reversed(rows)) if record is not None]
 
@@ -362,11 +363,6 @@ def _exists(conn: psycopg.Connection, table: str) -> bool:
     quoted = ".".join(f'"{part}"' for part in (match["schema"], match["name"]) if part)
     row = conn.execute("SELECT to_regclass(%s)", (quoted,)).fetchone()
     return row is not None and row[0] is not None
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
-    return secrets.redact(lines[0] if lines else type(exc).__name__)
 
 
 def records_to_json(records: Iterable[AuditRecord]) -> list[dict[str, Any]]:

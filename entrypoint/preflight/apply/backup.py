@@ -39,7 +39,7 @@ from preflight.environment import for_pg_dump, for_postgres
 from preflight.errors import BackupError, InfrastructureError, TargetError
 from preflight.postgres import binaries
 from preflight.target.dumping import READ_ONLY, check_dump_version, connect_read_only, connection_error
-from preflight.target.tools import error_line
+from preflight.target.tools import error_line, exception_line
 
 # TOC descriptions counted, in the order the report lists them.
 KINDS = (
@@ -171,7 +171,7 @@ def take(url: str, directory: Path, pg_bin: str | None, *, description: str) -> 
     except psycopg.Error as exc:
         _remove(partial)
         _release(holding)
-        raise BackupError(f"cannot back up {description}: {_first_line(exc)}", RETRY_FIX) from None
+        raise BackupError(f"cannot back up {description}: {exception_line(exc)}", RETRY_FIX) from None
     except BaseException:
         _remove(partial)
         _release(holding)
@@ -358,11 +358,6 @@ def _one(conn: psycopg.Connection, query: str) -> Any:
     row = conn.execute(query).fetchone()  # type: ignore[arg-type]
     assert row is not None
     return row[0]
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
-    return secrets.redact(lines[0] if lines else type(exc).__name__)
 
 
 def _plural(kind: str, count: int) -> str:

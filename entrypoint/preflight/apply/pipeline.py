@@ -40,11 +40,8 @@ from preflight.report.model import BackupFile, Deployment, Report, Target
 from preflight.rules import engine as rules
 from preflight.rules.gate import blocking
 from preflight.rules.needs import needs
-from preflight.target.dumping import connection_error, describe_url
+from preflight.target.dumping import READ_ONLY, connect_read_only, connection_error, describe_url
 from preflight.verdict import blocked_error
-
-READ_ONLY = "-c default_transaction_read_only=on"
-
 
 # --rehearse: () -> (findings of `preflight gate` on a copy, the error that stops the apply or None)
 Rehearsal = Callable[[], tuple[list[Any], PreflightError | None]]
@@ -145,7 +142,7 @@ def run(
 
     `open_engine` starts Django pointed at the target (a probe session, or the site's own
     process); its failure to start is audited like any other end. `rehearsal` (--rehearse,
-    built at the edge: apply.rehearsal) replaces the static gate's findings with those of
+    built at the edge: preflight.applying) replaces the static gate's findings with those of
     `preflight gate` on a throwaway copy, or returns why the copy refused the migrations.
     """
     started = time.monotonic()
@@ -199,7 +196,7 @@ def _run(options: ApplyOptions, engine: Engine, progress: Progress, state: _Run,
     if plan.conflicts:
         state.result = "refused"
         raise conflict_error(plan.conflicts, project)
-    state.labels = [m.label for m in plan.pending]
+    state.labels = _labels(plan)
     if not plan.pending:
         state.result = "nothing-pending"
         return _report(options, version, plan, None, None, [], timer, _deployment(options, "nothing-pending"))
@@ -225,7 +222,7 @@ def _run(options: ApplyOptions, engine: Engine, progress: Progress, state: _Run,
         timer.phases["lock"] = round(lock.waited_seconds, 3)
         # Under the lock, the plan again: a deploy that held it may have applied some or all.
         again = engine.plan()
-        state.labels = [m.label for m in again.pending]
+        state.labels = _labels(again)
         if not again.pending:
             state.result = "nothing-pending"
             deployment = _deployment(options, "nothing-pending", lock_waited_s=lock.waited_seconds)
@@ -257,10 +254,9 @@ def _run(options: ApplyOptions, engine: Engine, progress: Progress, state: _Run,
                 state.doing += _stop_sessions(options.target_url, options.session_name)
                 raise
         state.doing = "verifying"
-        if deployed.failure is None:
-            state.result = "unverified"  # applied: what fails from here on fails the checks, not the migrations
         verified = tests = None
         if deployed.failure is None:
+            state.result = "unverified"  # applied: what fails from here on fails the checks, not the migrations
             with progress.step("verifying: showmigrations, check"), timer.phase("verify"):
                 verified = engine.verify()
             if options.test_command and options.project is not None:
@@ -370,7 +366,7 @@ def _outcome(
 def _server_version(url: str, description: str) -> str:
     """The target's server version, from a read-only session: the check that the database answers."""
     try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=10, options=READ_ONLY) as conn:
+        with connect_read_only(url) as conn:
             return str(conn.execute("SHOW server_version").fetchone()[0]).split()[0]  # type: ignore[index]
     except psycopg.OperationalError as exc:
         raise connection_error(exc, description, "check host, port and network access from this machine") from None
@@ -452,7 +448,7 @@ def _report(
 ) -> Report:
     """The Report of the preview and the gate, with what happened on the target in its Deployment."""
     sql = sql or protocol.SqlAnswer(())
-    applied = wayback.as_applied(deployed, plan)
+    applied = wayback.as_applied(deployed)
     target = Target(source="url", description=describe_url(options.target_url), server_version=version)
     assert options.project is not None  # the CLI's, or the running site's (the route)
     report = build_report(

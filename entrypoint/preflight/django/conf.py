@@ -16,7 +16,6 @@ from django.core.exceptions import ImproperlyConfigured
 
 PERMISSION = "preflight.apply_migrations"
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-TABLE_NAME = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_$]{0,62}\.)?[A-Za-z_][A-Za-z0-9_$]{0,62}")
 _RATE = re.compile(r"\s*(\d+)\s*/\s*(\d*)\s*(s|sec|second|m|min|minute|h|hour|d|day)?s?\s*")
 _UNIT_SECONDS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 _UNIT_SECONDS |= {"d": 86400, "day": 86400}
@@ -97,6 +96,8 @@ def problems() -> list[tuple[str, str]]:
         found.append(("preflight.E002", _AUDIT_LINE))
     if value("PREFLIGHT_BACKUP_DIR") is None and value("PREFLIGHT_NO_BACKUP") is not True:
         found.append(("preflight.E003", _BACKUP_LINE))
+    from preflight.apply.audit import TABLE_NAME  # the name --audit-table takes; psycopg only when checked
+
     table = value("PREFLIGHT_AUDIT_TABLE")
     if table is not None and not (isinstance(table, str) and TABLE_NAME.fullmatch(table)):
         found.append(("preflight.E006", _TABLE_LINE))

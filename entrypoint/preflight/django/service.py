@@ -21,14 +21,10 @@ is one of the audit results: "applied", "nothing-pending", "refused", "blocked",
 
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import cast
 
 import psycopg
-from django.conf import settings as django_settings
 from django.db import connections
 
 from preflight import secrets
@@ -37,12 +33,11 @@ from preflight.apply.pipeline import ApplyOptions
 from preflight.config import FILENAME, Config, load
 from preflight.django.conf import Settings
 from preflight.errors import BackupError, ExitCode, LockedError, PreflightError
-from preflight.probe.inprocess import InProcessEngine
+from preflight.probe.inprocess import InProcessEngine, site_project
 from preflight.probe.protocol import DeploySettings
 from preflight.progress import QuietProgress
-from preflight.project import Project
 from preflight.target.dumping import describe_url
-from preflight.verdict import verdict
+from preflight.verdict import default_fail_on, verdict
 
 
 @dataclass(frozen=True)
@@ -81,6 +76,7 @@ def status(settings: Settings, *, last: int = 20) -> Status:
 
 def refuse(caller: Caller, settings: Settings, reason: str) -> Outcome:
     """Audit a refused attempt (who, where from, why) and return its outcome."""
+    conninfo = target_conninfo(settings.database)
     record = audit.AuditRecord(
         who=caller.who,
         origin=caller.origin,
@@ -89,12 +85,12 @@ def refuse(caller: Caller, settings: Settings, reason: str) -> Outcome:
         result="refused",
         reason=reason,
         no_backup=settings.no_backup,
-        target=describe_url(target_conninfo(settings.database)),
+        target=describe_url(conninfo),
     )
     if settings.audit_log is not None:
         audit.append_jsonl(settings.audit_log, record)
     if settings.audit_table is not None:
-        audit.append_table(target_conninfo(settings.database), settings.audit_table, record)
+        audit.append_table(conninfo, settings.audit_table, record)
     return Outcome("refused", error=reason)
 
 
@@ -143,20 +139,16 @@ def target_conninfo(alias: str) -> str:
     params = connections[alias].get_connection_params()
     keys = {"dbname", "user", "password", "host", "port", "sslmode", "sslrootcert", "sslcert", "sslkey",
             "options", "connect_timeout", "target_session_attrs", "service", "passfile"}  # fmt: skip
-    values = {
-        ("dbname" if key == "database" else key): str(value)
-        for key, value in params.items()
-        if ("dbname" if key == "database" else key) in keys and value not in (None, "")
-    }
+    named = {("dbname" if key == "database" else key): value for key, value in params.items()}  # Django: database
+    values = {key: str(value) for key, value in named.items() if key in keys and value not in (None, "")}
     conninfo = psycopg.conninfo.make_conninfo(**values)
     secrets.register(values.get("password"))
     return conninfo
 
 
 def _options(caller: Caller, settings: Settings) -> ApplyOptions:
-    root = Path(getattr(django_settings, "BASE_DIR", None) or Path.cwd())
-    project = Project(root=root, settings=os.environ.get("DJANGO_SETTINGS_MODULE", ""), python=sys.executable)
-    config_file = root / FILENAME
+    project = site_project()
+    config_file = project.root / FILENAME
     config = load(config_file) if config_file.is_file() else Config()
     return ApplyOptions(
         target_url=target_conninfo(settings.database),
@@ -172,7 +164,7 @@ def _options(caller: Caller, settings: Settings) -> ApplyOptions:
             backoff_max_ms=settings.backoff_max_ms,
         ),
         config=config,
-        fail_on=config.fail_on or "dangerous",
+        fail_on=default_fail_on(config, gate=True),
         audit_log=settings.audit_log,
         audit_table=settings.audit_table,
         via=cast(audit.Via, caller.via),

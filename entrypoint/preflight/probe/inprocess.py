@@ -37,6 +37,14 @@ def _verbs() -> dict[str, Verb]:
     return {"plan": plan, "sql": sql.verb_sql, "deploy": deploy.verb_deploy, "verify": deploy.verb_verify}
 
 
+def site_project() -> Project:
+    """The running site as a Project: its BASE_DIR (else the working folder), settings and interpreter."""
+    from django.conf import settings
+
+    root = Path(getattr(settings, "BASE_DIR", None) or Path.cwd())
+    return Project(root=root, settings=os.environ.get("DJANGO_SETTINGS_MODULE", ""), python=sys.executable)
+
+
 class InProcessEngine:
     """`with InProcessEngine() as engine: engine.plan(); engine.deploy(settings); engine.verify()`.
 
@@ -48,9 +56,7 @@ class InProcessEngine:
 
     def __init__(self, alias: str = "default") -> None:
         self.alias = alias
-        self.project = Project(
-            root=Path.cwd(), settings=os.environ.get("DJANGO_SETTINGS_MODULE", ""), python=sys.executable
-        )
+        self.project = site_project()
         self._last_id = 0
 
     def __enter__(self) -> InProcessEngine:

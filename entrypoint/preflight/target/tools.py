@@ -29,6 +29,12 @@ class Drain:
         return b"".join(self._chunks).decode(errors="replace")
 
 
+def exception_line(exc: BaseException) -> str:
+    """Return the first line of what an exception says (its type when it says nothing), without a secret."""
+    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+    return secrets.redact(lines[0] if lines else type(exc).__name__)
+
+
 def error_line(stderr: str) -> str:
     """Return the line of a tool's stderr that says what went wrong, without the tool's name or a secret."""
     lines = [line for line in stderr.strip().splitlines() if line.strip()]
