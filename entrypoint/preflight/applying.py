@@ -1,21 +1,35 @@
-"""`preflight apply --rehearse`: `preflight gate` on a throwaway copy of the target, before apply.
+"""`preflight apply` from the CLI and the Action: the project's interpreter, and the rehearsal.
 
-An edge module (the CLI and the Action build the rehearsal and hand it to the apply
-pipeline, which the route imports without the throwaway servers). The copy is a
-read-only pg_dump of the target, migrated with apply's own lock_timeout, so its
-findings, measured ones included (locks held, rewrites, the round trip, the data), are
-about the run apply is going to make.
+An edge module. `run` starts the probe session the apply pipeline migrates the target
+through (the project's own interpreter, pointed at the target) and, with --rehearse,
+builds the rehearsal it hands the pipeline: `preflight gate` on a throwaway copy of the
+target. The route imports the pipeline without either, so without the throwaway servers.
+The copy is a read-only pg_dump of the target, migrated with apply's own lock_timeout, so
+its findings, measured ones included (locks held, rewrites, the round trip, the data),
+are about the run apply is going to make.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from preflight.apply import pipeline
 from preflight.apply.pipeline import ApplyOptions, Rehearsal
 from preflight.errors import BlockedError, MigrationFailedError, PreflightError
 from preflight.preview import PreviewOptions, preview
+from preflight.probe.session import ProbeSession
 from preflight.progress import Progress
+from preflight.report.model import Report
 from preflight.verdict import verdict
+
+
+def run(options: ApplyOptions, progress: Progress) -> Report:
+    """Apply through a probe session on the target (read-only for --dry-run), rehearsed first if asked."""
+    project = options.project
+    assert project is not None
+    url = pipeline.session_url(options)
+    rehearse = rehearsal(options, progress) if options.rehearse else None
+    return pipeline.run(options, lambda: ProbeSession(project, url), progress, rehearse)
 
 
 def rehearsal(options: ApplyOptions, progress: Progress) -> Rehearsal:

@@ -54,20 +54,14 @@ def cmd_preview(args: argparse.Namespace, out: progress.Progress) -> Report:
 
 
 def cmd_apply(args: argparse.Namespace, out: progress.Progress) -> Report:
-    from preflight import rehearsal
-    from preflight.apply import pipeline
-    from preflight.probe.session import ProbeSession
+    from preflight import applying
 
     options = apply_options(args)
     for stale in (args.output, args.json_path):  # a run that ends early must not leave the last run's report
         # Only a regular file of its own: never /dev/null, a FIFO or a device the report was sent to.
         if stale and Path(stale).is_file() and not Path(stale).is_symlink():
             Path(stale).unlink()
-    project = options.project
-    assert project is not None
-    url = pipeline.session_url(options)  # read-only for --dry-run
-    rehearse = rehearsal.rehearsal(options, out) if options.rehearse else None
-    report = pipeline.run(options, lambda: ProbeSession(project, url), out, rehearse)
+    report = applying.run(options, out)
     publish(report, destinations(args))
     if args.output:
         out.log(f"report written to {args.output}")

@@ -20,16 +20,9 @@ from preflight.publish.stage import Destinations, publish
 
 def run(settings: Settings, args: argparse.Namespace, root: Path, temp: Path, out: Progress) -> int:
     """Apply the pending migrations to the target; publish the report; return the exit code."""
-    from preflight import rehearsal
-    from preflight.apply import pipeline
-    from preflight.probe.session import ProbeSession
+    from preflight import applying
 
-    options = apply_options(args, via="action")
-    project = options.project
-    assert project is not None
-    url = pipeline.session_url(options)
-    rehearse = rehearsal.rehearsal(options, out) if options.rehearse else None
-    report = pipeline.run(options, lambda: ProbeSession(project, url), out, rehearse)
+    report = applying.run(apply_options(args, via="action"), out)
     folder = temp / "preflight-report"
     folder.mkdir(parents=True, exist_ok=True)
     files = (("markdown", folder / "apply.md"), ("json", folder / "apply.json"))
